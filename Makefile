@@ -1,0 +1,36 @@
+# tbot: two commands do everything on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench install clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## The main job on the embedded default (SQLite file, no services).
+run: $(STAMP)
+	$(BIN)/tbot demo
+
+## Lint, type-check, check the layer rules, then the whole suite against real PostgreSQL and Redis.
+test: lint
+	tests/support/run_suite.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+## Benchmarks against a real PostgreSQL started for the run.
+bench: $(STAMP)
+	tests/benchmarks/run.sh
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .hypothesis

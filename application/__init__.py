@@ -1,0 +1,1 @@
+"""Use cases: commands, one handler per command, ports, and the eventsourcing Application."""

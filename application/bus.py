@@ -1,0 +1,94 @@
+"""The one map from command type to its handler."""
+
+from __future__ import annotations
+
+from typing import Any, overload
+
+from application import commands as c
+from application.handlers.base import Handler, HandlerDeps
+from application.handlers.bots import (
+    CreateBotHandler,
+    PauseBotHandler,
+    ResetKillSwitchHandler,
+    ResumeBotHandler,
+    StartBotHandler,
+    StopBotHandler,
+    TripKillSwitchHandler,
+    UpdateRiskLimitsHandler,
+)
+from application.handlers.execution import (
+    RecordCancelRejectedHandler,
+    RecordFillHandler,
+    RecordOrderAcceptedHandler,
+    RecordOrderCancelledHandler,
+    RecordOrderExpiredHandler,
+    RecordOrderRejectedHandler,
+    RecordOrderSubmittedHandler,
+)
+from application.handlers.orders import CancelOrderHandler, PlaceOrderHandler
+from application.results import Ack, FillAck, OrderAck
+
+HANDLERS: dict[type[c.Command], type[Handler[Any, Any]]] = {
+    c.CreateBot: CreateBotHandler,
+    c.StartBot: StartBotHandler,
+    c.PauseBot: PauseBotHandler,
+    c.ResumeBot: ResumeBotHandler,
+    c.StopBot: StopBotHandler,
+    c.UpdateRiskLimits: UpdateRiskLimitsHandler,
+    c.TripKillSwitch: TripKillSwitchHandler,
+    c.ResetKillSwitch: ResetKillSwitchHandler,
+    c.PlaceOrder: PlaceOrderHandler,
+    c.CancelOrder: CancelOrderHandler,
+    c.RecordOrderSubmitted: RecordOrderSubmittedHandler,
+    c.RecordOrderAccepted: RecordOrderAcceptedHandler,
+    c.RecordOrderRejected: RecordOrderRejectedHandler,
+    c.RecordFill: RecordFillHandler,
+    c.RecordOrderCancelled: RecordOrderCancelledHandler,
+    c.RecordCancelRejected: RecordCancelRejectedHandler,
+    c.RecordOrderExpired: RecordOrderExpiredHandler,
+}
+
+
+class CommandBus:
+    """Sends each command to its handler. Handlers keep no per-request state, so one bus
+    serves any number of threads."""
+
+    def __init__(self, deps: HandlerDeps) -> None:
+        self.store = deps.store
+        self._handlers = {command: handler(deps) for command, handler in HANDLERS.items()}
+
+    @overload
+    def dispatch(
+        self,
+        command: c.CreateBot
+        | c.StartBot
+        | c.PauseBot
+        | c.ResumeBot
+        | c.StopBot
+        | c.UpdateRiskLimits
+        | c.TripKillSwitch
+        | c.ResetKillSwitch,
+    ) -> Ack: ...
+
+    @overload
+    def dispatch(
+        self,
+        command: c.PlaceOrder
+        | c.CancelOrder
+        | c.RecordOrderSubmitted
+        | c.RecordOrderAccepted
+        | c.RecordOrderRejected
+        | c.RecordOrderCancelled
+        | c.RecordCancelRejected
+        | c.RecordOrderExpired,
+    ) -> OrderAck: ...
+
+    @overload
+    def dispatch(self, command: c.RecordFill) -> FillAck: ...
+
+    def dispatch(self, command: c.Command) -> Ack | OrderAck | FillAck:
+        handler = self._handlers.get(type(command))
+        if handler is None:
+            raise TypeError(f"no handler for {type(command).__name__}")
+        result: Ack | OrderAck | FillAck = handler(command)
+        return result

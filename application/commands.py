@@ -1,0 +1,131 @@
+"""Commands: imperative requests to change state. Raw values are checked by the handlers,
+so every caller (HTTP, CLI, demo, tests) gets the same field-named errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class Command:
+    """Who asks (``actor``) and the request it belongs to (``correlation_id``)."""
+
+    actor: str
+    correlation_id: str = ""
+    causation_id: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateBot(Command):
+    name: str
+    strategy: str
+    allowed_symbols: list[str]
+    limits: dict[str, Any]
+    exchange_account: str = "paper"
+    params: dict[str, Any] = field(default_factory=dict)
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class BotCommand(Command):
+    bot_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class StartBot(BotCommand):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class PauseBot(BotCommand):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResumeBot(BotCommand):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class StopBot(BotCommand):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpdateRiskLimits(BotCommand):
+    limits: dict[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class TripKillSwitch(BotCommand):
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResetKillSwitch(BotCommand):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlaceOrder(BotCommand):
+    symbol: str
+    side: str
+    order_type: str
+    quantity: Decimal | str | int
+    price: Decimal | str | int | None = None
+    stop_price: Decimal | str | int | None = None
+    time_in_force: str = "GTC"
+    client_order_id: str | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderCommand(Command):
+    order_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class CancelOrder(OrderCommand):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordOrderSubmitted(OrderCommand):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordOrderAccepted(OrderCommand):
+    exchange_order_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordOrderRejected(OrderCommand):
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordFill(OrderCommand):
+    trade_id: str
+    quantity: Decimal | str | int
+    price: Decimal | str | int
+    fee: Decimal | str | int = Decimal(0)
+    fee_currency: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordOrderCancelled(OrderCommand):
+    reason: str = "cancelled at the exchange"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordCancelRejected(OrderCommand):
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordOrderExpired(OrderCommand):
+    pass

@@ -1,0 +1,47 @@
+"""Typed errors a command can end with. None of them is a server fault."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from domain.errors import DomainError, IllegalTransition, InvalidInput, Overfill
+from domain.risk import ReasonCode
+
+__all__ = [
+    "ConcurrencyConflict",
+    "DomainError",
+    "IllegalTransition",
+    "InvalidInput",
+    "NotFound",
+    "OrderDenied",
+    "Overfill",
+]
+
+
+class NotFound(DomainError):
+    def __init__(self, kind: str, entity_id: object) -> None:
+        super().__init__(f"{kind} {entity_id} does not exist")
+        self.kind = kind
+        self.entity_id = entity_id
+
+
+class ConcurrencyConflict(DomainError):
+    """Other writers kept changing the same aggregates; the command was retried and gave up."""
+
+    def __init__(self, attempts: int) -> None:
+        super().__init__(f"gave up after {attempts} attempts: the aggregates kept changing")
+        self.attempts = attempts
+
+
+class OrderDenied(DomainError):
+    """The risk policy refused the order; the denial was recorded on the bot."""
+
+    def __init__(
+        self, bot_id: UUID, client_order_id: str, denial_id: UUID, reason_codes: list[ReasonCode]
+    ) -> None:
+        codes = ", ".join(code.value for code in reason_codes)
+        super().__init__(f"order {client_order_id} denied: {codes}")
+        self.bot_id = bot_id
+        self.client_order_id = client_order_id
+        self.denial_id = denial_id
+        self.reason_codes = list(reason_codes)

@@ -1,0 +1,98 @@
+"""Handlers of the bot commands: creation, lifecycle, limits, kill switch."""
+
+from __future__ import annotations
+
+from application.commands import (
+    BotCommand,
+    CreateBot,
+    PauseBot,
+    ResetKillSwitch,
+    ResumeBot,
+    StartBot,
+    StopBot,
+    TripKillSwitch,
+    UpdateRiskLimits,
+)
+from application.handlers.base import C, Handler
+from application.results import Ack
+from domain.bot import Bot
+from domain.ids import BotId, bot_id_for_key, user_id
+from domain.risk import parse_risk_limits
+from domain.values import Stamp, Symbol
+
+
+class CreateBotHandler(Handler[CreateBot, Ack]):
+    def execute(self, command: CreateBot, stamp: Stamp) -> Ack:
+        owner = user_id(command.actor)
+        if command.idempotency_key is not None:
+            bot_id = bot_id_for_key(owner, command.idempotency_key)
+            if self.store.find(Bot, bot_id) is not None:
+                return Ack(bot_id, self.store.last_position(), changed=False)
+        else:
+            bot_id = BotId(self.deps.ids.new_id())
+        symbols = [Symbol.parse(s, f"allowed_symbols[{i}]") for i, s in enumerate(command.allowed_symbols)]
+        bot = Bot.create(
+            bot_id=bot_id,
+            owner=owner,
+            name=command.name,
+            strategy=command.strategy,
+            params=command.params,
+            exchange_account=command.exchange_account,
+            allowed_symbols=symbols,
+            limits=parse_risk_limits(command.limits),
+            stamp=stamp,
+        )
+        return Ack(bot_id, self.store.record(bot), changed=True)
+
+
+class _BotChange(Handler[C, Ack]):
+    """Loads the bot, applies one change, saves it; a change that alters nothing appends nothing."""
+
+    def execute(self, command: C, stamp: Stamp) -> Ack:
+        assert isinstance(command, BotCommand)
+        bot = self.store.load(Bot, command.bot_id, "bot")
+        changed = self.change(bot, command, stamp)
+        return Ack(bot.id, self.store.record(bot), changed)
+
+    def change(self, bot: Bot, command: C, stamp: Stamp) -> bool:
+        raise NotImplementedError
+
+
+class StartBotHandler(_BotChange[StartBot]):
+    def change(self, bot: Bot, command: StartBot, stamp: Stamp) -> bool:
+        bot.start(stamp)
+        return True
+
+
+class PauseBotHandler(_BotChange[PauseBot]):
+    def change(self, bot: Bot, command: PauseBot, stamp: Stamp) -> bool:
+        bot.pause(stamp)
+        return True
+
+
+class ResumeBotHandler(_BotChange[ResumeBot]):
+    def change(self, bot: Bot, command: ResumeBot, stamp: Stamp) -> bool:
+        bot.resume(stamp)
+        return True
+
+
+class StopBotHandler(_BotChange[StopBot]):
+    def change(self, bot: Bot, command: StopBot, stamp: Stamp) -> bool:
+        bot.stop(stamp)
+        return True
+
+
+class UpdateRiskLimitsHandler(_BotChange[UpdateRiskLimits]):
+    def change(self, bot: Bot, command: UpdateRiskLimits, stamp: Stamp) -> bool:
+        bot.update_limits(parse_risk_limits(command.limits), stamp)
+        return True
+
+
+class TripKillSwitchHandler(_BotChange[TripKillSwitch]):
+    def change(self, bot: Bot, command: TripKillSwitch, stamp: Stamp) -> bool:
+        return bot.trip_kill_switch(command.reason, stamp)
+
+
+class ResetKillSwitchHandler(_BotChange[ResetKillSwitch]):
+    def change(self, bot: Bot, command: ResetKillSwitch, stamp: Stamp) -> bool:
+        return bot.reset_kill_switch(stamp)

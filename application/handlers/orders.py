@@ -1,0 +1,75 @@
+"""Handlers of the order commands a bot's owner sends: place and cancel."""
+
+from __future__ import annotations
+
+from application.commands import CancelOrder, PlaceOrder
+from application.errors import OrderDenied
+from application.handlers.base import Handler
+from application.results import OrderAck
+from domain.bot import Bot
+from domain.ids import DenialId, order_id_for
+from domain.order import Order
+from domain.order_states import OrderStatus
+from domain.orders import parse_order_request
+from domain.risk import evaluate
+from domain.values import Stamp
+
+
+class PlaceOrderHandler(Handler[PlaceOrder, OrderAck]):
+    """Risk-checks the order against the bot's ledger and records the decision either way.
+
+    The order id is derived from (bot, client order id), so a repeated client order id finds
+    the first order and appends nothing; two racing repeats collide in the event store and the
+    loser, retried, finds the winner's order.
+    """
+
+    def execute(self, command: PlaceOrder, stamp: Stamp) -> OrderAck:
+        request = parse_order_request(
+            client_order_id=command.client_order_id or command.idempotency_key or self.deps.ids.new_id().hex,
+            symbol=command.symbol,
+            side=command.side,
+            order_type=command.order_type,
+            quantity=command.quantity,
+            price=command.price,
+            stop_price=command.stop_price,
+            time_in_force=command.time_in_force,
+        )
+        bot = self.store.load(Bot, command.bot_id, "bot")
+        order_id = order_id_for(bot.bot_id, request.client_order_id)
+        existing = self.store.find(Order, order_id)
+        if existing is not None:
+            return _ack(existing, self.store.last_position(), changed=False)
+        earlier = bot.earlier_denial(request.client_order_id)
+        if earlier is not None:
+            raise OrderDenied(bot.id, request.client_order_id, earlier.denial_id, earlier.reason_codes)
+
+        reference = self.deps.prices.reference_price(request.symbol)
+        market = self.deps.markets.market(request.symbol)
+        codes = evaluate(bot.risk_context(request, market, reference, stamp.at))
+        if codes:
+            denial_id = DenialId(self.deps.ids.new_id())
+            bot.deny_order(denial_id, request, codes, reference, stamp)
+            self.store.record(bot)
+            raise OrderDenied(bot.id, request.client_order_id, denial_id, codes)
+
+        order = Order.place(order_id, bot.bot_id, request, stamp)
+        bot.admit_order(order_id, request, stamp)
+        return _ack(order, self.store.record(bot, order), changed=True)
+
+
+class CancelOrderHandler(Handler[CancelOrder, OrderAck]):
+    """Asks for a cancel. An order never sent to the exchange is cancelled at once and its
+    committed quantity released on the bot in the same transaction."""
+
+    def execute(self, command: CancelOrder, stamp: Stamp) -> OrderAck:
+        order = self.store.load(Order, command.order_id, "order")
+        changed = order.request_cancel(stamp)
+        bot = None
+        if changed and order.status is OrderStatus.CANCELLED:
+            bot = self.store.load(Bot, order.bot_id, "bot")
+            bot.release_order(order.order_id, order.status.value, stamp)
+        return _ack(order, self.store.record(order, bot), changed)
+
+
+def _ack(order: Order, position: int, changed: bool) -> OrderAck:
+    return OrderAck(order.id, order.client_order_id, order.status.value, position, changed)

@@ -1,0 +1,34 @@
+"""What the core needs from outside, as protocols the infrastructure implements."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol
+from uuid import UUID
+
+from domain.values import MarketSpec, Symbol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...
+
+
+class IdFactory(Protocol):
+    def new_id(self) -> UUID:
+        """A fresh unique id."""
+        ...
+
+
+class ReferencePrices(Protocol):
+    def reference_price(self, symbol: Symbol) -> Decimal | None:
+        """The latest trusted price of ``symbol``, or None when there is none."""
+        ...
+
+
+class MarketRules(Protocol):
+    def market(self, symbol: Symbol) -> MarketSpec | None:
+        """The exchange's precision and minimums for ``symbol``, or None when it does not list it."""
+        ...

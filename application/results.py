@@ -1,0 +1,35 @@
+"""What a handler returns. ``position`` is the global position of the last event the command
+appended (or, when it appended nothing, the store's position then), for read-your-writes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from uuid import UUID
+
+
+@dataclass(frozen=True)
+class Ack:
+    aggregate_id: UUID
+    position: int
+    changed: bool
+
+
+@dataclass(frozen=True)
+class OrderAck:
+    order_id: UUID
+    client_order_id: str
+    status: str
+    position: int
+    changed: bool
+
+
+@dataclass(frozen=True)
+class FillAck:
+    order_id: UUID
+    trade_id: str
+    order_status: str
+    position_quantity: Decimal
+    realized_pnl: Decimal
+    position: int
+    changed: bool

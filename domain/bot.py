@@ -1,0 +1,369 @@
+"""The Bot aggregate: lifecycle, limits, kill switch, and the risk ledger that decides new orders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import TYPE_CHECKING, Any, cast
+
+from domain.aggregate import TradingAggregate
+from domain.errors import IllegalTransition, InvalidInput
+from domain.ids import BotId, ClientOrderId, DenialId, OrderId, UserId
+from domain.orders import OrderRequest
+from domain.risk import RATE_WINDOW, Exposure, ReasonCode, RiskContext, RiskLimits
+from domain.values import MarketSpec, Side, Stamp, Symbol
+
+RECENT_DENIALS_KEPT = 256
+
+
+class BotStatus(Enum):
+    CREATED = "created"
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+
+
+LIFECYCLE: dict[tuple[BotStatus, str], BotStatus] = {
+    (BotStatus.CREATED, "start"): BotStatus.RUNNING,
+    (BotStatus.STOPPED, "start"): BotStatus.RUNNING,
+    (BotStatus.RUNNING, "pause"): BotStatus.PAUSED,
+    (BotStatus.PAUSED, "resume"): BotStatus.RUNNING,
+    (BotStatus.CREATED, "stop"): BotStatus.STOPPED,
+    (BotStatus.RUNNING, "stop"): BotStatus.STOPPED,
+    (BotStatus.PAUSED, "stop"): BotStatus.STOPPED,
+}
+
+
+@dataclass(frozen=True)
+class OpenOrder:
+    """What the ledger keeps of an open order: enough to compute committed exposure."""
+
+    symbol: str
+    side: Side
+    remaining: Decimal
+
+
+@dataclass(frozen=True)
+class Denial:
+    denial_id: DenialId
+    reason_codes: list[ReasonCode]
+
+
+def _utc_day(moment: datetime) -> date:
+    return moment.astimezone(UTC).date()
+
+
+class Bot(TradingAggregate):
+    """The risk boundary: every order is decided here, and every decision is an event."""
+
+    class Created(TradingAggregate.Created):
+        owner: UserId
+        name: str
+        strategy: str
+        params: dict[str, Any]
+        exchange_account: str
+        allowed_symbols: list[str]
+        limits: RiskLimits
+
+        def apply(self, aggregate: Any) -> None:
+            bot = cast(Bot, aggregate)
+            bot.owner = self.owner
+            bot.name = self.name
+            bot.strategy = self.strategy
+            bot.params = dict(self.params)
+            bot.exchange_account = self.exchange_account
+            bot.allowed_symbols = list(self.allowed_symbols)
+            bot.limits = self.limits
+            bot.status = BotStatus.CREATED
+            bot.kill_switch_reason = None
+            bot.positions = {}
+            bot.open_orders = {}
+            bot.realized_today = Decimal(0)
+            bot.pnl_day = None
+            bot.recent_orders = []
+            bot.recent_denials = {}
+
+    class StatusChanged(TradingAggregate.Event):
+        """Base of the lifecycle events; ``status`` is where the bot is afterwards."""
+
+        status: BotStatus
+
+        def apply(self, aggregate: Any) -> None:
+            cast(Bot, aggregate).status = self.status
+
+    class Started(StatusChanged):
+        pass
+
+    class Paused(StatusChanged):
+        pass
+
+    class Resumed(StatusChanged):
+        pass
+
+    class Stopped(StatusChanged):
+        pass
+
+    class RiskLimitsUpdated(TradingAggregate.Event):
+        limits: RiskLimits
+
+        def apply(self, aggregate: Any) -> None:
+            cast(Bot, aggregate).limits = self.limits
+
+    class KillSwitchTripped(TradingAggregate.Event):
+        reason: str
+
+        def apply(self, aggregate: Any) -> None:
+            cast(Bot, aggregate).kill_switch_reason = self.reason
+
+    class KillSwitchReset(TradingAggregate.Event):
+        def apply(self, aggregate: Any) -> None:
+            cast(Bot, aggregate).kill_switch_reason = None
+
+    class OrderAdmitted(TradingAggregate.Event):
+        """The risk policy said yes: the order's quantity is now committed."""
+
+        order_id: OrderId
+        request: OrderRequest
+
+        def apply(self, aggregate: Any) -> None:
+            bot = cast(Bot, aggregate)
+            request = self.request
+            bot.open_orders[self.order_id.hex] = OpenOrder(
+                str(request.symbol), request.side, request.quantity
+            )
+            window_start = self.timestamp - RATE_WINDOW
+            bot.recent_orders = [t for t in bot.recent_orders if t > window_start] + [self.timestamp]
+
+    class OrderDenied(TradingAggregate.Event):
+        """The risk policy said no; the request and every reason are kept for audit."""
+
+        denial_id: DenialId
+        request: OrderRequest
+        reason_codes: list[ReasonCode]
+        reference_price: Decimal | None
+
+        def apply(self, aggregate: Any) -> None:
+            bot = cast(Bot, aggregate)
+            denials = bot.recent_denials
+            denials[self.request.client_order_id] = Denial(self.denial_id, list(self.reason_codes))
+            while len(denials) > RECENT_DENIALS_KEPT:
+                del denials[next(iter(denials))]
+
+    class FillBooked(TradingAggregate.Event):
+        """A fill of one of the bot's orders moved its position and its PnL for the day."""
+
+        order_id: OrderId
+        symbol: str
+        signed_quantity: Decimal
+        realized_pnl: Decimal
+
+        def apply(self, aggregate: Any) -> None:
+            bot = cast(Bot, aggregate)
+            bot.positions[self.symbol] = bot.positions.get(self.symbol, Decimal(0)) + self.signed_quantity
+            key = self.order_id.hex
+            entry = bot.open_orders.get(key)
+            if entry is not None:
+                remaining = entry.remaining - abs(self.signed_quantity)
+                if remaining > 0:
+                    bot.open_orders[key] = OpenOrder(entry.symbol, entry.side, remaining)
+                else:
+                    del bot.open_orders[key]
+            day = _utc_day(self.timestamp)
+            if bot.pnl_day != day:
+                bot.pnl_day, bot.realized_today = day, Decimal(0)
+            bot.realized_today += self.realized_pnl
+
+    class OrderReleased(TradingAggregate.Event):
+        """An order ended unfilled or part filled: what was left of it is no longer committed."""
+
+        order_id: OrderId
+        final_status: str
+
+        def apply(self, aggregate: Any) -> None:
+            cast(Bot, aggregate).open_orders.pop(self.order_id.hex, None)
+
+    if TYPE_CHECKING:  # state set by the events above; not dataclass fields of the aggregate
+        owner: UserId
+        name: str
+        strategy: str
+        params: dict[str, Any]
+        exchange_account: str
+        allowed_symbols: list[str]
+        limits: RiskLimits
+        status: BotStatus
+        kill_switch_reason: str | None
+        positions: dict[str, Decimal]
+        open_orders: dict[str, OpenOrder]
+        realized_today: Decimal
+        pnl_day: date | None
+        recent_orders: list[datetime]
+        recent_denials: dict[str, Denial]
+
+    @classmethod
+    def create(
+        cls,
+        bot_id: BotId,
+        owner: UserId,
+        name: str,
+        strategy: str,
+        params: dict[str, Any],
+        exchange_account: str,
+        allowed_symbols: list[Symbol],
+        limits: RiskLimits,
+        stamp: Stamp,
+    ) -> Bot:
+        if not name.strip():
+            raise InvalidInput("name", "must not be empty")
+        if not strategy.strip():
+            raise InvalidInput("strategy", "must not be empty")
+        if not allowed_symbols:
+            raise InvalidInput("allowed_symbols", "must list at least one symbol")
+        return cls._create(
+            cls.Created,
+            id=bot_id,
+            timestamp=stamp.at,
+            meta=stamp.meta,
+            owner=owner,
+            name=name.strip(),
+            strategy=strategy.strip(),
+            params=dict(params),
+            exchange_account=exchange_account,
+            allowed_symbols=sorted({str(s) for s in allowed_symbols}),
+            limits=limits,
+        )
+
+    @property
+    def bot_id(self) -> BotId:
+        return BotId(self.id)
+
+    @property
+    def kill_switch(self) -> bool:
+        return self.kill_switch_reason is not None
+
+    # Lifecycle -----------------------------------------------------------------------------
+
+    def _move(self, action: str, event_class: type[StatusChanged], stamp: Stamp) -> None:
+        target = LIFECYCLE.get((self.status, action))
+        if target is None:
+            raise IllegalTransition("bot", self.status.value, action)
+        self._emit(event_class, stamp, status=target)
+
+    def start(self, stamp: Stamp) -> None:
+        self._move("start", self.Started, stamp)
+
+    def pause(self, stamp: Stamp) -> None:
+        self._move("pause", self.Paused, stamp)
+
+    def resume(self, stamp: Stamp) -> None:
+        self._move("resume", self.Resumed, stamp)
+
+    def stop(self, stamp: Stamp) -> None:
+        self._move("stop", self.Stopped, stamp)
+
+    def update_limits(self, limits: RiskLimits, stamp: Stamp) -> None:
+        self._emit(self.RiskLimitsUpdated, stamp, limits=limits)
+
+    def trip_kill_switch(self, reason: str, stamp: Stamp) -> bool:
+        """Halts all new orders. Tripping a tripped switch changes nothing and returns False."""
+        if self.kill_switch:
+            return False
+        if not reason.strip():
+            raise InvalidInput("reason", "must not be empty")
+        self._emit(self.KillSwitchTripped, stamp, reason=reason.strip())
+        return True
+
+    def reset_kill_switch(self, stamp: Stamp) -> bool:
+        if not self.kill_switch:
+            return False
+        self._emit(self.KillSwitchReset, stamp)
+        return True
+
+    # Risk ledger -----------------------------------------------------------------------------
+
+    def exposure(self, symbol: Symbol) -> Exposure:
+        key = str(symbol)
+        open_buy = open_sell = Decimal(0)
+        for entry in self.open_orders.values():
+            if entry.symbol == key:
+                if entry.side is Side.BUY:
+                    open_buy += entry.remaining
+                else:
+                    open_sell += entry.remaining
+        return Exposure(self.positions.get(key, Decimal(0)), open_buy, open_sell)
+
+    def realized_on(self, day: date) -> Decimal:
+        return self.realized_today if self.pnl_day == day else Decimal(0)
+
+    def risk_context(
+        self,
+        request: OrderRequest,
+        market: MarketSpec | None,
+        reference_price: Decimal | None,
+        now: datetime,
+    ) -> RiskContext:
+        return RiskContext(
+            request=request,
+            running=self.status is BotStatus.RUNNING,
+            kill_switch=self.kill_switch,
+            allowed_symbols=frozenset(self.allowed_symbols),
+            limits=self.limits,
+            market=market,
+            reference_price=reference_price,
+            exposure=self.exposure(request.symbol),
+            open_orders=len(self.open_orders),
+            realized_today=self.realized_on(_utc_day(now)),
+            recent_orders=tuple(self.recent_orders),
+            now=now,
+        )
+
+    def earlier_denial(self, coid: ClientOrderId) -> Denial | None:
+        """The denial already recorded for this client order id, if it is still remembered."""
+        return self.recent_denials.get(coid)
+
+    def admit_order(self, order_id: OrderId, request: OrderRequest, stamp: Stamp) -> None:
+        self._emit(self.OrderAdmitted, stamp, order_id=order_id, request=request)
+
+    def deny_order(
+        self,
+        denial_id: DenialId,
+        request: OrderRequest,
+        reason_codes: list[ReasonCode],
+        reference_price: Decimal | None,
+        stamp: Stamp,
+    ) -> None:
+        if not reason_codes:
+            raise ValueError("a denial needs at least one reason code")
+        self._emit(
+            self.OrderDenied,
+            stamp,
+            denial_id=denial_id,
+            request=request,
+            reason_codes=list(reason_codes),
+            reference_price=reference_price,
+        )
+
+    def book_fill(
+        self,
+        order_id: OrderId,
+        symbol: Symbol,
+        signed_quantity: Decimal,
+        realized_pnl: Decimal,
+        stamp: Stamp,
+    ) -> None:
+        """Moves the ledger by a fill; trips the kill switch when the day's loss reaches the limit."""
+        self._emit(
+            self.FillBooked,
+            stamp,
+            order_id=order_id,
+            symbol=str(symbol),
+            signed_quantity=signed_quantity,
+            realized_pnl=realized_pnl,
+        )
+        if not self.kill_switch and self.realized_today <= -self.limits.daily_loss_limit:
+            self._emit(self.KillSwitchTripped, stamp, reason=ReasonCode.DAILY_LOSS_LIMIT.value)
+
+    def release_order(self, order_id: OrderId, final_status: str, stamp: Stamp) -> None:
+        if order_id.hex in self.open_orders:
+            self._emit(self.OrderReleased, stamp, order_id=order_id, final_status=final_status)

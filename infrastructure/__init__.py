@@ -1,0 +1,1 @@
+"""Adapters and wiring: settings, the event store, clocks, market rules, the DI container."""

@@ -1,0 +1,80 @@
+"""Settings from the environment. PostgreSQL when DATABASE_URL or POSTGRES_HOST is set;
+otherwise the embedded default, a SQLite file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+Backend = Literal["postgres", "sqlite"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TBOT_", extra="ignore")
+
+    database_url: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "TBOT_DATABASE_URL"),
+        description="postgresql://user:password@host:port/dbname, or sqlite:///path",
+    )
+    postgres_host: str | None = Field(default=None, validation_alias="POSTGRES_HOST")
+    postgres_port: int = Field(default=5432, validation_alias="POSTGRES_PORT", gt=0, lt=65536)
+    postgres_user: str = Field(default="tbot", validation_alias="POSTGRES_USER")
+    postgres_password: SecretStr = Field(default=SecretStr(""), validation_alias="POSTGRES_PASSWORD")
+    postgres_dbname: str = Field(
+        default="tbot", validation_alias=AliasChoices("POSTGRES_DBNAME", "POSTGRES_DB")
+    )
+    postgres_pool_size: int = Field(default=10, gt=0)
+    sqlite_path: Path = Field(default=Path("var/tbot.sqlite3"))
+    max_command_attempts: int = Field(default=10, gt=0, le=100)
+
+    @model_validator(mode="after")
+    def _known_database_url(self) -> Settings:
+        if self.database_url is not None:
+            scheme = make_url(self.database_url.get_secret_value()).get_backend_name()
+            if scheme not in ("postgresql", "sqlite"):
+                raise ValueError("DATABASE_URL must start with postgresql:// or sqlite:///")
+        return self
+
+    @property
+    def backend(self) -> Backend:
+        if self.database_url is not None:
+            url = make_url(self.database_url.get_secret_value())
+            return "sqlite" if url.get_backend_name() == "sqlite" else "postgres"
+        return "postgres" if self.postgres_host else "sqlite"
+
+    def eventsourcing_env(self, create_table: bool) -> dict[str, str]:
+        """The eventsourcing library's settings for this backend."""
+        env = {"CREATE_TABLE": "y" if create_table else "n"}
+        if self.backend == "sqlite":
+            path = self.sqlite_path
+            if self.database_url is not None:
+                path = Path(make_url(self.database_url.get_secret_value()).database or path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            env.update(PERSISTENCE_MODULE="eventsourcing.sqlite", SQLITE_DBNAME=str(path))
+            return env
+        host, port, user = self.postgres_host or "127.0.0.1", self.postgres_port, self.postgres_user
+        password, dbname = self.postgres_password.get_secret_value(), self.postgres_dbname
+        if self.database_url is not None:
+            url = make_url(self.database_url.get_secret_value())
+            host, port = url.host or host, url.port or port
+            user, password, dbname = (
+                url.username or user,
+                url.password or password,
+                url.database or dbname,
+            )
+        env.update(
+            PERSISTENCE_MODULE="eventsourcing.postgres",
+            POSTGRES_HOST=host,
+            POSTGRES_PORT=str(port),
+            POSTGRES_USER=user,
+            POSTGRES_PASSWORD=password,
+            POSTGRES_DBNAME=dbname,
+            POSTGRES_POOL_SIZE=str(self.postgres_pool_size),
+            POSTGRES_MAX_OVERFLOW="0",
+        )
+        return env

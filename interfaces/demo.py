@@ -1,0 +1,164 @@
+"""The scripted scenario `make run` plays through the real command handlers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from uuid import UUID
+
+from application import commands as c
+from application.bus import CommandBus
+from application.errors import OrderDenied
+from application.store import TradingApplication
+from domain.ids import BotId, position_id_for
+from domain.position import Position
+from domain.values import Symbol
+from infrastructure.adapters import PriceBook
+
+ACTOR = "demo-trader"
+BTC = Symbol("BTC", "USDT")
+LIMITS = {
+    "max_order_notional": "50000",
+    "max_position_notional": "40000",
+    "max_open_orders": 5,
+    "daily_loss_limit": "1000",
+    "price_band_pct": "0.05",
+    "max_orders_per_minute": 30,
+}
+
+
+@dataclass(frozen=True)
+class PositionLine:
+    symbol: str
+    quantity: Decimal
+    average_price: Decimal
+    realized_pnl: Decimal
+    mark_price: Decimal
+    unrealized_pnl: Decimal
+
+
+@dataclass(frozen=True)
+class DemoReport:
+    bot_id: UUID
+    steps: list[str]
+    positions: list[PositionLine]
+    denial: OrderDenied
+    last_position: int
+
+
+def run_demo(bus: CommandBus, store: TradingApplication, prices: PriceBook) -> DemoReport:
+    steps: list[str] = []
+    prices.set(BTC, Decimal("60000"))
+    bot = bus.dispatch(
+        c.CreateBot(
+            actor=ACTOR,
+            name="demo momentum",
+            strategy="momentum",
+            allowed_symbols=["BTC/USDT", "ETH/USDT"],
+            limits=LIMITS,
+            params={"lookback": 20},
+        )
+    )
+    bot_id = bot.aggregate_id
+    steps.append(f"created bot {bot_id} with limits {LIMITS}")
+    bus.dispatch(c.StartBot(actor=ACTOR, bot_id=bot_id))
+    steps.append("started the bot")
+
+    buy = bus.dispatch(
+        c.PlaceOrder(
+            actor=ACTOR,
+            bot_id=bot_id,
+            client_order_id="demo-buy-1",
+            symbol="BTC/USDT",
+            side="buy",
+            order_type="limit",
+            quantity="0.5",
+            price="60000",
+        )
+    )
+    buy_id = buy.order_id
+    bus.dispatch(c.RecordOrderSubmitted(actor="paper-exchange", order_id=buy_id))
+    bus.dispatch(c.RecordOrderAccepted(actor="paper-exchange", order_id=buy_id, exchange_order_id="P-1"))
+    bus.dispatch(
+        c.RecordFill(
+            actor="paper-exchange",
+            order_id=buy_id,
+            trade_id="T-1",
+            quantity="0.2",
+            price="59990",
+            fee="0.0002",
+            fee_currency="BTC",
+        )
+    )
+    steps.append("limit buy 0.5 BTC @ 60000: partial fill 0.2 @ 59990 (fee 0.0002 BTC)")
+    bus.dispatch(
+        c.RecordFill(
+            actor="paper-exchange",
+            order_id=buy_id,
+            trade_id="T-2",
+            quantity="0.3",
+            price="60010",
+            fee="18.003",
+            fee_currency="USDT",
+        )
+    )
+    steps.append("  rest filled 0.3 @ 60010 (fee 18.003 USDT): long 0.5")
+
+    prices.set(BTC, Decimal("61000"))
+    sell = bus.dispatch(
+        c.PlaceOrder(
+            actor=ACTOR,
+            bot_id=bot_id,
+            client_order_id="demo-sell-1",
+            symbol="BTC/USDT",
+            side="sell",
+            order_type="market",
+            quantity="0.8",
+        )
+    )
+    sell_id = sell.order_id
+    bus.dispatch(c.RecordOrderSubmitted(actor="paper-exchange", order_id=sell_id))
+    bus.dispatch(
+        c.RecordFill(
+            actor="paper-exchange",
+            order_id=sell_id,
+            trade_id="T-3",
+            quantity="0.8",
+            price="61000",
+            fee="48.8",
+            fee_currency="USDT",
+        )
+    )
+    steps.append("market sell 0.8 BTC filled @ 61000 (fee 48.8 USDT): the position flips to short 0.3")
+
+    try:
+        bus.dispatch(
+            c.PlaceOrder(
+                actor=ACTOR,
+                bot_id=bot_id,
+                client_order_id="demo-buy-2",
+                symbol="BTC/USDT",
+                side="buy",
+                order_type="limit",
+                quantity="1",
+                price="61000",
+            )
+        )
+    except OrderDenied as denied:
+        denial = denied
+    else:  # pragma: no cover - the limits above make this impossible
+        raise AssertionError("the oversized order was not denied")
+    steps.append("limit buy 1 BTC @ 61000: denied by the risk policy")
+
+    mark = Decimal("60500")
+    prices.set(BTC, mark)
+    position = store.load(Position, position_id_for(BotId(bot_id), str(BTC)))
+    line = PositionLine(
+        str(BTC),
+        position.quantity,
+        position.average_price,
+        position.realized_pnl,
+        mark,
+        position.unrealized_pnl(mark),
+    )
+    return DemoReport(bot_id, steps, [line], denial, store.last_position())

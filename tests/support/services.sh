@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Start or stop the real PostgreSQL and Redis servers the test suite runs against.
+#   tests/support/services.sh start ENV_FILE   -> writes TBOT_TEST_DATABASE_URL / TBOT_TEST_REDIS_URL
+#   tests/support/services.sh stop  ENV_FILE
+# Both listen on 127.0.0.1 only, on free ports, with data in a throw-away directory.
+set -euo pipefail
+
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+action=${1:?start|stop}
+env_file=${2:?env file}
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+ensure_redis() {
+    if ! command -v redis-server >/dev/null 2>&1; then
+        echo "services: installing redis-server (Debian package)" >&2
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq >/dev/null
+        apt-get install -y -qq redis-server >/dev/null
+    fi
+}
+
+run_as_postgres() {
+    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+start() {
+    ensure_redis
+    [ -x "$PG_BIN/initdb" ] || { echo "services: PostgreSQL binaries not found in $PG_BIN" >&2; exit 1; }
+    local dir; dir=$(mktemp -d /tmp/tbot-services.XXXXXX)
+    chmod 755 "$dir"
+    mkdir -p "$dir/pg" "$dir/pgsock" "$dir/redis"
+    if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$dir/pg" "$dir/pgsock"; fi
+    local pg_port redis_port
+    pg_port=$(free_port); redis_port=$(free_port)
+    run_as_postgres "$PG_BIN/initdb" -D "$dir/pg" -U postgres --auth=trust -E UTF8 >"$dir/initdb.log" 2>&1
+    run_as_postgres "$PG_BIN/pg_ctl" -D "$dir/pg" -l "$dir/pg/server.log" -w -t 60 \
+        -o "-h 127.0.0.1 -p $pg_port -k $dir/pgsock -c max_connections=200 -c shared_buffers=256MB" start >/dev/null
+    "$PG_BIN/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -q -v ON_ERROR_STOP=1 \
+        -c "CREATE ROLE tbot LOGIN SUPERUSER PASSWORD 'tbot'" -c "CREATE DATABASE tbot OWNER tbot" >/dev/null
+    redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$dir/redis" --save '' \
+        --appendonly no --daemonize yes --pidfile "$dir/redis/redis.pid" --logfile "$dir/redis/redis.log"
+    for _ in $(seq 50); do redis-cli -h 127.0.0.1 -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+    cat >"$env_file" <<ENV
+TBOT_SERVICES_DIR=$dir
+TBOT_TEST_PG_PORT=$pg_port
+TBOT_TEST_DATABASE_URL=postgresql://tbot:tbot@127.0.0.1:$pg_port/tbot
+TBOT_TEST_REDIS_URL=redis://127.0.0.1:$redis_port/0
+ENV
+    echo "services: PostgreSQL on 127.0.0.1:$pg_port, Redis on 127.0.0.1:$redis_port" >&2
+}
+
+stop() {
+    [ -f "$env_file" ] || return 0
+    # shellcheck disable=SC1090
+    . "$env_file"
+    if [ -n "${TBOT_SERVICES_DIR:-}" ] && [ -d "$TBOT_SERVICES_DIR" ]; then
+        if [ -f "$TBOT_SERVICES_DIR/redis/redis.pid" ]; then
+            kill "$(cat "$TBOT_SERVICES_DIR/redis/redis.pid")" 2>/dev/null || true
+        fi
+        run_as_postgres "$PG_BIN/pg_ctl" -D "$TBOT_SERVICES_DIR/pg" -m fast -w stop >/dev/null 2>&1 || true
+        rm -rf "$TBOT_SERVICES_DIR"
+    fi
+    rm -f "$env_file"
+}
+
+case "$action" in
+    start) start ;;
+    stop) stop ;;
+    *) echo "usage: $0 start|stop ENV_FILE" >&2; exit 2 ;;
+esac
