@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import psycopg
 from eventsourcing.persistence import JSONTranscoder
+from psycopg import sql
 
 from application.store import TradingApplication
 from infrastructure.settings import Settings
@@ -25,5 +27,20 @@ def open_store(settings: Settings) -> ConfiguredTradingApplication:
 
 
 def create_tables(settings: Settings) -> None:
-    """Creates the event and snapshot tables once (``tbot db init``); safe to repeat."""
-    ConfiguredTradingApplication(env=settings.eventsourcing_env(create_table=True)).close()
+    """Creates the schema, event and snapshot tables once (``tbot db init``); safe to repeat."""
+    env = settings.eventsourcing_env(create_table=True)
+    if settings.backend == "postgres":
+        _create_schema(env)
+    ConfiguredTradingApplication(env=env).close()
+
+
+def _create_schema(env: dict[str, str]) -> None:
+    with psycopg.connect(
+        host=env["POSTGRES_HOST"],
+        port=int(env["POSTGRES_PORT"]),
+        user=env["POSTGRES_USER"],
+        password=env["POSTGRES_PASSWORD"],
+        dbname=env["POSTGRES_DBNAME"],
+        autocommit=True,
+    ) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(env["POSTGRES_SCHEMA"])))

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     postgres_dbname: str = Field(
         default="tbot", validation_alias=AliasChoices("POSTGRES_DBNAME", "POSTGRES_DB")
     )
+    postgres_schema: str = Field(
+        default="public", validation_alias="POSTGRES_SCHEMA", pattern=r"^[a-z_][a-z0-9_]{0,62}$"
+    )
     postgres_pool_size: int = Field(default=10, gt=0)
     sqlite_path: Path = Field(default=Path("var/tbot.sqlite3"))
     max_command_attempts: int = Field(default=10, gt=0, le=100)
@@ -74,6 +77,7 @@ class Settings(BaseSettings):
             POSTGRES_USER=user,
             POSTGRES_PASSWORD=password,
             POSTGRES_DBNAME=dbname,
+            POSTGRES_SCHEMA=self.postgres_schema,
             POSTGRES_POOL_SIZE=str(self.postgres_pool_size),
             POSTGRES_MAX_OVERFLOW="0",
         )

@@ -1,0 +1,72 @@
+"""Fixtures: real event stores. PostgreSQL and Redis come from `make test` (tests/support/run_suite.sh);
+under it (TBOT_REQUIRE_SERVICES=1) a missing server fails the run instead of skipping."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from infrastructure.settings import Settings
+from tests.support.world import World, world_on
+
+
+def _service_url(name: str) -> str:
+    url = os.environ.get(name)
+    if url:
+        return url
+    if os.environ.get("TBOT_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{name} is not set although the services were meant to be running")
+    pytest.skip(f"{name} not set: run the suite with `make test`")
+
+
+@pytest.fixture
+def sqlite_settings(tmp_path: Path) -> Settings:
+    return Settings(_env_file=None, sqlite_path=tmp_path / "events.sqlite3")  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    return _service_url("TBOT_TEST_DATABASE_URL")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    return _service_url("TBOT_TEST_REDIS_URL")
+
+
+@pytest.fixture
+def postgres_settings(postgres_url: str) -> Iterator[Settings]:
+    """A fresh schema per test, dropped afterwards."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, DATABASE_URL=postgres_url, POSTGRES_SCHEMA=schema, postgres_pool_size=12
+    )
+    yield settings
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_settings(request: pytest.FixtureRequest) -> Settings:
+    """Each test using this runs once on SQLite and once on PostgreSQL."""
+    name = "sqlite_settings" if request.param == "sqlite" else "postgres_settings"
+    settings: Settings = request.getfixturevalue(name)
+    return settings
+
+
+@pytest.fixture
+def world(sqlite_settings: Settings) -> Iterator[World]:
+    with world_on(sqlite_settings) as w:
+        yield w
+
+
+@pytest.fixture
+def pg_world(postgres_settings: Settings) -> Iterator[World]:
+    with world_on(postgres_settings) as w:
+        yield w
