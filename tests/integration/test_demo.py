@@ -1,0 +1,51 @@
+"""`make run` plays the demo; its numbers must equal the reference math of design.md section 7."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+from dependency_injector import providers
+
+from domain.risk import ReasonCode
+from infrastructure.container import Container
+from infrastructure.event_store import create_tables
+from infrastructure.settings import Settings
+from interfaces.demo import run_demo
+from tests.properties.test_position_math_reference import reference
+
+# The demo's fills: (sign, quantity, price, fee, fee in base currency)
+DEMO_FILLS = [
+    (1, Decimal("0.2"), Decimal("59990"), Decimal("0.0002"), True),
+    (1, Decimal("0.3"), Decimal("60010"), Decimal("18.003"), False),
+    (-1, Decimal("0.8"), Decimal("61000"), Decimal("48.8"), False),
+]
+
+
+def test_demo_positions_equal_the_reference(sqlite_settings: Settings) -> None:
+    create_tables(sqlite_settings)
+    container = Container()
+    container.settings.override(providers.Object(sqlite_settings))
+    report = run_demo(container.bus(), container.store(), container.prices())
+    [line] = report.positions
+    quantity, average, realized = reference(DEMO_FILLS)
+    assert (line.quantity, line.average_price, line.realized_pnl) == (quantity, average, realized)
+    assert (quantity, average, realized) == (Decimal("-0.3"), Decimal("61000"), Decimal("420.199"))
+    assert line.unrealized_pnl == quantity * (Decimal("60500") - average) == Decimal("150")
+    assert set(report.denial.reason_codes) == {ReasonCode.MAX_ORDER_NOTIONAL, ReasonCode.MAX_POSITION}
+
+
+def test_tbot_demo_runs_on_the_embedded_default(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTGRES_", "DATABASE_URL", "TBOT_"))}
+    env["TBOT_SQLITE_PATH"] = str(tmp_path / "demo.sqlite3")
+    tbot = Path(sys.executable).with_name("tbot")
+    result = subprocess.run(
+        [str(tbot), "demo"], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "420.199" in result.stdout
+    assert "MAX_ORDER_NOTIONAL, MAX_POSITION" in result.stdout
+    assert (tmp_path / "demo.sqlite3").exists()
