@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# `make bench`: start a real PostgreSQL (and Redis), run every benchmark, stop the servers.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+env_file=$(mktemp /tmp/tbot-bench-env.XXXXXX)
+trap 'tests/support/services.sh stop "$env_file"' EXIT
+tests/support/services.sh start "$env_file"
+# shellcheck disable=SC1090
+. "$env_file"
+echo "## PlaceOrder throughput (in process, PostgreSQL 15, fsync on) — $(date -u +%Y-%m-%d)"
+.venv/bin/python -m tests.benchmarks.bench_place_order "$TBOT_TEST_DATABASE_URL" --seconds "${BENCH_SECONDS:-10}"
