@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from abc import abstractmethod
+from typing import TypeVar
+
 from application.commands import (
     BotCommand,
     CreateBot,
@@ -13,7 +16,7 @@ from application.commands import (
     TripKillSwitch,
     UpdateRiskLimits,
 )
-from application.handlers.base import C, Handler
+from application.handlers.base import Handler
 from application.results import Ack
 from domain.bot import Bot
 from domain.ids import BotId, bot_id_for_key, user_id
@@ -45,17 +48,20 @@ class CreateBotHandler(Handler[CreateBot, Ack]):
         return Ack(bot_id, self.store.record(bot), changed=True)
 
 
-class _BotChange(Handler[C, Ack]):
+B = TypeVar("B", bound=BotCommand)
+
+
+class _BotChange(Handler[B, Ack]):
     """Loads the bot, applies one change, saves it; a change that alters nothing appends nothing."""
 
-    def execute(self, command: C, stamp: Stamp) -> Ack:
-        assert isinstance(command, BotCommand)
+    def execute(self, command: B, stamp: Stamp) -> Ack:
         bot = self.store.load(Bot, command.bot_id, "bot")
         changed = self.change(bot, command, stamp)
         return Ack(bot.id, self.store.record(bot), changed)
 
-    def change(self, bot: Bot, command: C, stamp: Stamp) -> bool:
-        raise NotImplementedError
+    @abstractmethod
+    def change(self, bot: Bot, command: B, stamp: Stamp) -> bool:
+        """Applies the command to the bot; False when it changed nothing."""
 
 
 class StartBotHandler(_BotChange[StartBot]):

@@ -7,6 +7,9 @@ When a report ends an order, what was left of it is released on the bot in the s
 
 from __future__ import annotations
 
+from abc import abstractmethod
+from typing import TypeVar
+
 from application.commands import (
     OrderCommand,
     RecordCancelRejected,
@@ -17,7 +20,7 @@ from application.commands import (
     RecordOrderRejected,
     RecordOrderSubmitted,
 )
-from application.handlers.base import C, Handler
+from application.handlers.base import Handler
 from application.results import FillAck, OrderAck
 from domain import ids
 from domain.bot import Bot
@@ -33,9 +36,11 @@ def _reason(text: str) -> str:
     return text.strip()
 
 
-class _OrderReport(Handler[C, OrderAck]):
-    def execute(self, command: C, stamp: Stamp) -> OrderAck:
-        assert isinstance(command, OrderCommand)
+R = TypeVar("R", bound=OrderCommand)
+
+
+class _OrderReport(Handler[R, OrderAck]):
+    def execute(self, command: R, stamp: Stamp) -> OrderAck:
         order = self.store.load(Order, command.order_id, "order")
         changed = self.report(order, command, stamp)
         bot = None
@@ -45,8 +50,9 @@ class _OrderReport(Handler[C, OrderAck]):
         position = self.store.record(order, bot)
         return OrderAck(order.id, order.client_order_id, order.status.value, position, changed)
 
-    def report(self, order: Order, command: C, stamp: Stamp) -> bool:
-        raise NotImplementedError
+    @abstractmethod
+    def report(self, order: Order, command: R, stamp: Stamp) -> bool:
+        """Applies the report to the order; False when the order already reflected it."""
 
 
 class RecordOrderSubmittedHandler(_OrderReport[RecordOrderSubmitted]):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -45,7 +46,7 @@ def test_append_then_read_back_in_order_with_metadata(store: TradingApplication)
     bot = new_bot()
     bot.start(STAMP)
     position = store.record(bot)
-    events = list(store.events.get(bot.id))
+    events: list[Any] = list(store.events.get(bot.id))
     assert [type(e).__qualname__ for e in events] == ["Bot.Created", "Bot.Started"]
     assert [e.originator_version for e in events] == [1, 2]
     assert events[1].meta == STAMP.meta

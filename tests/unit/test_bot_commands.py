@@ -91,7 +91,7 @@ def test_lifecycle_commands(
 ) -> None:
     bot_id = world.bus.dispatch(create(world)).aggregate_id
     for step in steps:
-        world.bus.dispatch(step(actor=ACTOR, bot_id=bot_id))  # type: ignore[arg-type]
+        world.bus.dispatch(step(actor=ACTOR, bot_id=bot_id))  # type: ignore[call-overload]
     assert world.store.load(Bot, bot_id).status is expected_status
     assert world.event_names(1) == expected_events
 
@@ -112,10 +112,10 @@ def test_illegal_lifecycle_change_is_refused_and_appends_nothing(
 ) -> None:
     bot_id = world.bus.dispatch(create(world)).aggregate_id
     for step in steps:
-        world.bus.dispatch(step(actor=ACTOR, bot_id=bot_id))  # type: ignore[arg-type]
+        world.bus.dispatch(step(actor=ACTOR, bot_id=bot_id))  # type: ignore[call-overload]
     before = world.store.last_position()
     with pytest.raises(IllegalTransition):
-        world.bus.dispatch(illegal(actor=ACTOR, bot_id=bot_id))  # type: ignore[arg-type]
+        world.bus.dispatch(illegal(actor=ACTOR, bot_id=bot_id))  # type: ignore[call-overload]
     assert world.new_events(before) == []
 
 

@@ -98,7 +98,7 @@ def test_order_for_an_unknown_bot_is_not_found(world: World) -> None:
     assert world.new_events(0) == []
 
 
-def deny(world: World, bot_id: object, *args: str, **kw: object) -> OrderDenied:
+def deny(world: World, bot_id: object, *args: str | None, **kw: object) -> OrderDenied:
     before = world.store.last_position()
     with pytest.raises(OrderDenied) as error:
         world.place(bot_id, *args, **kw)  # type: ignore[arg-type]
