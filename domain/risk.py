@@ -135,18 +135,20 @@ def no_reference_price(ctx: RiskContext) -> ReasonCode | None:
 
 
 def invalid_quantity(ctx: RiskContext) -> ReasonCode | None:
-    q = ctx.request.quantity
-    if q <= 0:
-        return ReasonCode.INVALID_QUANTITY
-    if ctx.market is not None and (q < ctx.market.min_amount or not is_multiple(q, ctx.market.amount_step)):
+    """Below the market's minimum amount or off its step (zero and negative never get here:
+    OrderRequest refuses them as bad input)."""
+    q, market = ctx.request.quantity, ctx.market
+    if market is not None and (q < market.min_amount or not is_multiple(q, market.amount_step)):
         return ReasonCode.INVALID_QUANTITY
     return None
 
 
 def invalid_price(ctx: RiskContext) -> ReasonCode | None:
-    tick = ctx.market.price_tick if ctx.market is not None else Decimal(0)
+    """A price or stop price off the market's tick."""
+    if ctx.market is None:
+        return None
     for price in (ctx.request.price, ctx.request.stop_price):
-        if price is not None and (price <= 0 or not is_multiple(price, tick)):
+        if price is not None and not is_multiple(price, ctx.market.price_tick):
             return ReasonCode.INVALID_PRICE
     return None
 
