@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import psycopg
-from eventsourcing.persistence import JSONTranscoder
+from eventsourcing.persistence import JSONTranscoder, OperationalError
 from psycopg import sql
 
 from application.store import TradingApplication
@@ -26,12 +26,19 @@ def open_store(settings: Settings) -> ConfiguredTradingApplication:
     return ConfiguredTradingApplication(env=settings.eventsourcing_env(create_table=False))
 
 
+class StoreUnavailable(Exception):
+    """The event store's database cannot be reached."""
+
+
 def create_tables(settings: Settings) -> None:
     """Creates the schema, event and snapshot tables once (``tbot db init``); safe to repeat."""
     env = settings.eventsourcing_env(create_table=True)
-    if settings.backend == "postgres":
-        _create_schema(env)
-    ConfiguredTradingApplication(env=env).close()
+    try:
+        if settings.backend == "postgres":
+            _create_schema(env)
+        ConfiguredTradingApplication(env=env).close()
+    except (psycopg.OperationalError, OperationalError) as error:
+        raise StoreUnavailable(f"cannot reach the {settings.backend} event store: {error}") from error
 
 
 def _create_schema(env: dict[str, str]) -> None:

@@ -1,0 +1,51 @@
+"""The `tbot` CLI: `db init` on both stores, clear errors and exit codes for bad settings."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+
+TBOT = str(Path(sys.executable).with_name("tbot"))
+
+
+def tbot(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("POSTGRES_", "DATABASE_URL", "TBOT_"))}
+    return subprocess.run(
+        [TBOT, *args], env={**base, **env}, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_db_init_on_postgres_creates_the_schema_and_tables(postgres_url: str) -> None:
+    result = tbot("db", "init", DATABASE_URL=postgres_url, POSTGRES_SCHEMA="cli_init")
+    assert result.returncode == 0, result.stderr
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'cli_init'")}
+        conn.execute("DROP SCHEMA cli_init CASCADE")
+    assert {"tbot_events", "tbot_snapshots"} <= tables
+
+
+def test_db_init_on_sqlite(tmp_path: Path) -> None:
+    result = tbot("db", "init", TBOT_SQLITE_PATH=str(tmp_path / "e.db"))
+    assert result.returncode == 0 and "sqlite" in result.stdout
+    assert (tmp_path / "e.db").exists()
+
+
+def test_a_bad_setting_exits_2_naming_it() -> None:
+    result = tbot("db", "init", POSTGRES_PORT="70000")
+    assert result.returncode == 2
+    assert "POSTGRES_PORT" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_unreachable_store_exits_1_with_the_reason() -> None:
+    result = tbot("db", "init", DATABASE_URL="postgresql://u:p@127.0.0.1:1/x")
+    assert result.returncode == 1
+    assert "cannot reach the postgres event store" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unknown_command_exits_2() -> None:
+    assert tbot("frobnicate").returncode == 2
