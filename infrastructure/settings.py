@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 Backend = Literal["postgres", "sqlite"]
 
@@ -33,7 +33,20 @@ class Settings(BaseSettings):
     )
     postgres_pool_size: int = Field(default=10, gt=0)
     sqlite_path: Path = Field(default=Path("var/tbot.sqlite3"))
+    read_sqlite_path: Path = Field(
+        default=Path("var/tbot-read.sqlite3"), description="the embedded default's read models"
+    )
     max_command_attempts: int = Field(default=10, gt=0, le=100)
+    redis_url: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("REDIS_URL", "TBOT_REDIS_URL"),
+        description="redis://host:port/db; without it the live read model stays in the process",
+    )
+    feed_max_length: int = Field(default=100_000, ge=1000, description="live-feed stream entries kept")
+    projection_batch_size: int = Field(default=500, gt=0, le=10_000)
+    projection_poll_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="longest wait for new events when no notification comes"
+    )
 
     @model_validator(mode="after")
     def _known_database_url(self) -> Settings:
@@ -41,6 +54,10 @@ class Settings(BaseSettings):
             scheme = make_url(self.database_url.get_secret_value()).get_backend_name()
             if scheme not in ("postgresql", "sqlite"):
                 raise ValueError("DATABASE_URL must start with postgresql:// or sqlite:///")
+        if self.redis_url is not None:
+            scheme = self.redis_url.get_secret_value().split("://", 1)[0]
+            if scheme not in ("redis", "rediss", "unix"):
+                raise ValueError("REDIS_URL must start with redis://, rediss:// or unix://")
         return self
 
     @property
@@ -49,6 +66,21 @@ class Settings(BaseSettings):
             url = make_url(self.database_url.get_secret_value())
             return "sqlite" if url.get_backend_name() == "sqlite" else "postgres"
         return "postgres" if self.postgres_host else "sqlite"
+
+    def read_database_url(self) -> URL:
+        """SQLAlchemy's URL of the read models: the event store's PostgreSQL database, or a second
+        SQLite file beside the embedded event store."""
+        if self.backend == "sqlite":
+            return URL.create("sqlite", database=str(self.read_sqlite_path))
+        env = self.eventsourcing_env(create_table=False)
+        return URL.create(
+            "postgresql+psycopg",
+            username=env["POSTGRES_USER"],
+            password=env["POSTGRES_PASSWORD"] or None,
+            host=env["POSTGRES_HOST"],
+            port=int(env["POSTGRES_PORT"]),
+            database=env["POSTGRES_DBNAME"],
+        )
 
     def eventsourcing_env(self, create_table: bool) -> dict[str, str]:
         """The eventsourcing library's settings for this backend."""

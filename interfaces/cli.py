@@ -2,56 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import ParamSpec, TypeVar
-
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
 from infrastructure.container import Container
-from infrastructure.event_store import StoreUnavailable, create_tables
+from infrastructure.event_store import create_tables
+from interfaces.cli_read_side import audit_app, events_app, projections_app
 from interfaces.demo import run_demo
-
-P = ParamSpec("P")
-T = TypeVar("T")
+from interfaces.errors import clear_errors
+from interfaces.read_side import ReadSideContainer
 
 app = typer.Typer(no_args_is_help=True, help="tbot: an event-sourced trading backend for crypto bots.")
-db_app = typer.Typer(no_args_is_help=True, help="The event store's tables.")
+db_app = typer.Typer(no_args_is_help=True, help="The event store's and read models' tables.")
 app.add_typer(db_app, name="db")
+app.add_typer(projections_app, name="projections")
+app.add_typer(events_app, name="events")
+app.add_typer(audit_app, name="audit")
 console = Console()
-errors = Console(stderr=True)
-
-
-def clear_errors(command: Callable[P, T]) -> Callable[P, T]:
-    """Bad settings exit 2 naming the setting and the rule; an unreachable store exits 1."""
-
-    @wraps(command)
-    def run(*args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return command(*args, **kwargs)
-        except ValidationError as error:
-            for problem in error.errors():
-                name = ".".join(str(part) for part in problem["loc"]) or "settings"
-                errors.print(f"invalid setting {name}: {problem['msg']}")
-            raise typer.Exit(2) from None
-        except StoreUnavailable as error:
-            errors.print(str(error))
-            raise typer.Exit(1) from None
-
-    return run
 
 
 @db_app.command("init")
 @clear_errors
 def db_init() -> None:
-    """Create the event store's tables (once per database; repeating it is harmless)."""
-    container = Container()
+    """Create the event store's tables and the read models (once per database; repeating it is
+    harmless)."""
+    container = ReadSideContainer()
     settings = container.settings()
     create_tables(settings)
+    backend = container.read_models().install()
     console.print(f"event store tables ready on {settings.backend}")
+    console.print(f"read models ready; time series on {backend.value}")
 
 
 @app.command()

@@ -81,6 +81,13 @@ class World:
         )
         return ack.order_id
 
+    def accept(self, order_id: UUID, exchange_order_id: str | None = None) -> None:
+        """The exchange took the order: submitted, then accepted."""
+        self.bus.dispatch(c.RecordOrderSubmitted(actor="exchange", order_id=order_id))
+        self.bus.dispatch(
+            c.RecordOrderAccepted(actor="exchange", order_id=order_id, exchange_order_id=exchange_order_id)
+        )
+
     def fill(self, order_id: UUID, trade: str, quantity: str, price: str, fee: str = "0", **kw: Any) -> None:
         self.bus.dispatch(
             c.RecordFill(

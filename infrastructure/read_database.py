@@ -1,0 +1,50 @@
+"""The SQLAlchemy engine of the read models: PostgreSQL (the event store's database and schema) or
+the embedded default's second SQLite file."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import OperationalError
+
+from infrastructure.event_store import StoreUnavailable
+from infrastructure.settings import Settings
+
+
+def create_read_engine(settings: Settings, schema: str | None = None) -> Engine:
+    """Tables are defined without a schema; the engine maps them into ``schema`` (default: the
+    event store's schema) with SQLAlchemy's schema_translate_map."""
+    url = settings.read_database_url()
+    if settings.backend == "sqlite":
+        settings.read_sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30}, pool_size=5)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    engine = create_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True)
+    return engine.execution_options(schema_translate_map={None: schema or settings.postgres_schema})
+
+
+def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+    # Transactions are begun explicitly (below), so the driver must not begin its own.
+    dbapi_connection.isolation_level = None
+    dbapi_connection.execute("PRAGMA journal_mode=WAL")
+    dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+    dbapi_connection.execute("PRAGMA busy_timeout=30000")
+
+
+def _sqlite_begin(connection: Any) -> None:
+    """Writers ask for ``sqlite_begin="IMMEDIATE"`` to take the write lock at the start of their
+    transaction (as SELECT ... FOR UPDATE would); readers begin deferred and never block."""
+    mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+    connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def check_reachable(engine: Engine) -> None:
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except OperationalError as error:
+        raise StoreUnavailable(f"cannot reach the read database: {error.orig}") from error

@@ -1,0 +1,260 @@
+"""`tbot projections ...`, `tbot events replay` and `tbot audit ...`."""
+
+from __future__ import annotations
+
+import json
+import signal
+import tempfile
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from uuid import UUID
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import text
+
+from application.audit import replay, state_at
+from application.errors import NotFound
+from infrastructure.read_database import create_read_engine
+from interfaces.errors import clear_errors, fail_usage
+from interfaces.read_side import ReadSideContainer, build_worker
+from projections.catalog import ALL_NAMES, SQL_NAMES, resolve, sql_projections
+from projections.errors import UnknownProjection
+from projections.live import NAME as LIVE
+from projections.locks import advisory_holders
+from projections.plain import event_payload, plain
+from projections.read_models import ReadModels
+from projections.rebuild import Rebuilder
+from projections.status import projection_status
+from projections.verify import verify
+
+projections_app = typer.Typer(no_args_is_help=True, help="Read models: run, inspect, rebuild.")
+events_app = typer.Typer(no_args_is_help=True, help="The event store, read for audit.")
+audit_app = typer.Typer(no_args_is_help=True, help="Audit: past states and read-model drift.")
+console = Console()
+errors = Console(stderr=True)
+
+
+def _names(names: list[str] | None) -> list[str]:
+    try:
+        return resolve(names or [])
+    except UnknownProjection as error:
+        fail_usage(str(error))
+
+
+def _time(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        fail_usage(f"{option}: {value!r} is not an ISO 8601 time (for example 2026-11-21T09:30:00Z)")
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+@projections_app.command("run")
+@clear_errors
+def run(
+    names: Annotated[
+        list[str] | None, typer.Argument(help=f"projections to run: {', '.join(ALL_NAMES)}")
+    ] = None,
+) -> None:
+    """Run projections until stopped; several workers share them (one holder per projection)."""
+    chosen = _names(names)
+    container = ReadSideContainer()
+    container.read_models().check_installed()
+    worker = build_worker(container, chosen)
+    signal.signal(signal.SIGTERM, lambda *_: worker.stop())
+    signal.signal(signal.SIGINT, lambda *_: worker.stop())
+    console.print(f"projection worker for {', '.join(chosen)}")
+    worker.run()
+    if worker.failed:
+        for message in worker.failed.values():
+            errors.print(message)
+        raise typer.Exit(1)
+
+
+@projections_app.command("status")
+@clear_errors
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per projection")] = False,
+) -> None:
+    """Each projection's position, lag in events and seconds, backend and holder."""
+    container = ReadSideContainer()
+    read_models = container.read_models()
+    live_store = container.live_store() if container.settings().redis_url is not None else None
+    holders: dict[str, str] = {}
+    if container.settings().backend == "postgres":
+        with read_models.engine.connect() as conn:
+            holders = {name: f"pid {pid}" for name, pid in advisory_holders(conn, ALL_NAMES).items()}
+    rows = projection_status(
+        container.reader(), read_models, ALL_NAMES, container.clock().now(), holders, live_store
+    )
+    if as_json:
+        for row in rows:
+            console.print_json(json.dumps({**vars(row), "lag_events": row.lag_events}))
+        return
+    table = Table(title=f"projections (event store head {rows[0].head if rows else 0})")
+    for column in ("projection", "position", "lag events", "lag s", "backend", "gen", "run by", "error"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row.name,
+            str(row.position),
+            str(row.lag_events),
+            f"{row.lag_seconds:.1f}",
+            row.backend,
+            str(row.generation),
+            row.holder,
+            row.error or "",
+        )
+    console.print(table)
+
+
+@projections_app.command("rebuild")
+@clear_errors
+def rebuild(
+    names: Annotated[list[str] | None, typer.Argument(help="projections to rebuild")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="rebuild every projection")] = False,
+) -> None:
+    """Rebuild from the event store into fresh tables, swap them in atomically, catch up."""
+    if not names and not all_:
+        fail_usage("name a projection to rebuild, or pass --all")
+    chosen = _names(None if all_ else names)
+    container = ReadSideContainer()
+    read_models = container.read_models()
+    read_models.check_installed()
+    live_store = container.live_store()
+    rebuilder = Rebuilder(
+        container.reader(),
+        read_models,
+        live=container.live_projection(),
+        live_store=live_store if live_store.kind == "redis" else None,  # type: ignore[arg-type]
+        now=container.clock().now,
+    )
+    if LIVE in chosen and live_store.kind != "redis":
+        console.print("the in-process live model is rebuilt whenever its process starts; skipped")
+        chosen.remove(LIVE)
+    head = container.reader().head()
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task(f"rebuilding {', '.join(chosen)}", total=head or 1)
+        report = rebuilder.rebuild(chosen, lambda position, _: progress.update(task, completed=position))
+    console.print(
+        f"rebuilt {', '.join(report.names)}: {report.events} events in {report.seconds:.1f} s "
+        f"({report.events_per_second:,.0f} events/s); swapped in at position {report.position}"
+    )
+
+
+@events_app.command("replay")
+@clear_errors
+def events_replay(
+    aggregate: Annotated[
+        UUID | None, typer.Option("--aggregate", help="only this aggregate's events")
+    ] = None,
+    from_: Annotated[int, typer.Option("--from", min=0, help="start after this position")] = 0,
+    to: Annotated[int | None, typer.Option("--to", min=1, help="stop at this position")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="stop after this time (ISO 8601)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
+) -> None:
+    """The events in global order with position, aggregate, version, time, type, metadata, payload."""
+    moment = _time(until, "--until")
+    store = ReadSideContainer().store()
+    table = Table("position", "aggregate", "ver", "time", "type", "actor", "correlation", "payload")
+    for recorded in replay(store, aggregate_id=aggregate, after=from_, upto=to, until=moment):
+        event: Any = recorded.event
+        line = {
+            "position": recorded.position,
+            "aggregate_id": str(event.originator_id),
+            "version": event.originator_version,
+            "at": event.timestamp.isoformat(),
+            "type": type(event).__qualname__,
+            "actor": event.meta.actor,
+            "correlation_id": event.meta.correlation_id,
+            "causation_id": event.meta.causation_id,
+            "payload": event_payload(event),
+        }
+        if as_json:
+            typer.echo(json.dumps(line))
+        else:
+            shown = [str(line[k]) for k in ("position", "aggregate_id", "version", "at", "type", "actor")]
+            table.add_row(*shown, str(line["correlation_id"]), json.dumps(line["payload"]))
+    if not as_json:
+        console.print(table)
+
+
+@audit_app.command("state")
+@clear_errors
+def audit_state(
+    aggregate_id: Annotated[UUID, typer.Argument(help="a bot, order or position id")],
+    version: Annotated[
+        int | None, typer.Option("--version", min=1, help="the state after this version")
+    ] = None,
+    at: Annotated[
+        str | None, typer.Option("--at", help="the state as it stood at this time (ISO 8601)")
+    ] = None,
+) -> None:
+    """An aggregate's state as it was at a version or a time (now, without either)."""
+    if version is not None and at is not None:
+        fail_usage("give --version or --at, not both")
+    moment = _time(at, "--at")
+    store = ReadSideContainer().store()
+    try:
+        aggregate = state_at(store, aggregate_id, version=version, at=moment)
+    except NotFound as error:
+        errors.print(str(error))
+        raise typer.Exit(1) from None
+    typer.echo(json.dumps(aggregate_document(aggregate), indent=2, sort_keys=True))
+
+
+def aggregate_document(aggregate: Any) -> dict[str, Any]:
+    state = {name: value for name, value in vars(aggregate).items() if not name.startswith("_")}
+    return {
+        "type": type(aggregate).__name__,
+        "id": str(aggregate.id),
+        "version": aggregate.version,
+        "created_on": aggregate.created_on.isoformat(),
+        "modified_on": aggregate.modified_on.isoformat(),
+        "state": plain(state),
+    }
+
+
+@audit_app.command("verify")
+@clear_errors
+def audit_verify() -> None:
+    """Rebuild every projection into a scratch schema and compare with the live tables."""
+    container = ReadSideContainer()
+    settings = container.settings()
+    live = container.read_models()
+    live.check_installed()
+    scratch_schema = f"tbot_verify_{uuid.uuid4().hex[:8]}"
+    with tempfile.TemporaryDirectory() as scratch_dir:
+        if settings.backend == "postgres":
+            with live.engine.begin() as conn:
+                conn.execute(text(f'CREATE SCHEMA "{scratch_schema}"'))
+            scratch_engine = create_read_engine(settings, schema=scratch_schema)
+        else:
+            scratch_settings = settings.model_copy(
+                update={"read_sqlite_path": Path(scratch_dir) / "verify.sqlite3"}
+            )
+            scratch_engine = create_read_engine(scratch_settings)
+        try:
+            scratch = ReadModels(scratch_engine, sql_projections())
+            scratch.install()
+            differences = verify(container.reader(), live, scratch, SQL_NAMES)
+        finally:
+            scratch_engine.dispose()
+            if settings.backend == "postgres":
+                with live.engine.begin() as conn:
+                    conn.execute(text(f'DROP SCHEMA IF EXISTS "{scratch_schema}" CASCADE'))
+    if not differences:
+        console.print(f"no drift: {', '.join(SQL_NAMES)} equal a fresh rebuild")
+        return
+    for difference in differences[:200]:
+        console.print(str(difference))
+    errors.print(f"drift: {len(differences)} difference(s) between the live read models and the events")
+    raise typer.Exit(1)

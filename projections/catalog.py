@@ -1,0 +1,39 @@
+"""Every projection by name."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from projections.base import Projection
+from projections.bots import BotsProjection
+from projections.errors import UnknownProjection
+from projections.fills import FillsProjection
+from projections.live import NAME as LIVE
+from projections.orders import OrdersProjection
+from projections.pnl import PnlProjection
+from projections.positions import PositionsProjection
+from projections.risk_decisions import RiskDecisionsProjection
+
+
+def sql_projections() -> list[Projection]:
+    return [
+        BotsProjection(),
+        OrdersProjection(),
+        FillsProjection(),
+        PositionsProjection(),
+        PnlProjection(),
+        RiskDecisionsProjection(),
+    ]
+
+
+SQL_NAMES = [p.name for p in sql_projections()]
+ALL_NAMES = [*SQL_NAMES, LIVE]
+
+
+def resolve(names: Iterable[str]) -> list[str]:
+    """The named projections in catalogue order, or all of them for no names."""
+    chosen = list(names)
+    for name in chosen:
+        if name not in ALL_NAMES:
+            raise UnknownProjection(name, ALL_NAMES)
+    return [name for name in ALL_NAMES if name in chosen] if chosen else list(ALL_NAMES)

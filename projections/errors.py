@@ -1,0 +1,33 @@
+"""Why a projection stops: always naming the projection, the event and its global position."""
+
+from __future__ import annotations
+
+
+class ProjectionStopped(Exception):
+    """A projection met an event it cannot apply; it stops rather than skip it."""
+
+    def __init__(self, projection: str, position: int, event_type: str, reason: str) -> None:
+        super().__init__(f"projection {projection} stopped at event #{position} ({event_type}): {reason}")
+        self.projection = projection
+        self.position = position
+        self.event_type = event_type
+        self.reason = reason
+
+
+class UndecodableEvent(Exception):
+    """A stored event whose topic or state no longer decodes into a domain event."""
+
+    def __init__(self, position: int, topic: str, error: Exception) -> None:
+        super().__init__(f"event #{position} ({topic}) cannot be decoded: {error}")
+        self.position = position
+        self.topic = topic
+
+
+class ReadModelsMissing(Exception):
+    """The read-side tables have not been created (run `tbot db init`)."""
+
+
+class UnknownProjection(ValueError):
+    def __init__(self, name: str, known: list[str]) -> None:
+        super().__init__(f"unknown projection {name!r}: choose from {', '.join(known)}")
+        self.name = name

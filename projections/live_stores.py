@@ -1,0 +1,172 @@
+"""Where the live read model is kept: Redis (hashes and a stream per generation, a pointer to the
+current one), or the process's memory in the embedded default. Both follow projections.live.LiveStore."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+import redis
+
+from infrastructure.settings import Settings
+from projections.live import LiveUpdate, PositionMoved
+
+
+class RedisLiveStore:
+    """Keys: ``{ns}:live:generation`` points at the current generation; under ``{ns}:live:g{N}:``
+    are ``position``, ``directory`` (aggregate to bot and owner), ``positions:{bot}`` and
+    ``pnl:{bot}`` hashes, and the ``feed`` stream whose entry ids are the events' global positions."""
+
+    kind = "redis"
+
+    def __init__(self, client: redis.Redis, namespace: str, generation: int | None = None) -> None:
+        self.client: Any = client  # redis-py's return types are unions of sync and async
+        self.namespace = namespace
+        self._generation = generation
+
+    @property
+    def pointer(self) -> str:
+        return f"{self.namespace}:live:generation"
+
+    @property
+    def generation(self) -> int:
+        if self._generation is not None:
+            return self._generation
+        current = self.client.get(self.pointer)
+        return int(current) if current is not None else 1
+
+    def key(self, suffix: str) -> str:
+        return f"{self.namespace}:live:g{self.generation}:{suffix}"
+
+    def position(self) -> int:
+        value = self.client.get(self.key("position"))
+        return int(value) if value is not None else 0
+
+    def directory(self, aggregate_ids: Sequence[str]) -> dict[str, str]:
+        if not aggregate_ids:
+            return {}
+        values = self.client.hmget(self.key("directory"), list(aggregate_ids))
+        return {a: v.decode() for a, v in zip(aggregate_ids, values, strict=True) if v is not None}
+
+    def positions(self, bot_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+        pipe = self.client.pipeline(transaction=False)
+        for bot in bot_ids:
+            pipe.hgetall(self.key(f"positions:{bot}"))
+        return {
+            bot: {k.decode(): v.decode() for k, v in found.items()}
+            for bot, found in zip(bot_ids, pipe.execute(), strict=True)
+        }
+
+    def commit(self, expected: int, update: LiveUpdate, max_feed_length: int) -> None:
+        position_key = self.key("position")
+
+        def write(pipe: Any) -> None:
+            current = pipe.get(position_key)
+            if (int(current) if current is not None else 0) != expected:
+                raise PositionMoved(f"live position moved from {expected}")
+            pipe.multi()
+            if update.directory:
+                pipe.hset(self.key("directory"), mapping=update.directory)
+            for bot, symbols in update.positions.items():
+                pipe.hset(self.key(f"positions:{bot}"), mapping=symbols)
+            for bot, pnl in update.pnl.items():
+                pipe.hset(self.key(f"pnl:{bot}"), mapping=pnl)
+            for entry in update.feed:
+                pipe.xadd(
+                    self.key("feed"),
+                    entry,
+                    id=f"{entry['position']}-0",
+                    maxlen=max_feed_length,
+                    approximate=True,
+                )
+            pipe.set(position_key, update.position)
+
+        self.client.transaction(write, position_key)
+
+    def feed(self, after: int, limit: int) -> list[dict[str, str]]:
+        entries = self.client.xrange(self.key("feed"), min=f"({after}-0", max="+", count=limit)
+        return [{k.decode(): v.decode() for k, v in fields.items()} for _, fields in entries]
+
+    def bot_pnl(self, bot_id: str) -> dict[str, str]:
+        return {k.decode(): v.decode() for k, v in self.client.hgetall(self.key(f"pnl:{bot_id}")).items()}
+
+    def bot_positions(self, bot_id: str) -> dict[str, str]:
+        return self.positions([bot_id])[bot_id]
+
+    def for_generation(self, generation: int) -> RedisLiveStore:
+        return RedisLiveStore(self.client, self.namespace, generation)
+
+    def bound(self) -> RedisLiveStore:
+        """This store fixed to the generation current now (one lookup instead of one per key)."""
+        return self.for_generation(self.generation)
+
+    def reset(self) -> None:
+        """Deletes this generation's keys."""
+        keys = list(self.client.scan_iter(match=f"{self.namespace}:live:g{self.generation}:*", count=1000))
+        for start in range(0, len(keys), 500):
+            self.client.delete(*keys[start : start + 500])
+
+    def swap_to(self, generation: int) -> None:
+        self.client.set(self.pointer, generation)
+
+
+class MemoryLiveStore:
+    """The embedded default's live model, in this process; rebuilt from the event store on start."""
+
+    kind = "in-process"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._position = 0
+        self._directory: dict[str, str] = {}
+        self._positions: dict[str, dict[str, str]] = {}
+        self._pnl: dict[str, dict[str, str]] = {}
+        self._feed: OrderedDict[int, dict[str, str]] = OrderedDict()
+        self.generation = 1
+
+    def bound(self) -> MemoryLiveStore:
+        return self
+
+    def position(self) -> int:
+        return self._position
+
+    def directory(self, aggregate_ids: Sequence[str]) -> dict[str, str]:
+        return {a: self._directory[a] for a in aggregate_ids if a in self._directory}
+
+    def positions(self, bot_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+        return {bot: dict(self._positions.get(bot, {})) for bot in bot_ids}
+
+    def commit(self, expected: int, update: LiveUpdate, max_feed_length: int) -> None:
+        with self._lock:
+            if self._position != expected:
+                raise PositionMoved(f"live position moved from {expected}")
+            self._directory.update(update.directory)
+            for bot, symbols in update.positions.items():
+                self._positions.setdefault(bot, {}).update(symbols)
+            for bot, pnl in update.pnl.items():
+                self._pnl.setdefault(bot, {}).update(pnl)
+            for entry in update.feed:
+                self._feed[int(entry["position"])] = entry
+            while len(self._feed) > max_feed_length:
+                self._feed.popitem(last=False)
+            self._position = update.position
+
+    def feed(self, after: int, limit: int) -> list[dict[str, str]]:
+        with self._lock:
+            return [entry for position, entry in self._feed.items() if position > after][:limit]
+
+    def bot_pnl(self, bot_id: str) -> dict[str, str]:
+        return dict(self._pnl.get(bot_id, {}))
+
+    def bot_positions(self, bot_id: str) -> dict[str, str]:
+        return dict(self._positions.get(bot_id, {}))
+
+
+def open_live_store(settings: Settings) -> RedisLiveStore | MemoryLiveStore:
+    """Redis when REDIS_URL is set (keys namespaced by the database schema), else this process."""
+    if settings.redis_url is None:
+        return MemoryLiveStore()
+    client = redis.Redis.from_url(settings.redis_url.get_secret_value(), socket_timeout=10)
+    return RedisLiveStore(client, namespace=f"tbot:{settings.postgres_schema}")

@@ -1,0 +1,196 @@
+"""The SQL read models of a database: their tracking rows, their tables per generation, the views
+queries read through, and the transaction that applies a batch of events to several of them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    insert,
+    inspect,
+    select,
+    text,
+    update,
+)
+
+from projections import timeseries
+from projections.base import Batch, Projection
+from projections.columns import UtcTime
+from projections.envelope import Envelope
+from projections.errors import ReadModelsMissing
+from projections.timeseries import Partitions, TimeSeriesBackend
+
+TRACKING = Table(
+    "projection_tracking",
+    MetaData(),
+    Column("name", String, primary_key=True),
+    Column("generation", Integer, nullable=False),
+    Column("position", BigInteger, nullable=False),
+    Column("updated_at", UtcTime),
+    Column("error", String),
+)
+
+
+@dataclass(frozen=True)
+class Tracking:
+    name: str
+    generation: int
+    position: int
+    updated_at: datetime | None
+    error: str | None
+
+
+def schema_of(conn: Connection) -> str | None:
+    """The schema the engine maps our tables into (None on SQLite)."""
+    if conn.dialect.name == "sqlite":
+        return None
+    translate = conn.get_execution_options().get("schema_translate_map") or {}
+    return str(translate.get(None) or "public")
+
+
+def quoted(conn: Connection, name: str) -> str:
+    schema = schema_of(conn)
+    return f'"{name}"' if schema is None else f'"{schema}"."{name}"'
+
+
+class ReadModels:
+    def __init__(self, engine: Engine, projections: Sequence[Projection]) -> None:
+        self.engine = engine
+        self.projections = {p.name: p for p in projections}
+        self._tables: dict[tuple[str, int], dict[str, Table]] = {}
+        self._backend: TimeSeriesBackend | None = None
+        self.partitions = Partitions(TimeSeriesBackend.SQLITE)
+
+    @property
+    def backend(self) -> TimeSeriesBackend:
+        """TimescaleDB, plain PostgreSQL partitions or SQLite: detected once, on first use."""
+        if self._backend is None:
+            with self.engine.begin() as conn:
+                self._set_backend(timeseries.detect(conn))
+        assert self._backend is not None
+        return self._backend
+
+    # -- set-up ------------------------------------------------------------------------------
+
+    def install(self) -> TimeSeriesBackend:
+        """Creates the tracking table and generation 1 of every projection not yet installed;
+        safe to repeat. Returns the time-series backend in use."""
+        with self.write() as conn:
+            backend = timeseries.detect(conn)
+            self._set_backend(backend)
+            TRACKING.create(conn, checkfirst=True)
+            installed = {row.name for row in conn.execute(select(TRACKING.c.name))}
+            for name, projection in self.projections.items():
+                if name in installed:
+                    continue
+                self.create_generation(conn, projection, 1)
+                self.point_views(conn, projection, 1)
+                conn.execute(insert(TRACKING).values(name=name, generation=1, position=0))
+        return backend
+
+    def check_installed(self) -> TimeSeriesBackend:
+        with self.engine.connect() as conn:
+            if not inspect(conn).has_table(TRACKING.name, schema=schema_of(conn)):
+                raise ReadModelsMissing("the read models are not installed: run `tbot db init` first")
+            backend = timeseries.detect(conn)
+        self._set_backend(backend)
+        return backend
+
+    def _set_backend(self, backend: TimeSeriesBackend) -> None:
+        if self._backend is not backend:
+            self._backend = backend
+            self.partitions = Partitions(backend)
+
+    def tables(self, projection: Projection, generation: int) -> dict[str, Table]:
+        key = (projection.name, generation)
+        if key not in self._tables:
+            tables = projection.define(MetaData(), f"_g{generation}")
+            for name, column in projection.time_columns.items():
+                timeseries.prepare(tables[name], column, self.backend)
+            self._tables[key] = tables
+        return self._tables[key]
+
+    def create_generation(self, conn: Connection, projection: Projection, generation: int) -> None:
+        self.drop_generation(conn, projection, generation)
+        tables = self.tables(projection, generation)
+        for name, table in tables.items():
+            table.create(conn)
+            if name in projection.time_columns:
+                timeseries.after_create(conn, table, projection.time_columns[name], self.backend)
+
+    def drop_generation(self, conn: Connection, projection: Projection, generation: int) -> None:
+        for table in self.tables(projection, generation).values():
+            conn.execute(text(f"DROP TABLE IF EXISTS {quoted(conn, table.name)}"))
+
+    def point_views(self, conn: Connection, projection: Projection, generation: int) -> None:
+        """Points the public views at a generation's tables, inside the caller's transaction."""
+        tables = self.tables(projection, generation)
+        for name in projection.public:
+            view, source = quoted(conn, name), quoted(conn, tables[name].name)
+            if conn.dialect.name == "sqlite":
+                conn.execute(text(f"DROP VIEW IF EXISTS {view}"))
+                conn.execute(text(f"CREATE VIEW {view} AS SELECT * FROM {source}"))
+            else:
+                conn.execute(text(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM {source}"))
+
+    # -- transactions ------------------------------------------------------------------------
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A read-model write transaction (SQLite takes its write lock at the start)."""
+        with self.engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn:
+            try:
+                with conn.begin():
+                    yield conn
+            except BaseException:
+                self.partitions.rolled_back()
+                raise
+            self.partitions.committed()
+
+    def tracking(
+        self, conn: Connection, names: Sequence[str] | None = None, lock: bool = False
+    ) -> list[Tracking]:
+        query = select(TRACKING).order_by(TRACKING.c.name)
+        if names is not None:
+            query = query.where(TRACKING.c.name.in_(list(names)))
+        if lock and conn.dialect.name != "sqlite":
+            query = query.with_for_update()
+        return [Tracking(**row) for row in conn.execute(query).mappings()]
+
+    def apply(self, conn: Connection, track: Tracking, envelopes: Sequence[Envelope], now: datetime) -> None:
+        """Applies the events after the projection's position and moves its position to the last
+        one, in the caller's transaction."""
+        projection = self.projections[track.name]
+        todo = [e for e in envelopes if e.position > track.position]
+        if not todo:
+            return
+        self.apply_to(conn, projection, self.tables(projection, track.generation), todo)
+        conn.execute(
+            update(TRACKING)
+            .where(TRACKING.c.name == track.name)
+            .values(position=todo[-1].position, updated_at=now, error=None)
+        )
+
+    def apply_to(
+        self,
+        conn: Connection,
+        projection: Projection,
+        tables: Mapping[str, Table],
+        envelopes: Sequence[Envelope],
+    ) -> None:
+        projection.apply(Batch(conn, tables, self.partitions), envelopes)
+
+    def record_error(self, name: str, error: str) -> None:
+        with self.write() as conn:
+            conn.execute(update(TRACKING).where(TRACKING.c.name == name).values(error=error))

@@ -1,0 +1,85 @@
+"""Reads the event store in global order and decodes each stored event into a domain event."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, cast
+
+from eventsourcing.persistence import Notification
+from psycopg import sql
+
+from application.store import TradingApplication
+from domain.aggregate import TradingAggregate
+from projections.envelope import Envelope
+from projections.errors import UndecodableEvent
+
+
+class EventReader:
+    def __init__(self, store: TradingApplication) -> None:
+        self.store = store
+
+    def head(self) -> int:
+        return self.store.last_position()
+
+    def notifications(self, after: int, limit: int) -> list[Notification]:
+        return list(
+            self.store.recorder.select_notifications(start=after, limit=limit, inclusive_of_start=False)
+        )
+
+    def decode(self, notification: Notification) -> Envelope:
+        try:
+            event = self.store.mapper.to_domain_event(notification)
+        except Exception as error:
+            raise UndecodableEvent(notification.id, notification.topic, error) from error
+        return Envelope(notification.id, cast(TradingAggregate.Event, event))
+
+    def read(self, after: int, limit: int, upto: int | None = None) -> list[Envelope]:
+        """Up to ``limit`` events after position ``after`` (and not after ``upto``), in order."""
+        envelopes = [self.decode(n) for n in self.notifications(after, limit)]
+        if upto is not None:
+            envelopes = [e for e in envelopes if e.position <= upto]
+        return envelopes
+
+
+class Wakeup:
+    """Wakes a waiting worker when events are committed: PostgreSQL's LISTEN on the event store's
+    channel (the recorder NOTIFYs it on every write); without it, the wait simply times out, which
+    is also the fallback for a lost notification."""
+
+    def __init__(self, store: TradingApplication) -> None:
+        self._event = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        recorder: Any = store.recorder
+        if hasattr(recorder, "channel_name") and hasattr(recorder, "datastore"):
+            self._thread = threading.Thread(target=self._listen, args=(recorder,), daemon=True, name="listen")
+            self._thread.start()
+
+    @property
+    def listening(self) -> bool:
+        return self._thread is not None
+
+    def _listen(self, recorder: Any) -> None:
+        while not self._stop.is_set():
+            try:
+                with recorder.datastore.get_connection() as conn:
+                    conn.execute(sql.SQL("LISTEN {0}").format(sql.Identifier(recorder.channel_name)))
+                    conn.commit()
+                    while not self._stop.is_set():
+                        for _ in conn.notifies(timeout=0.5, stop_after=1):
+                            self._event.set()
+            except Exception:  # a lost connection: polling carries on while we reconnect
+                self._stop.wait(1.0)
+
+    def wait(self, timeout: float) -> None:
+        self._event.wait(timeout)
+        self._event.clear()
+
+    def poke(self) -> None:
+        self._event.set()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._event.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)

@@ -1,0 +1,73 @@
+"""Where each projection is: position, lag in events and seconds, generation, backend, holder."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from projections.live import NAME as LIVE
+from projections.live import LiveStore
+from projections.read_models import ReadModels
+from projections.reader import EventReader
+
+
+@dataclass(frozen=True)
+class ProjectionStatus:
+    name: str
+    position: int
+    head: int
+    lag_seconds: float
+    backend: str
+    generation: int
+    holder: str
+    error: str | None
+
+    @property
+    def lag_events(self) -> int:
+        return max(0, self.head - self.position)
+
+
+def projection_status(
+    reader: EventReader,
+    read_models: ReadModels,
+    names: Sequence[str],
+    now: datetime,
+    holders: Mapping[str, str],
+    live_store: LiveStore | None = None,
+) -> list[ProjectionStatus]:
+    head = reader.head()
+    backend = read_models.check_installed().value
+    with read_models.engine.connect() as conn:
+        tracks = {t.name: t for t in read_models.tracking(conn, names)}
+    found = []
+    for name in names:
+        if name == LIVE:
+            if live_store is None:
+                continue
+            position, generation, error = live_store.position(), getattr(live_store, "generation", 1), None
+            kind = live_store.kind
+        else:
+            track = tracks[name]
+            position, generation, error, kind = track.position, track.generation, track.error, backend
+        found.append(
+            ProjectionStatus(
+                name=name,
+                position=position,
+                head=head,
+                lag_seconds=_lag_seconds(reader, position, head, now),
+                backend=kind,
+                generation=generation,
+                holder=holders.get(name, "-"),
+                error=error,
+            )
+        )
+    return found
+
+
+def _lag_seconds(reader: EventReader, position: int, head: int, now: datetime) -> float:
+    """How long the oldest event the projection has not applied has been waiting."""
+    if position >= head:
+        return 0.0
+    oldest = reader.read(position, 1)
+    return max(0.0, (now - oldest[0].at).total_seconds()) if oldest else 0.0

@@ -1,0 +1,141 @@
+"""The projection worker: runs the projections whose locks it holds, a batch per transaction,
+woken by the event store's notifications and polling in case one is lost; takes over a projection
+when its holder dies."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+import structlog
+from redis.exceptions import ConnectionError as RedisConnectionError
+from sqlalchemy.exc import DBAPIError
+
+from projections.errors import ProjectionStopped, UndecodableEvent
+from projections.live import LiveProjection, LiveStore, PositionMoved
+from projections.locks import ProjectionLocks
+from projections.read_models import ReadModels
+from projections.reader import EventReader, Wakeup
+
+log = structlog.get_logger("tbot.projections")
+
+TRANSIENT: tuple[type[BaseException], ...] = (DBAPIError, RedisConnectionError, OSError, PositionMoved)
+
+
+class ProjectionWorker:
+    def __init__(
+        self,
+        *,
+        reader: EventReader,
+        read_models: ReadModels,
+        names: Sequence[str],
+        locks: ProjectionLocks,
+        wakeup: Wakeup,
+        live: LiveProjection | None = None,
+        live_store: Callable[[], LiveStore] | None = None,
+        batch_size: int = 500,
+        poll_seconds: float = 1.0,
+        takeover_seconds: float = 1.0,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.reader = reader
+        self.read_models = read_models
+        self.wanted = list(names)
+        self.locks = locks
+        self.wakeup = wakeup
+        self.live = live
+        self.live_store = live_store
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self.takeover_seconds = takeover_seconds
+        self.now = now
+        self.held: set[str] = set()
+        self.failed: dict[str, str] = {}
+        self._stop = threading.Event()
+        self._last_takeover = 0.0
+
+    @property
+    def active(self) -> list[str]:
+        return [name for name in self.wanted if name in self.held and name not in self.failed]
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.wakeup.poke()
+
+    def run(self) -> None:
+        """Runs until stopped, or until every projection it wants has failed."""
+        try:
+            while not self._stop.is_set():
+                self.take_over()
+                if len(self.failed) == len(self.wanted):
+                    return
+                if not self.active:
+                    self._stop.wait(self.takeover_seconds)
+                    continue
+                try:
+                    moved = self.step()
+                except TRANSIENT as error:
+                    log.warning("projection batch failed, retrying", error=str(error))
+                    self._stop.wait(self.poll_seconds)
+                    continue
+                if moved < self.batch_size:
+                    self.wakeup.wait(self.poll_seconds)
+        finally:
+            self.locks.release_all()
+
+    def take_over(self) -> None:
+        """Tries, at most once per takeover period, the locks of projections nobody runs."""
+        if time.monotonic() - self._last_takeover < self.takeover_seconds and self.held:
+            return
+        self._last_takeover = time.monotonic()
+        if not self.locks.check():
+            log.warning("lock connection lost; locks released", projections=sorted(self.held))
+            self.held.clear()
+        for name in self.wanted:
+            if name not in self.held and self.locks.try_acquire(name):
+                self.held.add(name)
+                log.info("projection acquired", projection=name)
+
+    def step(self) -> int:
+        """One batch for every projection held; returns the number of events read."""
+        moved = 0
+        sql_names = [n for n in self.active if n in self.read_models.projections]
+        if sql_names:
+            moved = max(moved, self._guarded(sql_names, lambda: self._step_sql(sql_names)))
+        if self.live is not None and self.live.name in self.active:
+            moved = max(moved, self._guarded([self.live.name], self._step_live))
+        return moved
+
+    def _guarded(self, names: list[str], step: Callable[[], int]) -> int:
+        try:
+            return step()
+        except ProjectionStopped as error:
+            self._fail(error.projection, str(error))
+        except UndecodableEvent as error:
+            for name in names:
+                self._fail(name, f"projection {name} stopped: {error}")
+        return 0
+
+    def _fail(self, name: str, message: str) -> None:
+        self.failed[name] = message
+        log.error("projection stopped", projection=name, error=message)
+        if name in self.read_models.projections:
+            self.read_models.record_error(name, message)
+
+    def _step_sql(self, names: list[str]) -> int:
+        with self.read_models.write() as conn:
+            tracks = self.read_models.tracking(conn, names, lock=True)
+            envelopes = self.reader.read(min(t.position for t in tracks), self.batch_size)
+            now = self.now()
+            for track in tracks:
+                self.read_models.apply(conn, track, envelopes, now)
+        return len(envelopes)
+
+    def _step_live(self) -> int:
+        assert self.live is not None and self.live_store is not None
+        store = self.live_store()
+        envelopes = self.reader.read(store.position(), self.batch_size)
+        self.live.apply(store, envelopes)
+        return len(envelopes)
