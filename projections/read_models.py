@@ -87,6 +87,9 @@ class ReadModels:
         """Creates the tracking table and generation 1 of every projection not yet installed;
         safe to repeat. Returns the time-series backend in use."""
         with self.write() as conn:
+            schema = schema_of(conn)
+            if schema is not None:
+                conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
             backend = timeseries.detect(conn)
             self._set_backend(backend)
             TRACKING.create(conn, checkfirst=True)

@@ -11,6 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
+from pydantic import SecretStr
 
 from infrastructure.settings import Settings
 from tests.support.world import World, world_on
@@ -27,7 +28,9 @@ def _service_url(name: str) -> str:
 
 @pytest.fixture
 def sqlite_settings(tmp_path: Path) -> Settings:
-    return Settings(_env_file=None, sqlite_path=tmp_path / "events.sqlite3")  # type: ignore[call-arg]
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None, sqlite_path=tmp_path / "events.sqlite3", read_sqlite_path=tmp_path / "read.sqlite3"
+    )
 
 
 @pytest.fixture
@@ -52,10 +55,24 @@ def postgres_settings(postgres_url: str) -> Iterator[Settings]:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 
+@pytest.fixture
+def postgres_redis_settings(postgres_settings: Settings, redis_url: str) -> Settings:
+    """PostgreSQL for events and read models, Redis for the live model (keys namespaced per schema)."""
+    return postgres_settings.model_copy(update={"redis_url": SecretStr(redis_url)})
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def any_settings(request: pytest.FixtureRequest) -> Settings:
     """Each test using this runs once on SQLite and once on PostgreSQL."""
     name = "sqlite_settings" if request.param == "sqlite" else "postgres_settings"
+    settings: Settings = request.getfixturevalue(name)
+    return settings
+
+
+@pytest.fixture(params=["sqlite", "postgres+redis"])
+def read_settings(request: pytest.FixtureRequest) -> Settings:
+    """Each read-side test runs on the embedded default and on PostgreSQL with Redis."""
+    name = "sqlite_settings" if request.param == "sqlite" else "postgres_redis_settings"
     settings: Settings = request.getfixturevalue(name)
     return settings
 
