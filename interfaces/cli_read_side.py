@@ -255,6 +255,6 @@ def audit_verify() -> None:
         console.print(f"no drift: {', '.join(SQL_NAMES)} equal a fresh rebuild")
         return
     for difference in differences[:200]:
-        console.print(str(difference))
+        typer.echo(str(difference))
     errors.print(f"drift: {len(differences)} difference(s) between the live read models and the events")
     raise typer.Exit(1)

@@ -49,6 +49,7 @@ class Wakeup:
     def __init__(self, store: TradingApplication) -> None:
         self._event = threading.Event()
         self._stop = threading.Event()
+        self.ready = threading.Event()  # set once LISTEN is in place
         self._thread: threading.Thread | None = None
         recorder: Any = store.recorder
         if hasattr(recorder, "channel_name") and hasattr(recorder, "datastore"):
@@ -65,15 +66,19 @@ class Wakeup:
                 with recorder.datastore.get_connection() as conn:
                     conn.execute(sql.SQL("LISTEN {0}").format(sql.Identifier(recorder.channel_name)))
                     conn.commit()
+                    self.ready.set()
                     while not self._stop.is_set():
                         for _ in conn.notifies(timeout=0.5, stop_after=1):
                             self._event.set()
             except Exception:  # a lost connection: polling carries on while we reconnect
+                self.ready.clear()
                 self._stop.wait(1.0)
 
-    def wait(self, timeout: float) -> None:
-        self._event.wait(timeout)
+    def wait(self, timeout: float) -> bool:
+        """Waits for a notification; False when the wait timed out instead."""
+        notified = self._event.wait(timeout)
         self._event.clear()
+        return notified
 
     def poke(self) -> None:
         self._event.set()

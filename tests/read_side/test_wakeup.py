@@ -1,0 +1,45 @@
+"""New events reach a waiting worker through PostgreSQL's NOTIFY; where no notification comes
+(the embedded default, or a lost one), polling still brings the projections up to date."""
+
+from __future__ import annotations
+
+import threading
+
+from infrastructure.settings import Settings
+from interfaces.read_side import build_worker
+from projections.reader import Wakeup
+from tests.support.processes import wait_for
+from tests.support.read_side import read_side_on
+from tests.support.world import world_on
+
+
+def test_postgres_notifies_a_listening_worker_of_each_commit(postgres_settings: Settings) -> None:
+    with world_on(postgres_settings) as world:
+        wakeup = Wakeup(world.store)
+        try:
+            assert wakeup.listening
+            assert not wakeup.wait(0.3), "nothing was committed yet"
+            assert wakeup.ready.wait(10), "LISTEN in place"
+            world.running_bot()
+            assert wakeup.wait(10)
+        finally:
+            wakeup.close()
+
+
+def test_without_notifications_polling_keeps_the_projections_current(sqlite_settings: Settings) -> None:
+    settings = sqlite_settings.model_copy(update={"projection_poll_seconds": 0.05})
+    with world_on(settings) as world, read_side_on(settings) as rs:
+        worker = build_worker(rs.container, ["orders", "bots"])
+        assert not worker.wakeup.listening
+        thread = threading.Thread(target=worker.run)
+        thread.start()
+        try:
+            bot = world.running_bot()
+            world.place(bot, "p1", "buy", "0.01", price="50000")
+            wait_for(lambda: len(rs.typed_rows("orders", "order_id")) == 1, 10, "the order row")
+            world.place(bot, "p2", "buy", "0.01", price="50000")
+            wait_for(lambda: len(rs.typed_rows("orders", "order_id")) == 2, 10, "the second order row")
+        finally:
+            worker.stop()
+            thread.join()
+        assert worker.failed == {}
