@@ -6,12 +6,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from infrastructure.container import Container
 from infrastructure.event_store import create_tables
 from interfaces.cli_read_side import audit_app, events_app, projections_app
-from interfaces.demo import run_demo
+from interfaces.demo import ReadBack, read_back, run_demo
 from interfaces.errors import clear_errors
-from interfaces.read_side import ReadSideContainer
+from interfaces.read_side import ReadSideContainer, build_worker
+from projections.catalog import ALL_NAMES
 
 app = typer.Typer(no_args_is_help=True, help="tbot: an event-sourced trading backend for crypto bots.")
 db_app = typer.Typer(no_args_is_help=True, help="The event store's and read models' tables.")
@@ -38,21 +38,64 @@ def db_init() -> None:
 @app.command()
 @clear_errors
 def demo() -> None:
-    """Play a short scripted scenario through the real command handlers and print the result."""
-    container = Container()
+    """Play a scripted scenario through the real command handlers, run the projections, and show
+    the read models (orders, positions, PnL, risk decisions) as the query side reads them."""
+    container = ReadSideContainer()
     settings = container.settings()
     if settings.backend == "sqlite":
         create_tables(settings)
+    read_models = container.read_models()
+    backend = read_models.install()
     store = container.store()
     report = run_demo(container.bus(), store, container.prices())
     console.print(f"[bold]tbot demo[/bold] on the {settings.backend} event store")
     for step in report.steps:
         console.print(f" - {step}")
-    table = Table(title="Positions")
+    failures = build_worker(container, list(ALL_NAMES)).drain()
+    if failures:
+        for message in failures.values():
+            console.print(f"[red]{message}[/red]")
+        raise typer.Exit(1)
+    shown = read_back(read_models, container.live_store(), report)
+    console.print(f"projections caught up to position {report.last_position}; time series on {backend.value}")
+    _print_read_back(shown)
+    denial = report.denial
+    codes = ", ".join(code.value for code in denial.reason_codes)
+    console.print(f"denied order {denial.client_order_id}: [bold red]{codes}[/bold red]")
+    console.print(f"  the denial is recorded on the bot as {denial.denial_id}")
+    store.close()
+
+
+def _print_read_back(shown: ReadBack) -> None:
+    orders = Table(title="orders (read model)")
+    for column in (
+        "client order id",
+        "side",
+        "type",
+        "quantity",
+        "status",
+        "filled",
+        "avg fill price",
+        "fees",
+    ):
+        orders.add_column(column, justify="right")
+    for o in shown.orders:
+        orders.add_row(
+            o["client_order_id"],
+            o["side"],
+            o["order_type"],
+            str(o["quantity"]),
+            o["status"],
+            str(o["filled_quantity"]),
+            str(o["average_fill_price"]),
+            str(o["fees_quote"]),
+        )
+    console.print(orders)
+    positions = Table(title="positions (read model)")
     for column in ("symbol", "quantity", "avg price", "realized PnL", "mark", "unrealized PnL"):
-        table.add_column(column, justify="right")
-    for line in report.positions:
-        table.add_row(
+        positions.add_column(column, justify="right")
+    for line in shown.positions:
+        positions.add_row(
             line.symbol,
             str(line.quantity),
             str(line.average_price),
@@ -60,13 +103,24 @@ def demo() -> None:
             str(line.mark_price),
             str(line.unrealized_pnl),
         )
-    console.print(table)
-    denial = report.denial
-    codes = ", ".join(code.value for code in denial.reason_codes)
-    console.print(f"denied order {denial.client_order_id}: [bold red]{codes}[/bold red]")
-    console.print(f"  the denial is recorded on the bot as {denial.denial_id}")
-    console.print(f"events recorded up to global position {report.last_position}")
-    store.close()
+    console.print(positions)
+    pnl = Table(title="PnL by minute (read model `pnl`, bucketed)")
+    for column in ("minute", "quantity", "avg price", "realized PnL"):
+        pnl.add_column(column, justify="right")
+    for row in shown.pnl:
+        pnl.add_row(
+            row["bucket"].isoformat(),
+            str(row["quantity"]),
+            str(row["average_price"]),
+            str(row["realized_pnl"]),
+        )
+    console.print(pnl)
+    decisions = ", ".join(f"{d['client_order_id']}: {d['decision']}" for d in shown.decisions)
+    console.print(f"risk decisions (read model): {decisions}")
+    live = shown.live_pnl
+    console.print(
+        f"live model: realized PnL {live.get('realized_pnl')} at event #{live.get('event_position')}"
+    )
 
 
 def main() -> None:

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from application import commands as c
 from application.bus import CommandBus
 from application.errors import OrderDenied
 from application.store import TradingApplication
-from domain.ids import BotId, position_id_for
-from domain.position import Position
+from domain.position_math import PositionState
 from domain.values import Symbol
 from infrastructure.adapters import PriceBook
+from projections import queries
+from projections.live import LiveStore
+from projections.read_models import ReadModels
 
 ACTOR = "demo-trader"
 BTC = Symbol("BTC", "USDT")
@@ -28,6 +32,15 @@ LIMITS = {
 
 
 @dataclass(frozen=True)
+class DemoReport:
+    bot_id: UUID
+    steps: list[str]
+    denial: OrderDenied
+    mark_price: Decimal
+    last_position: int
+
+
+@dataclass(frozen=True)
 class PositionLine:
     symbol: str
     quantity: Decimal
@@ -38,12 +51,35 @@ class PositionLine:
 
 
 @dataclass(frozen=True)
-class DemoReport:
-    bot_id: UUID
-    steps: list[str]
+class ReadBack:
+    """The demo bot as the read models show it, after the projections caught up."""
+
+    orders: list[dict[str, Any]]
     positions: list[PositionLine]
-    denial: OrderDenied
-    last_position: int
+    pnl: list[Mapping[str, Any]]
+    decisions: list[dict[str, Any]]
+    live_pnl: dict[str, str]
+
+
+def read_back(read_models: ReadModels, live_store: LiveStore, report: DemoReport) -> ReadBack:
+    with read_models.engine.connect() as conn:
+        orders = queries.orders_of(conn, report.bot_id)
+        positions = [
+            PositionLine(
+                row["symbol"],
+                row["quantity"],
+                row["average_price"],
+                row["realized_pnl"],
+                report.mark_price,
+                PositionState(row["quantity"], row["average_price"], row["realized_pnl"]).unrealized_pnl(
+                    report.mark_price
+                ),
+            )
+            for row in queries.positions_of(conn, report.bot_id)
+        ]
+        pnl = queries.pnl_series(conn, read_models.backend, report.bot_id, str(BTC), "1m")
+        decisions = queries.risk_decisions_of(conn, report.bot_id)
+    return ReadBack(orders, positions, pnl, decisions, live_store.bot_pnl(str(report.bot_id)))
 
 
 def run_demo(bus: CommandBus, store: TradingApplication, prices: PriceBook) -> DemoReport:
@@ -152,13 +188,4 @@ def run_demo(bus: CommandBus, store: TradingApplication, prices: PriceBook) -> D
 
     mark = Decimal("60500")
     prices.set(BTC, mark)
-    position = store.load(Position, position_id_for(BotId(bot_id), str(BTC)))
-    line = PositionLine(
-        str(BTC),
-        position.quantity,
-        position.average_price,
-        position.realized_pnl,
-        mark,
-        position.unrealized_pnl(mark),
-    )
-    return DemoReport(bot_id, steps, [line], denial, store.last_position())
+    return DemoReport(bot_id, steps, denial, mark, store.last_position())

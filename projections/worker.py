@@ -85,6 +85,20 @@ class ProjectionWorker:
         finally:
             self.locks.release_all()
 
+    def drain(self) -> dict[str, str]:
+        """Runs the projections it can hold up to the store's head, then lets go of them;
+        returns the projections that stopped, with why."""
+        self.take_over()
+        try:
+            while self.active:
+                failed = len(self.failed)
+                if self.step() == 0 and len(self.failed) == failed:
+                    break
+        finally:
+            self.locks.release_all()
+            self.held.clear()
+        return dict(self.failed)
+
     def take_over(self) -> None:
         """Tries, at most once per takeover period, the locks of projections nobody runs."""
         if time.monotonic() - self._last_takeover < self.takeover_seconds and self.held:

@@ -8,14 +8,11 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
-from dependency_injector import providers
-
 from domain.risk import ReasonCode
-from infrastructure.container import Container
-from infrastructure.event_store import create_tables
 from infrastructure.settings import Settings
-from interfaces.demo import run_demo
+from interfaces.demo import read_back, run_demo
 from tests.properties.test_position_math_reference import reference
+from tests.support.read_side import read_side_on
 
 # The demo's fills: (sign, quantity, price, fee, fee in base currency)
 DEMO_FILLS = [
@@ -25,22 +22,31 @@ DEMO_FILLS = [
 ]
 
 
-def test_demo_positions_equal_the_reference(sqlite_settings: Settings) -> None:
-    create_tables(sqlite_settings)
-    container = Container()
-    container.settings.override(providers.Object(sqlite_settings))
-    report = run_demo(container.bus(), container.store(), container.prices())
-    [line] = report.positions
+def test_demo_read_models_equal_the_reference(sqlite_settings: Settings) -> None:
+    with read_side_on(sqlite_settings) as rs:
+        container = rs.container
+        report = run_demo(container.bus(), container.store(), container.prices())
+        assert rs.catch_up() == {}
+        shown = read_back(rs.read_models, container.live_store(), report)
+    [line] = shown.positions
     quantity, average, realized = reference(DEMO_FILLS)
     assert (line.quantity, line.average_price, line.realized_pnl) == (quantity, average, realized)
     assert (quantity, average, realized) == (Decimal("-0.3"), Decimal("61000"), Decimal("420.199"))
     assert line.unrealized_pnl == quantity * (Decimal("60500") - average) == Decimal("150")
     assert set(report.denial.reason_codes) == {ReasonCode.MAX_ORDER_NOTIONAL, ReasonCode.MAX_POSITION}
+    assert [(o["client_order_id"], o["status"]) for o in shown.orders] == [
+        ("demo-buy-1", "filled"),
+        ("demo-sell-1", "filled"),
+    ]
+    assert shown.pnl[-1]["realized_pnl"] == realized
+    assert Decimal(shown.live_pnl["realized_pnl"]) == realized
+    assert [d["decision"] for d in shown.decisions] == ["admitted", "admitted", "denied"]
 
 
 def test_tbot_demo_runs_on_the_embedded_default(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTGRES_", "DATABASE_URL", "TBOT_"))}
     env["TBOT_SQLITE_PATH"] = str(tmp_path / "demo.sqlite3")
+    env["TBOT_READ_SQLITE_PATH"] = str(tmp_path / "demo-read.sqlite3")
     tbot = Path(sys.executable).with_name("tbot")
     result = subprocess.run(
         [str(tbot), "demo"], env=env, capture_output=True, text=True, timeout=120, check=False
@@ -48,4 +54,5 @@ def test_tbot_demo_runs_on_the_embedded_default(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "420.199" in result.stdout
     assert "MAX_ORDER_NOTIONAL, MAX_POSITION" in result.stdout
+    assert "positions (read model)" in result.stdout and "PnL by minute" in result.stdout
     assert (tmp_path / "demo.sqlite3").exists()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import signal
 import threading
 from collections.abc import Iterator
-from decimal import Decimal
 from uuid import UUID
 
 import psycopg
@@ -202,11 +201,9 @@ def _assert_counted_once(rs: ReadSide, generator: Generator) -> None:
     assert sum(row["orders_denied"] for row in bots) == generator.history.denials
     assert sum(row["fills"] for row in bots) == generator.history.fills
     assert len(rs.typed_rows("fills", "event_position")) == generator.history.fills
-    realized = sum((p.realized_pnl for p in generator.positions.values()), Decimal(0))
-    assert (
-        sum((row["realized_pnl"] for row in rs.typed_rows("positions", "position_id")), Decimal(0))
-        == realized
-    )
+    expected = {p.id: (p.quantity, p.realized_pnl) for p in generator.positions.values()}
+    rows = rs.typed_rows("positions", "position_id")
+    assert {row["position_id"]: (row["quantity"], row["realized_pnl"]) for row in rows} == expected
 
 
 def test_queries_during_a_rebuild_see_the_whole_old_model_then_the_whole_new_one(

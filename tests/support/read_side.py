@@ -32,16 +32,7 @@ class ReadSide:
 
     def catch_up(self, names: Sequence[str] = ALL_NAMES) -> dict[str, str]:
         """Runs a worker for these projections until they reach the head; returns the failures."""
-        worker = build_worker(self.container, list(names))
-        worker.take_over()
-        try:
-            while worker.active:
-                failed = len(worker.failed)
-                if worker.step() == 0 and len(worker.failed) == failed:
-                    break
-        finally:
-            worker.locks.release_all()
-        return worker.failed
+        return build_worker(self.container, list(names)).drain()
 
     def rows(self, view: str, order_by: str) -> list[dict[str, Any]]:
         with self.read_models.engine.connect() as conn:
