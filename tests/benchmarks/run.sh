@@ -9,3 +9,7 @@ tests/support/services.sh start "$env_file"
 . "$env_file"
 echo "## PlaceOrder throughput (in process, PostgreSQL 15, fsync on) — $(date -u +%Y-%m-%d)"
 .venv/bin/python -m tests.benchmarks.bench_place_order "$TBOT_TEST_DATABASE_URL" --seconds "${BENCH_SECONDS:-10}"
+echo
+echo "## Read side: rebuild from ${BENCH_EVENTS:-1000000} events, live lag at ${BENCH_RATE:-1000} events/s — $(date -u +%Y-%m-%d)"
+.venv/bin/python -m tests.benchmarks.bench_read_side "$TBOT_TEST_DATABASE_URL" "$TBOT_TEST_REDIS_URL" \
+    --events "${BENCH_EVENTS:-1000000}" --rate "${BENCH_RATE:-1000}" --seconds "${BENCH_SECONDS:-20}"
