@@ -10,6 +10,8 @@ from typing import IO, Protocol
 
 from sqlalchemy import Connection, Engine, text
 
+from projections.schemas import mapped_schema
+
 LOCK_CLASS = 0x7462  # "tb": the first half of every tbot advisory lock key
 
 
@@ -30,7 +32,7 @@ class AdvisoryLocks:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._conn: Connection | None = None
-        self._schema = str((engine.get_execution_options().get("schema_translate_map") or {}).get(None))
+        self._schema = mapped_schema(engine.get_execution_options())
 
     def _connection(self) -> Connection:
         if self._conn is None:
@@ -69,7 +71,7 @@ class AdvisoryLocks:
 
 def advisory_holders(conn: Connection, names: list[str]) -> dict[str, int]:
     """The process id of the PostgreSQL session holding each projection's lock."""
-    schema = str((conn.get_execution_options().get("schema_translate_map") or {}).get(None))
+    schema = mapped_schema(conn.get_execution_options())
     holders: dict[str, int] = {}
     for name in names:
         pid = conn.execute(

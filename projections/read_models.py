@@ -29,6 +29,7 @@ from projections.base import Batch, Projection
 from projections.columns import UtcTime
 from projections.envelope import Envelope
 from projections.errors import ReadModelsMissing
+from projections.schemas import quoted, schema_of
 from projections.timeseries import Partitions, TimeSeriesBackend
 
 TRACKING = Table(
@@ -49,19 +50,6 @@ class Tracking:
     position: int
     updated_at: datetime | None
     error: str | None
-
-
-def schema_of(conn: Connection) -> str | None:
-    """The schema the engine maps our tables into (None on SQLite)."""
-    if conn.dialect.name == "sqlite":
-        return None
-    translate = conn.get_execution_options().get("schema_translate_map") or {}
-    return str(translate.get(None) or "public")
-
-
-def quoted(conn: Connection, name: str) -> str:
-    schema = schema_of(conn)
-    return f'"{name}"' if schema is None else f'"{schema}"."{name}"'
 
 
 class ReadModels:

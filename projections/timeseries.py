@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import Connection, Index, Table, func, literal_column, text
 from sqlalchemy.sql.elements import ColumnElement
 
+from projections.schemas import quoted, schema_of
+
 BUCKETS = {"1m": "1 minute", "1h": "1 hour", "1d": "1 day"}
 _SQLITE_BUCKETS = {"1m": "%Y-%m-%dT%H:%M:00", "1h": "%Y-%m-%dT%H:00:00", "1d": "%Y-%m-%dT00:00:00"}
 
@@ -51,7 +53,7 @@ def after_create(conn: Connection, table: Table, time_column: str, backend: Time
                 "SELECT create_hypertable(CAST(:table AS regclass), :column, "
                 "chunk_time_interval => INTERVAL '7 days', if_not_exists => TRUE)"
             ),
-            {"table": _qualified(conn, table), "column": time_column},
+            {"table": quoted(conn, table.name), "column": time_column},
         )
 
 
@@ -61,13 +63,13 @@ class Partitions:
 
     def __init__(self, backend: TimeSeriesBackend) -> None:
         self.backend = backend
-        self._known: set[tuple[str, str, int, int]] = set()
-        self._pending: set[tuple[str, str, int, int]] = set()
+        self._known: set[tuple[str | None, str, int, int]] = set()
+        self._pending: set[tuple[str | None, str, int, int]] = set()
 
     def ensure(self, conn: Connection, table: Table, times: list[datetime]) -> None:
         if self.backend is not TimeSeriesBackend.POSTGRES_PARTITIONS:
             return
-        schema = _schema(conn)
+        schema = schema_of(conn)
         for year, month in {(t.astimezone(UTC).year, t.astimezone(UTC).month) for t in times}:
             key = (schema, table.name, year, month)
             if key in self._known or key in self._pending:
@@ -76,8 +78,8 @@ class Partitions:
             end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
             conn.execute(
                 text(
-                    f'CREATE TABLE IF NOT EXISTS "{schema}"."{table.name}_p{year:04d}{month:02d}" '
-                    f'PARTITION OF "{schema}"."{table.name}" '
+                    f"CREATE TABLE IF NOT EXISTS {quoted(conn, f'{table.name}_p{year:04d}{month:02d}')} "
+                    f"PARTITION OF {quoted(conn, table.name)} "
                     f"FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
                 )
             )
@@ -101,12 +103,3 @@ def bucket(backend: TimeSeriesBackend, width: str, column: Any) -> ColumnElement
     if backend is TimeSeriesBackend.TIMESCALEDB:
         return func.time_bucket(interval, column)
     return func.date_bin(interval, column, literal_column("TIMESTAMPTZ '2000-01-01 00:00:00+00'"))
-
-
-def _schema(conn: Connection) -> str:
-    translate = conn.get_execution_options().get("schema_translate_map") or {}
-    return str(translate.get(None) or "public")
-
-
-def _qualified(conn: Connection, table: Table) -> str:
-    return f'"{_schema(conn)}"."{table.name}"'

@@ -26,8 +26,8 @@ from infrastructure.event_store import create_tables, open_store
 from infrastructure.settings import Settings
 from interfaces.read_side import ReadSideContainer, build_worker
 from projections.catalog import ALL_NAMES, SQL_NAMES
-from projections.read_models import quoted
 from projections.rebuild import Rebuilder
+from projections.schemas import quoted
 from tests.support.generate import Generator
 
 

@@ -20,8 +20,8 @@ from infrastructure.settings import Settings
 from interfaces.read_side import build_worker
 from projections.catalog import ALL_NAMES
 from projections.locks import LOCK_CLASS
-from projections.read_models import quoted
 from projections.rebuild import Rebuilder
+from projections.schemas import quoted
 from tests.support.generate import Generator
 from tests.support.processes import start_tbot, stop, tbot, wait_for
 from tests.support.read_side import ReadSide, read_side_on

@@ -15,8 +15,9 @@ from infrastructure.event_store import create_tables
 from infrastructure.settings import Settings
 from interfaces.read_side import ReadSideContainer, build_worker
 from projections.catalog import ALL_NAMES
-from projections.read_models import ReadModels, quoted
+from projections.read_models import ReadModels
 from projections.reader import EventReader
+from projections.schemas import quoted
 from tests.support.clock import ManualClock
 
 
