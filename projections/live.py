@@ -5,7 +5,7 @@ embedded default, to an in-process store with the same interface."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol, cast
@@ -66,9 +66,11 @@ class LiveProjection:
     def __init__(self, max_feed_length: int) -> None:
         self.max_feed_length = max_feed_length
 
-    def apply(self, store: LiveStore, envelopes: Sequence[Envelope]) -> int:
-        """Applies the events after the store's position, atomically; returns how many."""
-        expected = store.position()
+    def apply(self, store: LiveStore, envelopes: Sequence[Envelope], expected: int | None = None) -> int:
+        """Applies the events after the store's position (``expected``, when the caller has just
+        read it), atomically; returns how many."""
+        if expected is None:
+            expected = store.position()
         todo = [e for e in envelopes if e.position > expected]
         if not todo:
             return 0
@@ -176,7 +178,3 @@ def _bot_pnl(entries: Any, envelope: Envelope) -> dict[str, str]:
         "event_position": str(envelope.position),
         "at": envelope.at.isoformat(),
     }
-
-
-def feed_entry_position(entry: Mapping[str, str]) -> int:
-    return int(entry["position"])

@@ -21,9 +21,12 @@ class EventReader:
     def head(self) -> int:
         return self.store.last_position()
 
-    def notifications(self, after: int, limit: int) -> list[Notification]:
+    def notifications(self, after: int, limit: int, upto: int | None = None) -> list[Notification]:
+        """Up to ``limit`` stored events after position ``after`` (and not after ``upto``), in order."""
         return list(
-            self.store.recorder.select_notifications(start=after, limit=limit, inclusive_of_start=False)
+            self.store.recorder.select_notifications(
+                start=after, limit=limit, stop=upto, inclusive_of_start=False
+            )
         )
 
     def decode(self, notification: Notification) -> Envelope:
@@ -35,10 +38,7 @@ class EventReader:
 
     def read(self, after: int, limit: int, upto: int | None = None) -> list[Envelope]:
         """Up to ``limit`` events after position ``after`` (and not after ``upto``), in order."""
-        envelopes = [self.decode(n) for n in self.notifications(after, limit)]
-        if upto is not None:
-            envelopes = [e for e in envelopes if e.position <= upto]
-        return envelopes
+        return [self.decode(n) for n in self.notifications(after, limit, upto)]
 
 
 class Wakeup:

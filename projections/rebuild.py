@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from sqlalchemy import update
+from sqlalchemy import Connection, update
 
 from projections.envelope import Envelope
 from projections.live import LiveProjection, LiveStore
@@ -106,12 +106,18 @@ class Rebuilder:
     ) -> None:
         if names:
             with self.read_models.write() as conn:
-                for name in names:
-                    projection = self.read_models.projections[name]
-                    tables = self.read_models.tables(projection, generations[name])
-                    self.read_models.apply_to(conn, projection, tables, envelopes)
+                self._apply_to_generations(conn, names, generations, envelopes)
         if live_target is not None and self.live is not None:
             self.live.apply(live_target, envelopes)
+
+    def _apply_to_generations(
+        self, conn: Connection, names: list[str], generations: dict[str, int], envelopes: Sequence[Envelope]
+    ) -> None:
+        """Applies the events to the new generation of each projection, in the caller's transaction."""
+        for name in names:
+            projection = self.read_models.projections[name]
+            tables = self.read_models.tables(projection, generations[name])
+            self.read_models.apply_to(conn, projection, tables, envelopes)
 
     def _swap(self, names: list[str], generations: dict[str, int], position: int) -> int:
         if not names:
@@ -122,10 +128,7 @@ class Rebuilder:
                 envelopes = self.reader.read(position, self.batch_size)
                 if not envelopes:
                     break
-                for name in names:
-                    projection = self.read_models.projections[name]
-                    tables = self.read_models.tables(projection, generations[name])
-                    self.read_models.apply_to(conn, projection, tables, envelopes)
+                self._apply_to_generations(conn, names, generations, envelopes)
                 position = envelopes[-1].position
             for name in names:
                 self.read_models.point_views(conn, self.read_models.projections[name], generations[name])
@@ -144,10 +147,11 @@ class Rebuilder:
     def _swap_live(self, target: GenerationalLiveStore, position: int) -> int:
         assert self.live is not None and self.live_store is not None
         while True:
-            envelopes = self.reader.read(target.position(), self.batch_size)
+            reached = target.position()
+            envelopes = self.reader.read(reached, self.batch_size)
             if not envelopes:
                 break
-            self.live.apply(target, envelopes)
+            self.live.apply(target, envelopes, expected=reached)
         previous = self.live_store.bound()
         self.live_store.swap_to(target.generation)
         if previous.generation != target.generation:

@@ -150,6 +150,7 @@ class ProjectionWorker:
     def _step_live(self) -> int:
         assert self.live is not None and self.live_store is not None
         store = self.live_store()
-        envelopes = self.reader.read(store.position(), self.batch_size)
-        self.live.apply(store, envelopes)
+        reached = store.position()
+        envelopes = self.reader.read(reached, self.batch_size)
+        self.live.apply(store, envelopes, expected=reached)
         return len(envelopes)
