@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import psycopg
-from eventsourcing.persistence import JSONTranscoder, OperationalError
+from eventsourcing.persistence import JSONTranscoder, OperationalError, Transcoder
 from psycopg import sql
 
 from application.store import TradingApplication
 from infrastructure.settings import Settings
-from infrastructure.transcodings import register_domain_transcodings
+from infrastructure.transcodings import DomainTranscoder, register_domain_transcodings
 
 
 class ConfiguredTradingApplication(TradingApplication):
     """Knows how to write our domain values into stored events."""
 
     name = "tbot"
+
+    def construct_transcoder(self) -> Transcoder:
+        transcoder = DomainTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

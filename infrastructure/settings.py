@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     )
     feed_max_length: int = Field(default=100_000, ge=1000, description="live-feed stream entries kept")
     projection_batch_size: int = Field(default=500, gt=0, le=10_000)
+    rebuild_processes: int = Field(
+        default=0, ge=0, le=64, description="processes a rebuild fills its tables with; 0 means one per CPU"
+    )
     projection_poll_seconds: float = Field(
         default=1.0, gt=0, le=60, description="longest wait for new events when no notification comes"
     )

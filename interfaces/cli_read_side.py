@@ -22,6 +22,7 @@ from application.errors import NotFound
 from infrastructure.read_database import create_read_engine
 from interfaces.errors import clear_errors, fail_usage
 from interfaces.read_side import ReadSideContainer, build_worker
+from interfaces.rebuild_processes import ProcessPartitions, default_processes
 from projections.catalog import ALL_NAMES, SQL_NAMES, resolve, sql_projections
 from projections.errors import UnknownProjection
 from projections.live import NAME as LIVE
@@ -135,6 +136,8 @@ def rebuild(
         live=container.live_projection(),
         live_store=live_store if live_store.kind == "redis" else None,  # type: ignore[arg-type]
         now=container.clock().now,
+        partitions=ProcessPartitions(container.settings()),
+        processes=default_processes(container.settings()),
     )
     if LIVE in chosen and live_store.kind != "redis":
         console.print("the in-process live model is rebuilt whenever its process starts; skipped")

@@ -7,11 +7,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
-from sqlalchemy import Connection, MetaData, Table, insert, select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, MetaData, Table, select, tuple_
 
+from projections.bulk import row_writer
 from projections.envelope import Envelope
 from projections.errors import ProjectionStopped
+from projections.row_cache import RowCache
 from projections.timeseries import Partitions
 
 Handler = Callable[[Any, "Batch", Envelope], None]
@@ -29,13 +30,23 @@ def handles(*event_types: type) -> Callable[[F], F]:
 
 
 class Batch:
-    """One transaction's worth of writes to one projection's tables, loaded and written in bulk."""
+    """One transaction's worth of writes to one projection's tables, loaded and written in bulk.
+    With a RowCache, keyed rows are left to the cache to write."""
 
-    def __init__(self, conn: Connection, tables: Mapping[str, Table], partitions: Partitions) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        tables: Mapping[str, Table],
+        partitions: Partitions,
+        cache: RowCache | None = None,
+    ) -> None:
         self.conn = conn
         self.tables = tables
         self._partitions = partitions
-        self._rows: dict[str, dict[Any, dict[str, Any]]] = {}
+        self._cache = cache
+        self._rows: dict[str, dict[Any, dict[str, Any]]] = (
+            {name: cache.rows(table) for name, table in tables.items()} if cache is not None else {}
+        )
         self._dirty: dict[str, set[Any]] = {}
         self._appended: dict[str, list[dict[str, Any]]] = {}
 
@@ -52,7 +63,10 @@ class Batch:
             else:
                 condition = tuple_(*key_columns).in_(chunk)
             for row in self.conn.execute(select(table).where(condition)).mappings():
-                loaded[self._key(table, row)] = dict(row)
+                key = self._key(table, row)
+                loaded[key] = dict(row)
+                if self._cache is not None:
+                    self._cache.loaded(table, key)
 
     def row(self, name: str, key: Any) -> dict[str, Any] | None:
         """A row loaded by ``preload`` or put in this batch; None if there is none."""
@@ -60,27 +74,23 @@ class Batch:
 
     def put(self, name: str, key: Any, row: dict[str, Any]) -> None:
         self._rows.setdefault(name, {})[key] = row
-        self._dirty.setdefault(name, set()).add(key)
+        if self._cache is not None:
+            self._cache.changed(self.tables[name], key)  # written when it leaves the cache
+        else:
+            self._dirty.setdefault(name, set()).add(key)
 
     def append(self, name: str, row: dict[str, Any]) -> None:
         self._appended.setdefault(name, []).append(row)
 
     def flush(self, time_columns: Mapping[str, str]) -> None:
+        writer = row_writer(self.conn)
         for name, rows in self._appended.items():
             table = self.tables[name]
             if name in time_columns:
                 self._partitions.ensure(self.conn, table, [row[time_columns[name]] for row in rows])
-            self.conn.execute(insert(table), rows)
+            writer.insert(table, rows)
         for name, keys in self._dirty.items():
-            rows = [self._rows[name][key] for key in keys]
-            self._upsert(self.tables[name], rows)
-
-    def _upsert(self, table: Table, rows: list[dict[str, Any]]) -> None:
-        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(table)
-        keys = [column.name for column in table.primary_key.columns]
-        updates = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
-        self.conn.execute(statement.on_conflict_do_update(index_elements=keys, set_=updates), rows)
+            writer.upsert(self.tables[name], [self._rows[name][key] for key in keys])
 
     @staticmethod
     def _key(table: Table, row: Any) -> Any:
@@ -97,10 +107,12 @@ class Projection(ABC):
     time_columns: ClassVar[Mapping[str, str]] = {}
     ignores: ClassVar[frozenset[type]]
     _handlers: ClassVar[dict[type, Handler]]
+    _resolved: ClassVar[dict[type, Handler | None]]  # handler_for's answers, per event type
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._handlers = {}
+        cls._resolved = {}
         for attribute in vars(cls).values():
             for event_type in getattr(attribute, "_handles", ()):
                 cls._handlers[event_type] = attribute
@@ -116,11 +128,14 @@ class Projection(ABC):
 
     def handler_for(self, event_type: type) -> Handler | None:
         """The handler of this event type; None if it is ignored on purpose."""
+        try:
+            return self._resolved[event_type]
+        except KeyError:
+            pass
         for cls in event_type.__mro__:
-            if cls in self._handlers:
-                return self._handlers[cls]
-            if cls in self.ignores:
-                return None
+            if cls in self._handlers or cls in self.ignores:
+                self._resolved[event_type] = self._handlers.get(cls)
+                return self._resolved[event_type]
         raise LookupError("neither handled nor ignored by this projection")
 
     def apply(self, batch: Batch, envelopes: Sequence[Envelope]) -> None:

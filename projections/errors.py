@@ -13,6 +13,9 @@ class ProjectionStopped(Exception):
         self.event_type = event_type
         self.reason = reason
 
+    def __reduce__(self) -> tuple[type, tuple[str, int, str, str]]:  # crosses process boundaries
+        return (type(self), (self.projection, self.position, self.event_type, self.reason))
+
 
 class UndecodableEvent(Exception):
     """A stored event whose topic or state no longer decodes into a domain event."""
@@ -21,6 +24,10 @@ class UndecodableEvent(Exception):
         super().__init__(f"event #{position} ({topic}) cannot be decoded: {error}")
         self.position = position
         self.topic = topic
+        self.error = error
+
+    def __reduce__(self) -> tuple[type, tuple[int, str, Exception]]:  # crosses process boundaries
+        return (type(self), (self.position, self.topic, ValueError(str(self.error))))
 
 
 class ReadModelsMissing(Exception):

@@ -23,12 +23,14 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.schema import CreateTable
 
 from projections import timeseries
 from projections.base import Batch, Projection
 from projections.columns import UtcTime
 from projections.envelope import Envelope
 from projections.errors import ReadModelsMissing
+from projections.row_cache import RowCache
 from projections.schemas import quoted, schema_of
 from projections.timeseries import Partitions, TimeSeriesBackend
 
@@ -112,13 +114,25 @@ class ReadModels:
             self._tables[key] = tables
         return self._tables[key]
 
-    def create_generation(self, conn: Connection, projection: Projection, generation: int) -> None:
+    def create_generation(
+        self, conn: Connection, projection: Projection, generation: int, indexes: bool = True
+    ) -> None:
+        """Creates a generation's tables; without their secondary indexes if ``indexes`` is False
+        (a rebuild loads the rows first and indexes them once at the end, which is far cheaper
+        than keeping the indexes up to date row by row)."""
         self.drop_generation(conn, projection, generation)
         tables = self.tables(projection, generation)
         for name, table in tables.items():
-            table.create(conn)
+            conn.execute(CreateTable(table))
             if name in projection.time_columns:
                 timeseries.after_create(conn, table, projection.time_columns[name], self.backend)
+        if indexes:
+            self.create_indexes(conn, projection, generation)
+
+    def create_indexes(self, conn: Connection, projection: Projection, generation: int) -> None:
+        for table in self.tables(projection, generation).values():
+            for index in sorted(table.indexes, key=lambda index: str(index.name)):
+                index.create(conn, checkfirst=True)
 
     def drop_generation(self, conn: Connection, projection: Projection, generation: int) -> None:
         for table in self.tables(projection, generation).values():
@@ -138,11 +152,15 @@ class ReadModels:
     # -- transactions ------------------------------------------------------------------------
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
-        """A read-model write transaction (SQLite takes its write lock at the start)."""
+    def write(self, wait_for_flush: bool = True) -> Iterator[Connection]:
+        """A read-model write transaction (SQLite takes its write lock at the start). Without
+        ``wait_for_flush``, PostgreSQL acknowledges the commit before its WAL reaches the disk: for
+        work that is thrown away anyway if the process dies (a rebuild's unswapped tables)."""
         with self.engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn:
             try:
                 with conn.begin():
+                    if not wait_for_flush and conn.dialect.name == "postgresql":
+                        conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
                     yield conn
             except BaseException:
                 self.partitions.rolled_back()
@@ -179,8 +197,25 @@ class ReadModels:
         projection: Projection,
         tables: Mapping[str, Table],
         envelopes: Sequence[Envelope],
+        cache: RowCache | None = None,
     ) -> None:
-        projection.apply(Batch(conn, tables, self.partitions), envelopes)
+        projection.apply(Batch(conn, tables, self.partitions, cache), envelopes)
+
+    def apply_to_generations(
+        self,
+        conn: Connection,
+        names: Sequence[str],
+        generations: Mapping[str, int],
+        envelopes: Sequence[Envelope],
+        cache: RowCache | None = None,
+    ) -> None:
+        """Applies the events to the given generation of each projection, in the caller's
+        transaction. Only a process that alone writes those generations may pass a cache."""
+        for name in names:
+            projection = self.projections[name]
+            self.apply_to(conn, projection, self.tables(projection, generations[name]), envelopes, cache)
+        if cache is not None:
+            cache.trim(conn)
 
     def record_error(self, name: str, error: str) -> None:
         with self.write() as conn:

@@ -7,11 +7,13 @@ from typing import Any, cast
 
 from eventsourcing.persistence import Notification
 from psycopg import sql
+from psycopg.rows import tuple_row
 
 from application.store import TradingApplication
 from domain.aggregate import TradingAggregate
 from projections.envelope import Envelope
 from projections.errors import UndecodableEvent
+from projections.partitions import Partition
 
 
 class EventReader:
@@ -39,6 +41,30 @@ class EventReader:
     def read(self, after: int, limit: int, upto: int | None = None) -> list[Envelope]:
         """Up to ``limit`` events after position ``after`` (and not after ``upto``), in order."""
         return [self.decode(n) for n in self.notifications(after, limit, upto)]
+
+    @property
+    def can_partition(self) -> bool:
+        """Only the PostgreSQL event store can be read one partition at a time."""
+        return hasattr(self.store.recorder, "datastore") and hasattr(self.store.recorder.datastore, "schema")
+
+    def partition_notifications(
+        self, after: int, limit: int, upto: int, partition: Partition
+    ) -> list[Notification]:
+        """Like ``notifications``, but only the stored events of the aggregates in this partition."""
+        recorder: Any = self.store.recorder
+        statement = sql.SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state FROM {table} "
+            "WHERE notification_id > %s AND notification_id <= %s "
+            "AND mod(hashtext(originator_id::text) & 2147483647, %s) = %s "
+            "ORDER BY notification_id LIMIT %s"
+        ).format(table=sql.Identifier(recorder.datastore.schema, recorder.events_table_name))
+        with recorder.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
+            cursor.execute(statement, (after, upto, partition.count, partition.index, limit), prepare=True)
+            rows = cursor.fetchall()
+        return [
+            Notification(id=r[0], originator_id=r[1], originator_version=r[2], topic=r[3], state=bytes(r[4]))
+            for r in rows
+        ]
 
 
 class Wakeup:

@@ -11,14 +11,24 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from sqlalchemy import Connection, update
+from sqlalchemy import update
 
 from projections.envelope import Envelope
 from projections.live import LiveProjection, LiveStore
+from projections.memory import collect_per_batch
 from projections.read_models import TRACKING, ReadModels
 from projections.reader import EventReader
+from projections.row_cache import RowCache
 
 Progress = Callable[[int, int], None]  # (position reached, head when it started)
+
+
+class PartitionRunner(Protocol):
+    def __call__(
+        self, names: list[str], generations: dict[str, int], upto: int, count: int, progress: Progress | None
+    ) -> int:
+        """Fills the generations up to ``upto`` in ``count`` partitions at once; returns the number
+        of events applied (see projections.partitions)."""
 
 
 class GenerationalLiveStore(LiveStore, Protocol):
@@ -52,8 +62,12 @@ class Rebuilder:
         read_models: ReadModels,
         live: LiveProjection | None = None,
         live_store: GenerationalLiveStore | None = None,
-        batch_size: int = 5000,
+        batch_size: int = 20_000,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        partitions: PartitionRunner | None = None,
+        processes: int = 1,
+        min_events_per_process: int = 20_000,
+        cache_rows: int = 100_000,
     ) -> None:
         self.reader = reader
         self.read_models = read_models
@@ -61,6 +75,17 @@ class Rebuilder:
         self.live_store = live_store
         self.batch_size = batch_size
         self.now = now
+        self.partitions = partitions
+        self.processes = processes
+        self.min_events_per_process = min_events_per_process
+        self.cache_rows = cache_rows
+
+    def partition_count(self, head: int) -> int:
+        """How many partitions to fill at once: one per process, but none smaller than
+        ``min_events_per_process`` (starting a process costs more than a small replay)."""
+        if self.partitions is None or not self.reader.can_partition:
+            return 1
+        return max(1, min(self.processes, head // max(1, self.min_events_per_process)))
 
     def rebuild(self, names: Sequence[str], progress: Progress | None = None) -> RebuildReport:
         started = time.perf_counter()
@@ -69,27 +94,59 @@ class Rebuilder:
         generations = self._new_generations(sql_names)
         live_target = self._new_live_generation() if live is not None else None
         head = self.reader.head()
-        position, events = 0, 0
-        while True:
-            envelopes = self.reader.read(position, self.batch_size)
-            if not envelopes:
-                break
-            self._apply(sql_names, generations, live_target, envelopes)
-            position, events = envelopes[-1].position, events + len(envelopes)
-            if progress is not None:
-                progress(position, head)
+        count = self.partition_count(head) if sql_names else 1
+        if count > 1:
+            assert self.partitions is not None
+            events = self.partitions(sql_names, generations, head, count, progress)
+            position = head  # the live model, if asked for, catches up on its own in _swap_live
+        else:
+            position, events = self._fill(sql_names, generations, live_target, head, progress)
+        self._index(sql_names, generations)
         position = self._swap(sql_names, generations, position)
         if live is not None and live_target is not None:
             position = max(position, self._swap_live(live_target, position))
         return RebuildReport(list(names), events, position, time.perf_counter() - started)
+
+    def _fill(
+        self,
+        names: list[str],
+        generations: dict[str, int],
+        live_target: LiveStore | None,
+        head: int,
+        progress: Progress | None,
+    ) -> tuple[int, int]:
+        """Replays the store into the new generations in this process; returns (position, events)."""
+        position, events, cache = 0, 0, RowCache(self.cache_rows)
+        with collect_per_batch() as collect:
+            while True:
+                envelopes = self.reader.read(position, self.batch_size)
+                if not envelopes:
+                    break
+                self._apply(names, generations, live_target, envelopes, cache)
+                position, events = envelopes[-1].position, events + len(envelopes)
+                del envelopes
+                collect()
+                if progress is not None:
+                    progress(position, head)
+        if names:
+            with self.read_models.write(wait_for_flush=False) as conn:
+                cache.write_all(conn)
+        return position, events
 
     def _new_generations(self, names: list[str]) -> dict[str, int]:
         with self.read_models.write() as conn:
             tracks = {t.name: t for t in self.read_models.tracking(conn, names)}
             generations = {name: tracks[name].generation + 1 for name in names}
             for name, generation in generations.items():
-                self.read_models.create_generation(conn, self.read_models.projections[name], generation)
+                self.read_models.create_generation(
+                    conn, self.read_models.projections[name], generation, indexes=False
+                )
         return generations
+
+    def _index(self, names: list[str], generations: dict[str, int]) -> None:
+        with self.read_models.write() as conn:
+            for name in names:
+                self.read_models.create_indexes(conn, self.read_models.projections[name], generations[name])
 
     def _new_live_generation(self) -> GenerationalLiveStore:
         assert self.live_store is not None
@@ -103,21 +160,13 @@ class Rebuilder:
         generations: dict[str, int],
         live_target: LiveStore | None,
         envelopes: Sequence[Envelope],
+        cache: RowCache,
     ) -> None:
         if names:
-            with self.read_models.write() as conn:
-                self._apply_to_generations(conn, names, generations, envelopes)
+            with self.read_models.write(wait_for_flush=False) as conn:
+                self.read_models.apply_to_generations(conn, names, generations, envelopes, cache)
         if live_target is not None and self.live is not None:
             self.live.apply(live_target, envelopes)
-
-    def _apply_to_generations(
-        self, conn: Connection, names: list[str], generations: dict[str, int], envelopes: Sequence[Envelope]
-    ) -> None:
-        """Applies the events to the new generation of each projection, in the caller's transaction."""
-        for name in names:
-            projection = self.read_models.projections[name]
-            tables = self.read_models.tables(projection, generations[name])
-            self.read_models.apply_to(conn, projection, tables, envelopes)
 
     def _swap(self, names: list[str], generations: dict[str, int], position: int) -> int:
         if not names:
@@ -128,7 +177,7 @@ class Rebuilder:
                 envelopes = self.reader.read(position, self.batch_size)
                 if not envelopes:
                     break
-                self._apply_to_generations(conn, names, generations, envelopes)
+                self.read_models.apply_to_generations(conn, names, generations, envelopes)
                 position = envelopes[-1].position
             for name in names:
                 self.read_models.point_views(conn, self.read_models.projections[name], generations[name])

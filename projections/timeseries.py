@@ -57,6 +57,9 @@ def after_create(conn: Connection, table: Table, time_column: str, backend: Time
         )
 
 
+PARTITION_LOCK_CLASS = 0x7470  # advisory-lock class of "create this month's partition"
+
+
 class Partitions:
     """Creates monthly partitions on demand (plain PostgreSQL only) and remembers the ones made in
     committed transactions."""
@@ -70,15 +73,21 @@ class Partitions:
         if self.backend is not TimeSeriesBackend.POSTGRES_PARTITIONS:
             return
         schema = schema_of(conn)
-        for year, month in {(t.astimezone(UTC).year, t.astimezone(UTC).month) for t in times}:
+        for year, month in sorted({(t.astimezone(UTC).year, t.astimezone(UTC).month) for t in times}):
             key = (schema, table.name, year, month)
             if key in self._known or key in self._pending:
                 continue
             start = datetime(year, month, 1, tzinfo=UTC)
             end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
+            partition = f"{table.name}_p{year:04d}{month:02d}"
+            # a rebuild's processes may all need the same new month at once: one creates it
+            conn.execute(
+                text(f"SELECT pg_advisory_xact_lock({PARTITION_LOCK_CLASS}, hashtext(:name))"),
+                {"name": f"{schema}.{partition}"},
+            )
             conn.execute(
                 text(
-                    f"CREATE TABLE IF NOT EXISTS {quoted(conn, f'{table.name}_p{year:04d}{month:02d}')} "
+                    f"CREATE TABLE IF NOT EXISTS {quoted(conn, partition)} "
                     f"PARTITION OF {quoted(conn, table.name)} "
                     f"FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
                 )
