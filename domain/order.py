@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
 from domain.aggregate import TradingAggregate
-from domain.errors import InvalidInput, Overfill
+from domain.errors import IllegalTransition, InvalidInput, Overfill
 from domain.ids import BotId, ClientOrderId, ExchangeOrderId, OrderId, TradeId
 from domain.order_states import OrderStatus, Trigger, next_status
 from domain.orders import OrderRequest
@@ -40,6 +40,7 @@ class Order(TradingAggregate):
             order.trade_ids = []
             order.exchange_order_id = None
             order.reason = None
+            order.sent = False
 
     class StatusEvent(TradingAggregate.Event):
         """Base of the events that only move the order's status."""
@@ -50,7 +51,9 @@ class Order(TradingAggregate):
             cast(Order, aggregate).status = self.status
 
     class Submitted(StatusEvent):
-        pass
+        def apply(self, aggregate: Any) -> None:
+            order = cast(Order, aggregate)
+            order.status, order.sent = self.status, True
 
     class Accepted(StatusEvent):
         exchange_order_id: ExchangeOrderId | None
@@ -125,6 +128,7 @@ class Order(TradingAggregate):
         trade_ids: list[TradeId]
         exchange_order_id: ExchangeOrderId | None
         reason: str | None
+        sent: bool  # submitted to the exchange at some point
 
     @classmethod
     def place(cls, order_id: OrderId, bot_id: BotId, request: OrderRequest, stamp: Stamp) -> Order:
@@ -225,6 +229,10 @@ class Order(TradingAggregate):
         """Records a trade. A trade id seen before changes nothing and returns False."""
         if trade_id in self.trade_ids:
             return False
+        if not self.sent:  # cancelled before submission: the exchange never had it
+            raise IllegalTransition(
+                f"order {self.client_order_id}", "never sent to the exchange", "record a fill"
+            )
         positive_decimal(quantity, "quantity")
         positive_decimal(price, "price")
         if fee < 0:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, JSONTranscoder, UUIDAsHex
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain.ids import ClientOrderId, UserId
@@ -70,6 +70,7 @@ states: st.SearchStrategy[dict[str, Any]] = st.dictionaries(
 )
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(states)
 def test_decoding_equals_the_library_reference(state: dict[str, Any]) -> None:
     encoded = REFERENCE.encode(state)

@@ -111,6 +111,19 @@ def test_fill_before_submission_is_illegal(world: World) -> None:
         world.fill(order_id, "t1", "0.1", "50000")
 
 
+def test_a_fill_for_an_order_cancelled_before_submission_is_refused(world: World) -> None:
+    """The exchange never had it, so no trade of it can be real (found by the risk property)."""
+    bot_id = world.running_bot()
+    order_id = world.place(bot_id, "o", "sell", "0.1", "50000")
+    world.bus.dispatch(c.CancelOrder(actor="alice", order_id=order_id))
+    before = world.store.last_position()
+    with pytest.raises(IllegalTransition) as error:
+        world.fill(order_id, "t1", "0.1", "50000")
+    assert "never sent to the exchange" in str(error.value)
+    assert world.store.last_position() == before
+    assert world.store.load(Bot, bot_id).positions == {}
+
+
 def test_fee_in_a_third_currency_is_refused(world: World) -> None:
     _, order_id = submitted_order(world)
     with pytest.raises(InvalidInput) as error:
