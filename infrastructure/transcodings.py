@@ -94,10 +94,17 @@ def uuid_from_hex(data: str) -> UUID:
     return value
 
 
+class _NotExact(Exception):
+    """orjson's reading may differ from the library's (it reads integers beyond 64 bits as
+    floats): the state holds a float, or orjson refused what the library accepts."""
+
+
 class DomainTranscoder(JSONTranscoder):
     """The library's JSON format, read back faster: orjson parses the bytes, then one walk turns
     each ``{"_type_": name, "_data_": data}`` object into its value, innermost first (as the
-    library's object hook does), through one plain function per name."""
+    library's object hook does), through one plain function per name. A state holding any float
+    (our events hold none: money is Decimal) is read again by the library's own decoder, so the
+    result is always exactly the library's."""
 
     _FAST: dict[str, Callable[[Any], Any]] = {
         "uuid_hex": uuid_from_hex,
@@ -114,8 +121,19 @@ class DomainTranscoder(JSONTranscoder):
         self._decoders[transcoding.name] = self._FAST.get(transcoding.name, transcoding.decode)
 
     def decode(self, data: bytes) -> Any:
-        parsed = orjson.loads(data)
-        return self._revive(parsed) if type(parsed) is dict else parsed
+        try:
+            parsed = orjson.loads(data)
+            if type(parsed) is not dict:
+                raise _NotExact
+            return self._revive(parsed)
+        except (_NotExact, orjson.JSONDecodeError):
+            return super().decode(data)
+
+    @staticmethod
+    def _scalar(value: Any) -> Any:
+        if type(value) is float:
+            raise _NotExact
+        return value
 
     def _revive(self, value: dict[str, Any]) -> Any:
         if len(value) == 2 and "_type_" in value and "_data_" in value:
@@ -124,6 +142,8 @@ class DomainTranscoder(JSONTranscoder):
                 data = self._revive(data)
             elif type(data) is list:
                 data = self._revive_list(data)
+            elif type(data) is float:
+                raise _NotExact
             try:
                 decode = self._decoders[value["_type_"]]
             except KeyError:
@@ -136,6 +156,8 @@ class DomainTranscoder(JSONTranscoder):
                 value[key] = self._revive(item)
             elif type(item) is list:
                 value[key] = self._revive_list(item)
+            elif type(item) is float:
+                raise _NotExact
         return value
 
     def _revive_list(self, values: list[Any]) -> list[Any]:
