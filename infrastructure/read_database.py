@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from infrastructure.event_store import StoreUnavailable
 from infrastructure.settings import Settings
@@ -25,6 +26,17 @@ def create_read_engine(settings: Settings, schema: str | None = None) -> Engine:
         return engine
     engine = create_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True)
     return engine.execution_options(schema_translate_map={None: schema or settings.postgres_schema})
+
+
+def create_async_read_engine(settings: Settings) -> AsyncEngine:
+    """The query API's engine on the same read models: asyncpg on PostgreSQL, aiosqlite on the
+    embedded default."""
+    url = settings.read_database_url()
+    if settings.backend == "sqlite":
+        engine = create_async_engine(url.set(drivername="sqlite+aiosqlite"), connect_args={"timeout": 30})
+        return engine
+    engine = create_async_engine(url.set(drivername="postgresql+asyncpg"), pool_size=10, max_overflow=10)
+    return engine.execution_options(schema_translate_map={None: settings.postgres_schema})
 
 
 def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: Any) -> None:

@@ -3,6 +3,7 @@ otherwise the embedded default, a SQLite file."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -49,6 +50,23 @@ class Settings(BaseSettings):
     )
     projection_poll_seconds: float = Field(
         default=1.0, gt=0, le=60, description="longest wait for new events when no notification comes"
+    )
+    reference_prices: dict[str, Decimal] = Field(
+        default_factory=dict,
+        description='starting reference prices by symbol, as JSON ({"BTC/USDT": "50000"}); '
+        "market data moves them",
+    )
+    api_host: str = Field(default="127.0.0.1", description="address `tbot serve` listens on")
+    api_port: int = Field(default=8000, gt=0, lt=65536)
+    jwt_secret: SecretStr | None = Field(
+        default=None,
+        min_length=32,
+        description="signs bearer tokens; without it each server process makes its own, so tokens "
+        "die with the process and are not shared between processes",
+    )
+    jwt_ttl_seconds: int = Field(default=3600, ge=60, le=86_400)
+    read_wait_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="longest wait of a query for min_position before 503"
     )
 
     @model_validator(mode="after")

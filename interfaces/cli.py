@@ -7,9 +7,11 @@ from rich.console import Console
 from rich.table import Table
 
 from infrastructure.event_store import create_tables
+from interfaces.cli_http import keys_app, serve, users_app
 from interfaces.cli_read_side import audit_app, events_app, projections_app
 from interfaces.demo import ReadBack, read_back, run_demo
 from interfaces.errors import clear_errors
+from interfaces.http.container import HttpContainer
 from interfaces.read_side import ReadSideContainer, build_worker
 from projections.catalog import ALL_NAMES
 
@@ -19,6 +21,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(projections_app, name="projections")
 app.add_typer(events_app, name="events")
 app.add_typer(audit_app, name="audit")
+app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="keys")
+app.command()(serve)
 console = Console()
 
 
@@ -31,6 +36,7 @@ def db_init() -> None:
     settings = container.settings()
     create_tables(settings)
     backend = container.read_models().install()
+    HttpContainer().identity().install()
     console.print(f"event store tables ready on {settings.backend}")
     console.print(f"read models ready; time series on {backend.value}")
 

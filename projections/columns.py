@@ -31,7 +31,11 @@ class Money(TypeDecorator[Decimal]):
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
-        return value if isinstance(value, Decimal) else Decimal(str(value))
+        number = value if isinstance(value, Decimal) else Decimal(str(value))
+        exponent = number.as_tuple().exponent
+        if isinstance(exponent, int) and exponent > 0:  # asyncpg reads numeric 50000 as 5E+4
+            return number.quantize(Decimal(1))
+        return number
 
 
 class UtcTime(TypeDecorator[datetime]):

@@ -3,13 +3,13 @@ same views asynchronously)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, MetaData, Table, func, select
+from sqlalchemy import Connection, MetaData, Select, Table, func, select
 
 from projections.catalog import sql_projections
 from projections.timeseries import TimeSeriesBackend, bucket
@@ -51,6 +51,10 @@ def pnl_series(
     conn: Connection, backend: TimeSeriesBackend, bot_id: UUID, symbol: str, width: str
 ) -> list[Mapping[str, Any]]:
     """Per bucket: the realized PnL and position after its last fill (time_bucket or date_bin)."""
+    return pnl_points(conn.execute(pnl_series_query(backend, bot_id, symbol, width)))
+
+
+def pnl_series_query(backend: TimeSeriesBackend, bot_id: UUID, symbol: str, width: str) -> Select[Any]:
     pnl = VIEWS["pnl"]
     start = bucket(backend, width, pnl.c.at).label("bucket")
     last = (
@@ -59,11 +63,15 @@ def pnl_series(
         .group_by(start)
         .subquery()
     )
-    query = (
+    return (
         select(last.c.bucket, pnl.c.quantity, pnl.c.average_price, pnl.c.realized_pnl)
         .join(last, pnl.c.event_position == last.c.last)
         .order_by(last.c.bucket)
     )
+
+
+def pnl_points(rows: Iterable[Any]) -> list[Mapping[str, Any]]:
+    """The rows of ``pnl_series_query`` with exact types (SQLite hands back text)."""
     return [
         {
             "bucket": row.bucket
@@ -73,5 +81,5 @@ def pnl_series(
             "average_price": Decimal(row.average_price),
             "realized_pnl": Decimal(row.realized_pnl),
         }
-        for row in conn.execute(query)
+        for row in rows
     ]

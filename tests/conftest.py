@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -43,9 +44,8 @@ def redis_url() -> str:
     return _service_url("TBOT_TEST_REDIS_URL")
 
 
-@pytest.fixture
-def postgres_settings(postgres_url: str) -> Iterator[Settings]:
-    """A fresh schema per test, dropped afterwards."""
+@contextmanager
+def _fresh_schema(postgres_url: str) -> Iterator[Settings]:
     schema = f"t_{uuid.uuid4().hex[:12]}"
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None, DATABASE_URL=postgres_url, POSTGRES_SCHEMA=schema, postgres_pool_size=12
@@ -53,6 +53,21 @@ def postgres_settings(postgres_url: str) -> Iterator[Settings]:
     yield settings
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+@pytest.fixture
+def postgres_settings(postgres_url: str) -> Iterator[Settings]:
+    """A fresh schema per test, dropped afterwards."""
+    with _fresh_schema(postgres_url) as settings:
+        yield settings
+
+
+@pytest.fixture(scope="module")
+def module_postgres_redis_settings() -> Iterator[Settings]:
+    """One schema (and Redis namespace) shared by a module's tests, e.g. behind one server process."""
+    redis_url = _service_url("TBOT_TEST_REDIS_URL")
+    with _fresh_schema(_service_url("TBOT_TEST_DATABASE_URL")) as settings:
+        yield settings.model_copy(update={"redis_url": SecretStr(redis_url)})
 
 
 @pytest.fixture

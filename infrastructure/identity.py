@@ -1,0 +1,136 @@
+"""Users and their API keys. Passwords are kept as argon2 hashes (slow on purpose); API keys are
+random 256-bit secrets kept as SHA-256 digests (a fast hash is enough for a secret nobody can
+guess) and shown once, when made. The tables live in the read-side database but are never part
+of a rebuild."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Callable
+from datetime import datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Column, DateTime, Engine, ForeignKey, MetaData, String, Table, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from application.access import Caller, Role
+from domain.errors import InvalidInput
+from domain.ids import UserId
+
+METADATA = MetaData()
+USERS = Table(
+    "users",
+    METADATA,
+    Column("user_id", String, primary_key=True),
+    Column("role", String, nullable=False),
+    Column("password_hash", String),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+API_KEYS = Table(
+    "api_keys",
+    METADATA,
+    Column("key_id", String, primary_key=True),
+    Column("user_id", String, ForeignKey("users.user_id"), nullable=False),
+    Column("secret_sha256", String, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+_USER_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,62}$")
+_KEY = re.compile(r"^tbot_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
+_HASHER = PasswordHasher()
+
+
+class IdentityStore:
+    def __init__(self, engine: Engine, now: Callable[[], datetime]) -> None:
+        self.engine = engine
+        self.now = now
+
+    def install(self) -> None:
+        METADATA.create_all(self.engine)
+
+    def create_user(self, user_id: str, role: str, password: str | None = None) -> Caller:
+        if not _USER_ID.match(user_id):
+            raise InvalidInput(
+                "user_id", "2 to 63 of a-z, 0-9, '_', '.', '-', starting with a letter or digit"
+            )
+        try:
+            chosen = Role(role)
+        except ValueError:
+            raise InvalidInput("role", f"must be one of {', '.join(r.value for r in Role)}") from None
+        if password is not None and len(password) < 12:
+            raise InvalidInput("password", "must be at least 12 characters")
+        row = {
+            "user_id": user_id,
+            "role": chosen.value,
+            "password_hash": _HASHER.hash(password) if password is not None else None,
+            "created_at": self.now(),
+        }
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(USERS), row)
+        except IntegrityError:
+            raise InvalidInput("user_id", f"{user_id} already exists") from None
+        return Caller(UserId(user_id), chosen)
+
+    def create_key(self, user_id: str) -> str:
+        """A new API key for the user; the only time the key itself is ever seen."""
+        if self.user(user_id) is None:
+            raise InvalidInput("user_id", f"no user {user_id}")
+        key_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(API_KEYS),
+                {
+                    "key_id": key_id,
+                    "user_id": user_id,
+                    "secret_sha256": _digest(secret),
+                    "created_at": self.now(),
+                },
+            )
+        return f"tbot_{key_id}_{secret}"
+
+    def user(self, user_id: str) -> Caller | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(USERS.c.role).where(USERS.c.user_id == user_id)).first()
+        return Caller(UserId(user_id), Role(row.role)) if row is not None else None
+
+    def by_password(self, user_id: str, password: str) -> Caller | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(USERS).where(USERS.c.user_id == user_id)).first()
+        if row is None or row.password_hash is None:
+            _HASHER.hash(password)  # the same work whether or not the user exists
+            return None
+        try:
+            _HASHER.verify(row.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return None
+        return Caller(UserId(row.user_id), Role(row.role))
+
+    def by_key(self, key: str) -> Caller | None:
+        match = _KEY.match(key)
+        if match is None:
+            return None
+        key_id, secret = match.groups()
+        query = (
+            select(API_KEYS.c.secret_sha256, USERS.c.user_id, USERS.c.role)
+            .join(USERS, USERS.c.user_id == API_KEYS.c.user_id)
+            .where(API_KEYS.c.key_id == key_id)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None or not hmac.compare_digest(row.secret_sha256, _digest(secret)):
+            return None
+        return Caller(UserId(row.user_id), Role(row.role))
+
+
+def key_id_of(key: str) -> str | None:
+    """The public part of an API key (for rate limits and logs), never the secret."""
+    match = _KEY.match(key)
+    return match.group(1) if match else None
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()

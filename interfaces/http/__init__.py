@@ -1,0 +1,1 @@
+"""The HTTP interface: one FastAPI application with the command API, the query API and health."""

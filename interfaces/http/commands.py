@@ -1,0 +1,158 @@
+"""The command API: every write goes through the application's handlers, on FastAPI's thread
+pool (these routes are plain functions), so the synchronous event store never blocks the loop."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Request
+
+from application import commands as c
+from application.access import Caller, check_bot, check_order
+from application.results import Ack, OrderAck
+from interfaces.http.deps import BusDep, IdempotencyKey, StoreDep, WriterDep
+from interfaces.http.schemas import (
+    ERRORS,
+    CommandAccepted,
+    CreateBotBody,
+    KillBody,
+    OrderAccepted,
+    PlaceOrderBody,
+    RiskLimitsBody,
+)
+
+router = APIRouter(prefix="/v1", tags=["commands"], responses=ERRORS)
+
+_LIFECYCLE: dict[str, type[c.StartBot | c.PauseBot | c.ResumeBot | c.StopBot]] = {
+    "start": c.StartBot,
+    "pause": c.PauseBot,
+    "resume": c.ResumeBot,
+    "stop": c.StopBot,
+}
+
+
+def _who(caller: Caller, request: Request) -> dict[str, str]:
+    return {"actor": caller.user_id, "correlation_id": request.state.request_id}
+
+
+def _accepted(ack: Ack) -> CommandAccepted:
+    return CommandAccepted(id=ack.aggregate_id, position=ack.position, changed=ack.changed)
+
+
+def _order_accepted(ack: OrderAck) -> OrderAccepted:
+    return OrderAccepted(
+        id=ack.order_id,
+        position=ack.position,
+        changed=ack.changed,
+        client_order_id=ack.client_order_id,
+        status=ack.status,
+    )
+
+
+@router.post("/bots", status_code=201, response_model=CommandAccepted)
+def create_bot(
+    body: CreateBotBody,
+    caller: WriterDep,
+    bus: BusDep,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> CommandAccepted:
+    """Create a bot owned by the caller. With an ``Idempotency-Key``, repeating the request
+    returns the first bot and appends nothing."""
+    command = c.CreateBot(
+        **_who(caller, request),
+        name=body.name,
+        strategy=body.strategy,
+        allowed_symbols=body.allowed_symbols,
+        limits=body.limits.as_limits(),
+        exchange_account=body.exchange_account,
+        params=body.params,
+        idempotency_key=idempotency_key,
+    )
+    return _accepted(bus.dispatch(command))
+
+
+def _lifecycle_route(
+    action: str, command_type: type[c.StartBot | c.PauseBot | c.ResumeBot | c.StopBot]
+) -> None:
+    def change_bot(
+        bot_id: UUID, caller: WriterDep, bus: BusDep, store: StoreDep, request: Request
+    ) -> CommandAccepted:
+        check_bot(store, caller, bot_id)
+        return _accepted(bus.dispatch(command_type(**_who(caller, request), bot_id=bot_id)))
+
+    router.add_api_route(
+        f"/bots/{{bot_id}}/{action}",
+        change_bot,
+        methods=["POST"],
+        response_model=CommandAccepted,
+        name=f"{action}_bot",
+        summary=f"{action.capitalize()} a bot",
+    )
+
+
+for _action, _command in _LIFECYCLE.items():
+    _lifecycle_route(_action, _command)
+
+
+@router.post("/bots/{bot_id}/kill", response_model=CommandAccepted, name="kill_bot")
+def kill_bot(
+    bot_id: UUID,
+    caller: WriterDep,
+    bus: BusDep,
+    store: StoreDep,
+    request: Request,
+    body: KillBody | None = None,
+) -> CommandAccepted:
+    """Trip the bot's kill switch: every further order is denied until it is reset."""
+    check_bot(store, caller, bot_id)
+    reason = (body or KillBody()).reason
+    return _accepted(bus.dispatch(c.TripKillSwitch(**_who(caller, request), bot_id=bot_id, reason=reason)))
+
+
+@router.put("/bots/{bot_id}/risk-limits", response_model=CommandAccepted)
+def update_risk_limits(
+    bot_id: UUID, body: RiskLimitsBody, caller: WriterDep, bus: BusDep, store: StoreDep, request: Request
+) -> CommandAccepted:
+    check_bot(store, caller, bot_id)
+    command = c.UpdateRiskLimits(**_who(caller, request), bot_id=bot_id, limits=body.as_limits())
+    return _accepted(bus.dispatch(command))
+
+
+@router.post("/bots/{bot_id}/orders", status_code=201, response_model=OrderAccepted)
+def place_order(
+    bot_id: UUID,
+    body: PlaceOrderBody,
+    caller: WriterDep,
+    bus: BusDep,
+    store: StoreDep,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> OrderAccepted:
+    """Place an order: risk-checked, and recorded either way. A denial answers 422 with its
+    reason codes and the id of the recorded denial. The same client order id (or
+    ``Idempotency-Key``) twice places one order."""
+    check_bot(store, caller, bot_id)
+    command = c.PlaceOrder(
+        **_who(caller, request),
+        bot_id=bot_id,
+        symbol=body.symbol,
+        side=body.side,
+        order_type=body.order_type,
+        quantity=body.quantity,
+        price=body.price,
+        stop_price=body.stop_price,
+        time_in_force=body.time_in_force,
+        client_order_id=body.client_order_id,
+        idempotency_key=idempotency_key,
+    )
+    return _order_accepted(bus.dispatch(command))
+
+
+@router.delete("/orders/{order_id}", response_model=OrderAccepted)
+def cancel_order(
+    order_id: UUID, caller: WriterDep, bus: BusDep, store: StoreDep, request: Request
+) -> OrderAccepted:
+    """Ask for a cancel; an order never sent to the exchange is cancelled at once."""
+    check_order(store, caller, order_id)
+    return _order_accepted(bus.dispatch(c.CancelOrder(**_who(caller, request), order_id=order_id)))

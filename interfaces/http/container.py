@@ -1,0 +1,21 @@
+"""The read side's container plus what the HTTP interface needs: identities, tokens, and the
+query API's async engine."""
+
+from __future__ import annotations
+
+from dependency_injector import providers
+
+from infrastructure.identity import IdentityStore
+from infrastructure.read_database import create_async_read_engine
+from infrastructure.tokens import TokenIssuer
+from interfaces.read_side import ReadSideContainer
+
+
+class HttpContainer(ReadSideContainer):
+    identity = providers.Singleton(
+        IdentityStore, engine=ReadSideContainer.read_engine, now=ReadSideContainer.clock.provided.now
+    )
+    tokens = providers.Singleton(
+        TokenIssuer, settings=ReadSideContainer.settings, now=ReadSideContainer.clock.provided.now
+    )
+    query_engine = providers.Singleton(create_async_read_engine, settings=ReadSideContainer.settings)

@@ -1,0 +1,78 @@
+"""Every dependency a route may ask for, as an ``Annotated`` alias, in one place."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, HTTPException, Request
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from application.access import Caller, require_writer
+from application.bus import CommandBus
+from application.store import TradingApplication
+
+_BEARER = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
+_API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False)
+_UNAUTHORIZED = {"WWW-Authenticate": 'Bearer realm="tbot"'}
+
+
+def container(request: Request) -> Any:
+    return request.app.state.container
+
+
+Container = Annotated[Any, Depends(container)]
+
+
+def authenticate(
+    request: Request,
+    box: Container,
+    token: Annotated[str | None, Depends(_BEARER)],
+    api_key: Annotated[str | None, Depends(_API_KEY)],
+) -> Caller:
+    """The caller, from an API key (``X-API-Key``) or a bearer token; 401 without either. Runs in
+    the thread pool: it reads the identity tables."""
+    caller: Caller | None = None
+    if api_key:
+        caller = box.identity().by_key(api_key)
+    elif token:
+        subject = box.tokens().subject(token)
+        caller = box.identity().user(subject) if subject is not None else None
+    if caller is None:
+        raise HTTPException(401, "missing or invalid credentials", headers=_UNAUTHORIZED)
+    request.state.caller = caller
+    return caller
+
+
+CallerDep = Annotated[Caller, Depends(authenticate)]
+
+
+def writer(caller: CallerDep) -> Caller:
+    require_writer(caller)
+    return caller
+
+
+WriterDep = Annotated[Caller, Depends(writer)]
+
+
+def bus(box: Container) -> CommandBus:
+    return box.bus()  # type: ignore[no-any-return]
+
+
+def store(box: Container) -> TradingApplication:
+    return box.store()  # type: ignore[no-any-return]
+
+
+def query_engine(box: Container) -> AsyncEngine:
+    return box.query_engine()  # type: ignore[no-any-return]
+
+
+BusDep = Annotated[CommandBus, Depends(bus)]
+StoreDep = Annotated[TradingApplication, Depends(store)]
+QueryEngineDep = Annotated[AsyncEngine, Depends(query_engine)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key", max_length=128, description="repeat a request safely: same key, same result"
+    ),
+]

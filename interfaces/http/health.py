@@ -1,0 +1,56 @@
+"""Liveness (the process answers) and readiness (event store, read database and Redis reachable;
+projection lag reported)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from sqlalchemy import select, text
+
+from interfaces.http.deps import Container, QueryEngineDep
+from projections.read_models import TRACKING
+
+router = APIRouter(prefix="/health", tags=["health"])
+
+
+@router.get("/live")
+async def live() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/ready")
+async def ready(box: Container, engine: QueryEngineDep) -> JSONResponse:
+    checks: dict[str, Any] = {}
+    head = 0
+    try:
+        head = await run_in_threadpool(box.store().last_position)
+        checks["event_store"] = "ok"
+    except Exception as error:  # reported, not raised: this endpoint says what is down
+        checks["event_store"] = f"unreachable: {type(error).__name__}"
+    lag: dict[str, int] = {}
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+            for row in (await conn.execute(select(TRACKING.c.name, TRACKING.c.position))).all():
+                lag[row.name] = max(0, head - int(row.position))
+        checks["read_database"] = "ok"
+    except Exception as error:
+        checks["read_database"] = f"unreachable: {type(error).__name__}"
+    live_store = box.live_store()
+    if live_store.kind == "redis":
+        try:
+            await run_in_threadpool(live_store.client.ping)
+            checks["redis"] = "ok"
+        except Exception as error:
+            checks["redis"] = f"unreachable: {type(error).__name__}"
+    healthy = all(value == "ok" for value in checks.values())
+    body = {
+        "status": "ready" if healthy else "unavailable",
+        "checks": checks,
+        "head": head,
+        "lag_events": lag,
+    }
+    return JSONResponse(body, status_code=200 if healthy else 503)

@@ -1,0 +1,279 @@
+"""The query API: reads the projections only, through SQLAlchemy's async engine (asyncpg or
+aiosqlite). Traders see their own bots' rows; auditors and admins see every row. Any query waits,
+with ``min_position``, until the read models it reads have reached that position (bounded, then
+503 with Retry-After)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from application.access import Caller
+from application.errors import InvalidInput, NotFound
+from interfaces.http.deps import CallerDep, Container, QueryEngineDep
+from interfaces.http.errors import NotCaughtUp
+from interfaces.http.read_models import (
+    Bot,
+    BotPage,
+    Fill,
+    FillPage,
+    Order,
+    OrderPage,
+    OrderWithFills,
+    Position,
+    RiskDecision,
+    RiskDecisionPage,
+)
+from interfaces.http.schemas import ERRORS, PnlPoint
+from projections.queries import VIEWS, pnl_points, pnl_series_query
+from projections.read_models import TRACKING
+
+router = APIRouter(prefix="/v1", tags=["queries"], responses=ERRORS)
+
+MinPosition = Annotated[
+    int | None, Query(ge=0, description="wait until the read models have applied this global position")
+]
+Limit = Annotated[int, Query(ge=1, le=500)]
+Cursor = Annotated[str | None, Query(max_length=400, description="next_cursor of the previous page")]
+
+BOTS, ORDERS, FILLS = VIEWS["bots"], VIEWS["orders"], VIEWS["fills"]
+POSITIONS, DECISIONS = VIEWS["positions"], VIEWS["risk_decisions"]
+
+
+async def _caught_up(conn: AsyncConnection, box: Any, names: Sequence[str], wanted: int | None) -> None:
+    if wanted is None:
+        return
+    deadline = time.monotonic() + box.settings().read_wait_seconds
+    while True:
+        reached = (
+            await conn.execute(select(func.min(TRACKING.c.position)).where(TRACKING.c.name.in_(list(names))))
+        ).scalar_one()
+        await conn.rollback()  # a fresh snapshot for the next look
+        reached = int(reached or 0)
+        if reached >= wanted:
+            return
+        if time.monotonic() >= deadline:
+            raise NotCaughtUp(wanted, reached)
+        await asyncio.sleep(0.02)
+
+
+def _visible_bots(caller: Caller) -> Any:
+    """A condition on a bot_id column: the bots this caller may read."""
+    return select(BOTS.c.bot_id).where(BOTS.c.owner == caller.user_id)
+
+
+def _scoped(query: Select[Any], bot_column: Any, caller: Caller) -> Select[Any]:
+    return query if caller.reads_everything else query.where(bot_column.in_(_visible_bots(caller)))
+
+
+async def _check_bot(conn: AsyncConnection, caller: Caller, bot_id: UUID) -> dict[str, Any]:
+    row = (await conn.execute(select(BOTS).where(BOTS.c.bot_id == bot_id))).mappings().first()
+    if row is None or not caller.may_read_owner(row["owner"]):
+        raise NotFound("bot", bot_id)
+    return dict(row)
+
+
+def _encode(values: Sequence[Any]) -> str:
+    text = json.dumps([v.isoformat() if isinstance(v, datetime) else str(v) for v in values])
+    return base64.urlsafe_b64encode(text.encode()).decode()
+
+
+def _decode(cursor: str, kinds: Sequence[type]) -> list[Any]:
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if not isinstance(raw, list) or len(raw) != len(kinds):
+            raise ValueError("wrong shape")
+        return [
+            datetime.fromisoformat(v) if kind is datetime else kind(v)
+            for kind, v in zip(kinds, raw, strict=True)
+        ]
+    except (ValueError, TypeError) as error:
+        raise InvalidInput("cursor", "is not a cursor this API gave out") from error
+
+
+async def _page(
+    conn: AsyncConnection,
+    query: Select[Any],
+    keys: Sequence[Any],
+    limit: int,
+    cursor: str | None,
+    model: type[BaseModel],
+) -> dict[str, Any]:
+    """Keyset pagination over ``keys`` (ascending): stable under concurrent inserts."""
+    if cursor is not None:
+        after = _decode(
+            cursor, [datetime if k.type.python_type is datetime else k.type.python_type for k in keys]
+        )
+        query = query.where(tuple_(*keys) > tuple_(*after))
+    rows = [dict(r) for r in (await conn.execute(query.order_by(*keys).limit(limit + 1))).mappings()]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = _encode([rows[-1][k.name] for k in keys]) if more else None
+    return {"items": [model.model_validate(r) for r in rows], "next_cursor": next_cursor}
+
+
+@router.get("/bots", response_model=BotPage)
+async def list_bots(
+    caller: CallerDep,
+    engine: QueryEngineDep,
+    box: Container,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+    min_position: MinPosition = None,
+) -> Any:
+    async with engine.connect() as conn:
+        await _caught_up(conn, box, ["bots"], min_position)
+        query = _scoped(select(BOTS), BOTS.c.bot_id, caller)
+        return await _page(conn, query, [BOTS.c.created_at, BOTS.c.bot_id], limit, cursor, Bot)
+
+
+@router.get("/bots/{bot_id}", response_model=Bot)
+async def get_bot(
+    bot_id: UUID, caller: CallerDep, engine: QueryEngineDep, box: Container, min_position: MinPosition = None
+) -> Any:
+    async with engine.connect() as conn:
+        await _caught_up(conn, box, ["bots"], min_position)
+        return await _check_bot(conn, caller, bot_id)
+
+
+@router.get("/orders", response_model=OrderPage)
+async def list_orders(
+    caller: CallerDep,
+    engine: QueryEngineDep,
+    box: Container,
+    bot_id: UUID | None = None,
+    symbol: Annotated[str | None, Query(max_length=40)] = None,
+    status: Annotated[str | None, Query(max_length=20)] = None,
+    placed_from: datetime | None = None,
+    placed_to: datetime | None = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+    min_position: MinPosition = None,
+) -> Any:
+    """Orders, oldest first; filter by bot, symbol, status and placement time."""
+    async with engine.connect() as conn:
+        await _caught_up(conn, box, ["orders", "bots"], min_position)
+        query = _scoped(select(ORDERS), ORDERS.c.bot_id, caller)
+        if bot_id is not None:
+            await _check_bot(conn, caller, bot_id)
+            query = query.where(ORDERS.c.bot_id == bot_id)
+        if symbol is not None:
+            query = query.where(ORDERS.c.symbol == symbol)
+        if status is not None:
+            query = query.where(ORDERS.c.status == status)
+        if placed_from is not None:
+            query = query.where(ORDERS.c.placed_at >= placed_from)
+        if placed_to is not None:
+            query = query.where(ORDERS.c.placed_at < placed_to)
+        return await _page(conn, query, [ORDERS.c.placed_at, ORDERS.c.order_id], limit, cursor, Order)
+
+
+@router.get("/orders/{order_id}", response_model=OrderWithFills)
+async def get_order(
+    order_id: UUID,
+    caller: CallerDep,
+    engine: QueryEngineDep,
+    box: Container,
+    min_position: MinPosition = None,
+) -> Any:
+    async with engine.connect() as conn:
+        await _caught_up(conn, box, ["orders", "fills", "bots"], min_position)
+        query = _scoped(select(ORDERS).where(ORDERS.c.order_id == order_id), ORDERS.c.bot_id, caller)
+        order = (await conn.execute(query)).mappings().first()
+        if order is None:
+            raise NotFound("order", order_id)
+        fills = await conn.execute(
+            select(FILLS).where(FILLS.c.order_id == order_id).order_by(FILLS.c.event_position)
+        )
+        return {"order": dict(order), "fills": [dict(f) for f in fills.mappings()]}
+
+
+@router.get("/fills", response_model=FillPage)
+async def list_fills(
+    caller: CallerDep,
+    engine: QueryEngineDep,
+    box: Container,
+    bot_id: UUID | None = None,
+    symbol: Annotated[str | None, Query(max_length=40)] = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+    min_position: MinPosition = None,
+) -> Any:
+    async with engine.connect() as conn:
+        await _caught_up(conn, box, ["fills", "bots"], min_position)
+        query = _scoped(select(FILLS), FILLS.c.bot_id, caller)
+        if bot_id is not None:
+            await _check_bot(conn, caller, bot_id)
+            query = query.where(FILLS.c.bot_id == bot_id)
+        if symbol is not None:
+            query = query.where(FILLS.c.symbol == symbol)
+        return await _page(conn, query, [FILLS.c.event_position], limit, cursor, Fill)
+
+
+@router.get("/positions", response_model=list[Position])  # type: ignore[valid-type]
+async def list_positions(
+    caller: CallerDep,
+    engine: QueryEngineDep,
+    box: Container,
+    bot_id: UUID | None = None,
+    min_position: MinPosition = None,
+) -> Any:
+    async with engine.connect() as conn:
+        await _caught_up(conn, box, ["positions", "bots"], min_position)
+        query = _scoped(select(POSITIONS), POSITIONS.c.bot_id, caller)
+        if bot_id is not None:
+            await _check_bot(conn, caller, bot_id)
+            query = query.where(POSITIONS.c.bot_id == bot_id)
+        rows = await conn.execute(query.order_by(POSITIONS.c.bot_id, POSITIONS.c.symbol))
+        return [dict(r) for r in rows.mappings()]
+
+
+@router.get("/pnl", response_model=list[PnlPoint])
+async def pnl(
+    bot_id: UUID,
+    symbol: Annotated[str, Query(max_length=40)],
+    caller: CallerDep,
+    engine: QueryEngineDep,
+    box: Container,
+    bucket: Literal["1m", "1h", "1d"] = "1h",
+    min_position: MinPosition = None,
+) -> Any:
+    """Realized PnL and position at the end of each bucket (time_bucket or date_bin)."""
+    async with engine.connect() as conn:
+        await _caught_up(conn, box, ["pnl", "bots"], min_position)
+        await _check_bot(conn, caller, bot_id)
+        backend = box.read_models().backend
+        return pnl_points(await conn.execute(pnl_series_query(backend, bot_id, symbol, bucket)))
+
+
+@router.get("/risk-decisions", response_model=RiskDecisionPage)
+async def list_risk_decisions(
+    caller: CallerDep,
+    engine: QueryEngineDep,
+    box: Container,
+    bot_id: UUID | None = None,
+    decision: Literal["admitted", "denied"] | None = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+    min_position: MinPosition = None,
+) -> Any:
+    async with engine.connect() as conn:
+        await _caught_up(conn, box, ["risk_decisions", "bots"], min_position)
+        query = _scoped(select(DECISIONS), DECISIONS.c.bot_id, caller)
+        if bot_id is not None:
+            await _check_bot(conn, caller, bot_id)
+            query = query.where(DECISIONS.c.bot_id == bot_id)
+        if decision is not None:
+            query = query.where(DECISIONS.c.decision == decision)
+        return await _page(conn, query, [DECISIONS.c.event_position], limit, cursor, RiskDecision)

@@ -1,0 +1,98 @@
+"""A real `tbot serve` process (and a projection worker) on a test's settings, with users made
+through the CLI, driven over HTTP with httpx."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from infrastructure.settings import Settings
+from tests.support.processes import start_tbot, stop, tbot, wait_for
+
+PASSWORD = "correct horse battery staple"
+LIMITS = {
+    "max_order_notional": "15000",
+    "max_position_notional": "50000",
+    "max_open_orders": 10,
+    "daily_loss_limit": "2000",
+    "price_band_pct": "5",
+    "max_orders_per_minute": 600,
+}
+PRICES = '{"BTC/USDT": "50000", "ETH/USDT": "2500"}'
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _run(settings: Settings, *args: str) -> str:
+    done = tbot(settings, *args)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout.strip()
+
+
+@dataclass
+class Api:
+    base_url: str
+    keys: dict[str, str] = field(default_factory=dict)
+
+    def client(self, user: str | None = None, **headers: str) -> httpx.Client:
+        if user is not None:
+            headers["X-API-Key"] = self.keys[user]
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=30)
+
+    def create_bot(self, user: str, **overrides: Any) -> str:
+        body = {
+            "name": "bot",
+            "strategy": "grid",
+            "allowed_symbols": ["BTC/USDT"],
+            "limits": LIMITS,
+            **overrides,
+        }
+        with self.client(user) as http:
+            created = http.post("/v1/bots", json=body)
+            assert created.status_code == 201, created.text
+            bot_id = str(created.json()["id"])
+            assert http.post(f"/v1/bots/{bot_id}/start").status_code == 200
+        return bot_id
+
+
+@contextmanager
+def api_on(settings: Settings, users: dict[str, str]) -> Iterator[Api]:
+    """Users by name and role; each gets an API key (and the shared test password)."""
+    _run(settings, "db", "init")
+    api = Api(f"http://127.0.0.1:{free_port()}")
+    for user, role in users.items():
+        _run(settings, "users", "create", user, "--role", role, "--password", PASSWORD)
+        api.keys[user] = _run(settings, "keys", "create", user)
+    port = api.base_url.rsplit(":", 1)[1]
+    env = {"TBOT_REFERENCE_PRICES": PRICES, "TBOT_PROJECTION_POLL_SECONDS": "0.2"}
+    server = start_tbot(settings, "serve", "--port", port, **env)
+    worker = start_tbot(settings, "projections", "run", **env)
+    processes: list[subprocess.Popen[str]] = [server, worker]
+    try:
+        wait_for(lambda: _answers(api.base_url) or _died(server), 30, "the server to answer")
+        assert server.poll() is None, server.stderr.read() if server.stderr else "server died"
+        yield api
+    finally:
+        for process in processes:
+            stop(process)
+
+
+def _answers(base_url: str) -> bool:
+    try:
+        return httpx.get(f"{base_url}/health/live", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _died(process: subprocess.Popen[str]) -> bool:
+    return process.poll() is not None
