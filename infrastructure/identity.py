@@ -93,13 +93,17 @@ class IdentityStore:
         return f"tbot_{key_id}_{secret}"
 
     def user(self, user_id: str) -> Caller | None:
+        if not _USER_ID.match(user_id):
+            return None
         with self.engine.connect() as conn:
             row = conn.execute(select(USERS.c.role).where(USERS.c.user_id == user_id)).first()
         return Caller(UserId(user_id), Role(row.role)) if row is not None else None
 
     def by_password(self, user_id: str, password: str) -> Caller | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(select(USERS).where(USERS.c.user_id == user_id)).first()
+        row = None
+        if _USER_ID.match(user_id):
+            with self.engine.connect() as conn:
+                row = conn.execute(select(USERS).where(USERS.c.user_id == user_id)).first()
         if row is None or row.password_hash is None:
             _HASHER.hash(password)  # the same work whether or not the user exists
             return None

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -35,7 +36,7 @@ from interfaces.http.read_models import (
     RiskDecision,
     RiskDecisionPage,
 )
-from interfaces.http.schemas import ERRORS, PnlPoint
+from interfaces.http.schemas import ERRORS, Moment, PnlPoint
 from projections.queries import VIEWS, pnl_points, pnl_series_query
 from projections.read_models import TRACKING
 
@@ -52,8 +53,13 @@ POSITIONS, DECISIONS = VIEWS["positions"], VIEWS["risk_decisions"]
 
 
 async def _caught_up(conn: AsyncConnection, box: Any, names: Sequence[str], wanted: int | None) -> None:
+    """Waits until these read models have applied position ``wanted``. A position the event store
+    has not reached is a mistake (422), not something to wait for."""
     if wanted is None:
         return
+    head = await run_in_threadpool(box.store().last_position)
+    if wanted > head:
+        raise InvalidInput("min_position", f"is beyond the newest event (position {head})")
     deadline = time.monotonic() + box.settings().read_wait_seconds
     while True:
         reached = (
@@ -155,8 +161,8 @@ async def list_orders(
     bot_id: UUID | None = None,
     symbol: Annotated[str | None, Query(max_length=40)] = None,
     status: Annotated[str | None, Query(max_length=20)] = None,
-    placed_from: datetime | None = None,
-    placed_to: datetime | None = None,
+    placed_from: Moment | None = None,
+    placed_to: Moment | None = None,
     limit: Limit = 100,
     cursor: Cursor = None,
     min_position: MinPosition = None,

@@ -3,16 +3,57 @@ quantities are decimals, sent as strings so no float ever touches them."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
 
 Money = Decimal
 # Decimals leave the API as strings in plain notation ("0.0000001", never "1E-7").
 PlainDecimal = Annotated[Decimal, PlainSerializer(lambda value: format(value, "f"), return_type=str)]
+
+
+def _utc(value: datetime) -> datetime:
+    """A time as UTC (a time without a zone is taken as UTC), within years 1970 to 9998."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    try:
+        moment = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("must be between 1970 and 9998") from None
+    if not 1970 <= moment.year <= 9998:
+        raise ValueError("must be between 1970 and 9998")
+    return moment
+
+
+Moment = Annotated[datetime, AfterValidator(_utc)]
+# Free text that ends up in read-model text columns: PostgreSQL refuses NUL, and no name needs
+# control characters.
+_PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+
+
+SymbolText = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=_PRINTABLE)]
+ClientOrderIdText = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=_PRINTABLE)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=_PRINTABLE)]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=_PRINTABLE)]
+
+
+def _no_nul(value: Any) -> Any:
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _no_nul(key)
+            _no_nul(item)
+    if isinstance(value, list):
+        for item in value:
+            _no_nul(item)
+    return value
+
+
+Params = Annotated[dict[str, Any], AfterValidator(_no_nul)]
 
 
 class RiskLimitsBody(BaseModel):
@@ -32,31 +73,31 @@ class RiskLimitsBody(BaseModel):
 class CreateBotBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=100, examples=["grid BTC"])
-    strategy: str = Field(min_length=1, max_length=100, examples=["grid"])
-    allowed_symbols: list[str] = Field(min_length=1, max_length=100, examples=[["BTC/USDT"]])
+    name: Name = Field(examples=["grid BTC"])
+    strategy: Name = Field(examples=["grid"])
+    allowed_symbols: list[SymbolText] = Field(min_length=1, max_length=100, examples=[["BTC/USDT"]])
     limits: RiskLimitsBody
-    exchange_account: str = Field(default="paper", min_length=1, max_length=100)
-    params: dict[str, Any] = Field(default_factory=dict, examples=[{"levels": 10}])
+    exchange_account: Name = "paper"
+    params: Params = Field(default_factory=dict, examples=[{"levels": 10}])
 
 
 class KillBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(default="kill switch from the API", min_length=1, max_length=500)
+    reason: Reason = "kill switch from the API"
 
 
 class PlaceOrderBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    symbol: str = Field(examples=["BTC/USDT"], max_length=40)
+    symbol: SymbolText = Field(examples=["BTC/USDT"])
     side: Literal["buy", "sell"]
     order_type: Literal["market", "limit", "stop_market", "stop_limit"] = Field(examples=["limit"])
     quantity: Money = Field(gt=0, examples=["0.01"])
     price: Money | None = Field(default=None, gt=0, examples=["50000"])
     stop_price: Money | None = Field(default=None, gt=0)
     time_in_force: Literal["GTC", "IOC", "FOK"] = "GTC"
-    client_order_id: str | None = Field(default=None, min_length=1, max_length=64, examples=["grid-1-buy-7"])
+    client_order_id: ClientOrderIdText | None = Field(default=None, examples=["grid-1-buy-7"])
 
 
 class CommandAccepted(BaseModel):
