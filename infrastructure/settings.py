@@ -65,6 +65,9 @@ class Settings(BaseSettings):
         "die with the process and are not shared between processes",
     )
     jwt_ttl_seconds: int = Field(default=3600, ge=60, le=86_400)
+    rate_limit_per_second: int = Field(
+        default=50, ge=1, le=1_000_000, description="requests per second per API key (or per user)"
+    )
     read_wait_seconds: float = Field(
         default=5.0, gt=0, le=60, description="longest wait of a query for min_position before 503"
     )

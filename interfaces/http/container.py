@@ -6,6 +6,7 @@ from __future__ import annotations
 from dependency_injector import providers
 
 from infrastructure.identity import IdentityStore
+from infrastructure.rate_limits import open_rate_limiter
 from infrastructure.read_database import create_async_read_engine
 from infrastructure.tokens import TokenIssuer
 from interfaces.read_side import ReadSideContainer
@@ -17,5 +18,8 @@ class HttpContainer(ReadSideContainer):
     )
     tokens = providers.Singleton(
         TokenIssuer, settings=ReadSideContainer.settings, now=ReadSideContainer.clock.provided.now
+    )
+    rate_limiter = providers.Singleton(
+        open_rate_limiter, settings=ReadSideContainer.settings, now=ReadSideContainer.clock.provided.now
     )
     query_engine = providers.Singleton(create_async_read_engine, settings=ReadSideContainer.settings)

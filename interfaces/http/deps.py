@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from application.access import Caller, require_writer
 from application.bus import CommandBus
 from application.store import TradingApplication
+from infrastructure.identity import key_id_of
+from interfaces.http.errors import RateLimited
 
 _BEARER = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
 _API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False)
@@ -30,8 +32,8 @@ def authenticate(
     token: Annotated[str | None, Depends(_BEARER)],
     api_key: Annotated[str | None, Depends(_API_KEY)],
 ) -> Caller:
-    """The caller, from an API key (``X-API-Key``) or a bearer token; 401 without either. Runs in
-    the thread pool: it reads the identity tables."""
+    """The caller, from an API key (``X-API-Key``) or a bearer token; 401 without either, 429
+    over the rate limit. Runs in the thread pool: it reads the identity tables."""
     caller: Caller | None = None
     if api_key:
         caller = box.identity().by_key(api_key)
@@ -40,6 +42,10 @@ def authenticate(
         caller = box.identity().user(subject) if subject is not None else None
     if caller is None:
         raise HTTPException(401, "missing or invalid credentials", headers=_UNAUTHORIZED)
+    subject = f"key:{key_id_of(api_key)}" if api_key else f"user:{caller.user_id}"
+    wait = box.rate_limiter().hit(subject)
+    if wait is not None:
+        raise RateLimited(wait)
     request.state.caller = caller
     return caller
 

@@ -3,6 +3,7 @@ are 4xx with the field and the rule; nothing a user can send produces a 500."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,6 +29,12 @@ class NotCaughtUp(Exception):
     def __init__(self, wanted: int, reached: int, retry_after: int = 1) -> None:
         super().__init__(f"the read models are at position {reached}, not yet at {wanted}")
         self.wanted, self.reached, self.retry_after = wanted, reached, retry_after
+
+
+class RateLimited(Exception):
+    def __init__(self, retry_after: float) -> None:
+        super().__init__("too many requests for this key: slow down")
+        self.retry_after = max(1, math.ceil(retry_after))
 
 
 def error(
@@ -81,6 +88,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Forbidden)
     async def forbidden(_: Request, exc: Forbidden) -> JSONResponse:
         return error(403, "forbidden", str(exc))
+
+    @app.exception_handler(RateLimited)
+    async def rate_limited(_: Request, exc: RateLimited) -> JSONResponse:
+        headers = {"Retry-After": str(exc.retry_after)}
+        return error(429, "rate_limited", str(exc), headers=headers, retry_after=exc.retry_after)
 
     @app.exception_handler(NotCaughtUp)
     async def not_caught_up(_: Request, exc: NotCaughtUp) -> JSONResponse:

@@ -152,5 +152,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (404, "no such thing, or not the caller's"),
         (409, "illegal state transition or unresolved conflict"),
         (422, "invalid request, or order denied by the risk rules (reason codes, denial id)"),
+        (429, "over the rate limit of the API key: wait Retry-After seconds"),
     )
 }

@@ -5,6 +5,7 @@ and bad input."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from uuid import uuid4
 
 import httpx
@@ -15,13 +16,14 @@ from tests.support.api import PASSWORD, Api, api_on
 
 pytestmark = pytest.mark.postgres
 
-USERS = {"alice": "trader", "bob": "trader", "audrey": "auditor"}
+USERS = {"alice": "trader", "bob": "trader", "audrey": "auditor", "rita": "trader"}
+RATE = 40  # requests per second per key on this module's server
 
 
 @pytest.fixture(scope="module")
 def api(request: pytest.FixtureRequest) -> Iterator[Api]:
     settings: Settings = request.getfixturevalue("module_postgres_redis_settings")
-    with api_on(settings, USERS) as running:
+    with api_on(settings, USERS, TBOT_RATE_LIMIT_PER_SECOND=str(RATE)) as running:
         yield running
 
 
@@ -152,3 +154,19 @@ def test_bad_input_is_a_4xx_naming_the_field_and_the_rule(api: Api) -> None:
             http.get("/v1/pnl", params={"bot_id": bot_id, "symbol": "BTC/USDT", "bucket": "2m"}).status_code
             == 422
         )
+
+
+def test_a_key_over_its_rate_limit_gets_429_with_retry_after_and_others_do_not(api: Api) -> None:
+    def burst(_: int) -> list[httpx.Response]:
+        with api.client("rita") as rita:
+            return [rita.get("/v1/bots") for _ in range(RATE)]
+
+    with ThreadPoolExecutor(8) as pool:  # 8 clients at once: far above RATE requests a second
+        answers = [response for batch in pool.map(burst, range(8)) for response in batch]
+    with api.client("bob") as bob:
+        assert bob.get("/v1/bots").status_code == 200
+    statuses = [response.status_code for response in answers]
+    assert set(statuses) == {200, 429} and statuses.count(200) >= RATE
+    limited = next(response for response in answers if response.status_code == 429)
+    assert limited.json()["error"]["code"] == "rate_limited"
+    assert int(limited.headers["Retry-After"]) >= 1

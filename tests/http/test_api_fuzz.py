@@ -24,7 +24,7 @@ EXAMPLES_PER_OPERATION = 60
 @pytest.fixture(scope="module")
 def api(request: pytest.FixtureRequest) -> Iterator[Api]:
     settings_: Settings = request.getfixturevalue("module_postgres_redis_settings")
-    with api_on(settings_, {"alice": "trader"}) as running:
+    with api_on(settings_, {"alice": "trader"}, TBOT_RATE_LIMIT_PER_SECOND="1000000") as running:
         running.create_bot("alice")
         yield running
 
