@@ -56,6 +56,10 @@ class Settings(BaseSettings):
         description='starting reference prices by symbol, as JSON ({"BTC/USDT": "50000"}); '
         "market data moves them",
     )
+    log_format: Literal["console", "json"] = Field(
+        default="console", description="json for log collectors, console for people"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     api_host: str = Field(default="127.0.0.1", description="address `tbot serve` listens on")
     api_port: int = Field(default=8000, gt=0, lt=65536)
     jwt_secret: SecretStr | None = Field(

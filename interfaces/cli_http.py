@@ -9,6 +9,7 @@ import uvicorn
 from rich.console import Console
 
 from infrastructure.event_store import create_tables
+from infrastructure.logging import configure_logging
 from interfaces.errors import clear_errors
 from interfaces.http.app import create_app
 from interfaces.http.container import HttpContainer
@@ -40,6 +41,7 @@ def serve(
     """Serve the HTTP API (commands, queries, health) with uvicorn."""
     container = prepared_container()
     settings = container.settings()
+    configure_logging(settings.log_format, settings.log_level)
     app = create_app(container)
     uvicorn.run(app, host=host or settings.api_host, port=port or settings.api_port, log_level="warning")
 

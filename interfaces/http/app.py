@@ -4,16 +4,19 @@
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import structlog
 from fastapi import FastAPI, Request, Response
 
 from interfaces.http import auth, commands, health, queries
 from interfaces.http.errors import install_error_handlers
 
+log = structlog.get_logger("tbot.http")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -34,10 +37,26 @@ def create_app(container: Any) -> FastAPI:
     install_error_handlers(app)
 
     @app.middleware("http")
-    async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def request_context(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """A request id (the client's X-Request-ID if well formed) bound to every log line of the
+        request and used as the correlation id of the events it causes; one line per request."""
         given = request.headers.get("X-Request-ID", "")
         request.state.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request.state.request_id)
+        started = time.perf_counter()
         response = await call_next(request)
+        caller = getattr(request.state, "caller", None)
+        log.info(
+            "request",
+            method=request.method,
+            path=request.url.path,
+            status=response.status_code,
+            user_id=caller.user_id if caller is not None else None,
+            duration_ms=round((time.perf_counter() - started) * 1000, 2),
+        )
         response.headers["X-Request-ID"] = request.state.request_id
         return response
 

@@ -3,12 +3,15 @@ pool (these routes are plain functions), so the synchronous event store never bl
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
+import structlog
 from fastapi import APIRouter, Request
 
 from application import commands as c
 from application.access import Caller, check_bot, check_order
+from application.bus import CommandBus
 from application.results import Ack, OrderAck
 from interfaces.http.deps import BusDep, IdempotencyKey, StoreDep, WriterDep
 from interfaces.http.schemas import (
@@ -21,6 +24,7 @@ from interfaces.http.schemas import (
     RiskLimitsBody,
 )
 
+log = structlog.get_logger("tbot.http")
 router = APIRouter(prefix="/v1", tags=["commands"], responses=ERRORS)
 
 _LIFECYCLE: dict[str, type[c.StartBot | c.PauseBot | c.ResumeBot | c.StopBot]] = {
@@ -33,6 +37,14 @@ _LIFECYCLE: dict[str, type[c.StartBot | c.PauseBot | c.ResumeBot | c.StopBot]] =
 
 def _who(caller: Caller, request: Request) -> dict[str, str]:
     return {"actor": caller.user_id, "correlation_id": request.state.request_id}
+
+
+def _dispatch(bus: CommandBus, command: Any) -> Any:
+    """Sends the command, with its name bound to every log line it causes."""
+    with structlog.contextvars.bound_contextvars(command=type(command).__name__, user_id=command.actor):
+        ack = bus.dispatch(command)
+        log.info("command", position=ack.position, changed=ack.changed)
+    return ack
 
 
 def _accepted(ack: Ack) -> CommandAccepted:
@@ -69,7 +81,7 @@ def create_bot(
         params=body.params,
         idempotency_key=idempotency_key,
     )
-    return _accepted(bus.dispatch(command))
+    return _accepted(_dispatch(bus, command))
 
 
 def _lifecycle_route(
@@ -79,7 +91,7 @@ def _lifecycle_route(
         bot_id: UUID, caller: WriterDep, bus: BusDep, store: StoreDep, request: Request
     ) -> CommandAccepted:
         check_bot(store, caller, bot_id)
-        return _accepted(bus.dispatch(command_type(**_who(caller, request), bot_id=bot_id)))
+        return _accepted(_dispatch(bus, command_type(**_who(caller, request), bot_id=bot_id)))
 
     router.add_api_route(
         f"/bots/{{bot_id}}/{action}",
@@ -107,7 +119,7 @@ def kill_bot(
     """Trip the bot's kill switch: every further order is denied until it is reset."""
     check_bot(store, caller, bot_id)
     reason = (body or KillBody()).reason
-    return _accepted(bus.dispatch(c.TripKillSwitch(**_who(caller, request), bot_id=bot_id, reason=reason)))
+    return _accepted(_dispatch(bus, c.TripKillSwitch(**_who(caller, request), bot_id=bot_id, reason=reason)))
 
 
 @router.put("/bots/{bot_id}/risk-limits", response_model=CommandAccepted)
@@ -116,7 +128,7 @@ def update_risk_limits(
 ) -> CommandAccepted:
     check_bot(store, caller, bot_id)
     command = c.UpdateRiskLimits(**_who(caller, request), bot_id=bot_id, limits=body.as_limits())
-    return _accepted(bus.dispatch(command))
+    return _accepted(_dispatch(bus, command))
 
 
 @router.post("/bots/{bot_id}/orders", status_code=201, response_model=OrderAccepted)
@@ -146,7 +158,7 @@ def place_order(
         client_order_id=body.client_order_id,
         idempotency_key=idempotency_key,
     )
-    return _order_accepted(bus.dispatch(command))
+    return _order_accepted(_dispatch(bus, command))
 
 
 @router.delete("/orders/{order_id}", response_model=OrderAccepted)
@@ -155,4 +167,4 @@ def cancel_order(
 ) -> OrderAccepted:
     """Ask for a cancel; an order never sent to the exchange is cancelled at once."""
     check_order(store, caller, order_id)
-    return _order_accepted(bus.dispatch(c.CancelOrder(**_who(caller, request), order_id=order_id)))
+    return _order_accepted(_dispatch(bus, c.CancelOrder(**_who(caller, request), order_id=order_id)))

@@ -66,9 +66,11 @@ class Api:
 
 
 @contextmanager
-def api_on(settings: Settings, users: dict[str, str], **env: str) -> Iterator[Api]:
+def api_on(
+    settings: Settings, users: dict[str, str], log: Any = subprocess.DEVNULL, **env: str
+) -> Iterator[Api]:
     """Users by name and role; each gets an API key (and the shared test password). ``env`` adds
-    settings for the server."""
+    settings for the server; ``log`` receives what the server prints."""
     _run(settings, "db", "init")
     api = Api(f"http://127.0.0.1:{free_port()}")
     for user, role in users.items():
@@ -76,7 +78,7 @@ def api_on(settings: Settings, users: dict[str, str], **env: str) -> Iterator[Ap
         api.keys[user] = _run(settings, "keys", "create", user)
     port = api.base_url.rsplit(":", 1)[1]
     env = {"TBOT_REFERENCE_PRICES": PRICES, "TBOT_PROJECTION_POLL_SECONDS": "0.2", **env}
-    server = start_tbot(settings, "serve", "--port", port, **env)
+    server = start_tbot(settings, "serve", "--port", port, stdout=log, **env)
     worker = start_tbot(settings, "projections", "run", **env)
     processes: list[subprocess.Popen[str]] = [server, worker]
     try:

@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from infrastructure.settings import Settings
 
@@ -47,11 +48,13 @@ def tbot(settings: Settings, *args: str, **extra: str) -> subprocess.CompletedPr
     )
 
 
-def start_tbot(settings: Settings, *args: str, **extra: str) -> subprocess.Popen[str]:
+def start_tbot(
+    settings: Settings, *args: str, stdout: Any = subprocess.DEVNULL, **extra: str
+) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [TBOT, *args],
         env=settings_env(settings, **extra),
-        stdout=subprocess.DEVNULL,
+        stdout=stdout,
         stderr=subprocess.PIPE,
         text=True,
     )
