@@ -10,6 +10,7 @@ from domain.risk import ReasonCode
 __all__ = [
     "ConcurrencyConflict",
     "DomainError",
+    "IdempotencyMismatch",
     "IllegalTransition",
     "InvalidInput",
     "NotFound",
@@ -23,6 +24,14 @@ class NotFound(DomainError):
         super().__init__(f"{kind} {entity_id} does not exist")
         self.kind = kind
         self.entity_id = entity_id
+
+
+class IdempotencyMismatch(DomainError):
+    """A repeated idempotency key (or client order id) came with a different request."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what} was already used for a different request")
+        self.what = what
 
 
 class ConcurrencyConflict(DomainError):

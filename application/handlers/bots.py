@@ -16,6 +16,7 @@ from application.commands import (
     TripKillSwitch,
     UpdateRiskLimits,
 )
+from application.errors import IdempotencyMismatch
 from application.handlers.base import Handler
 from application.results import Ack
 from domain.bot import Bot
@@ -27,13 +28,18 @@ from domain.values import Stamp, Symbol
 class CreateBotHandler(Handler[CreateBot, Ack]):
     def execute(self, command: CreateBot, stamp: Stamp) -> Ack:
         owner = user_id(command.actor)
+        symbols = [Symbol.parse(s, f"allowed_symbols[{i}]") for i, s in enumerate(command.allowed_symbols)]
         if command.idempotency_key is not None:
             bot_id = bot_id_for_key(owner, command.idempotency_key)
-            if self.store.find(Bot, bot_id) is not None:
+            existing = self.store.find(Bot, bot_id)
+            if existing is not None:
+                created = (existing.name, existing.strategy, existing.params, existing.exchange_account)
+                asked = (command.name, command.strategy, command.params, command.exchange_account)
+                if created != asked or existing.allowed_symbols != [str(s) for s in symbols]:
+                    raise IdempotencyMismatch(f"idempotency key {command.idempotency_key}")
                 return Ack(bot_id, self.store.last_position(), changed=False)
         else:
             bot_id = BotId(self.deps.ids.new_id())
-        symbols = [Symbol.parse(s, f"allowed_symbols[{i}]") for i, s in enumerate(command.allowed_symbols)]
         bot = Bot.create(
             bot_id=bot_id,
             owner=owner,

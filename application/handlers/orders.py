@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from application.commands import CancelOrder, PlaceOrder
-from application.errors import OrderDenied
+from application.errors import IdempotencyMismatch, OrderDenied
 from application.handlers.base import Handler
 from application.results import OrderAck
 from domain.bot import Bot
@@ -38,6 +38,8 @@ class PlaceOrderHandler(Handler[PlaceOrder, OrderAck]):
         order_id = order_id_for(bot.bot_id, request.client_order_id)
         existing = self.store.find(Order, order_id)
         if existing is not None:
+            if existing.request != request:
+                raise IdempotencyMismatch(f"client order id {request.client_order_id}")
             return _ack(existing, self.store.last_position(), changed=False)
         earlier = bot.earlier_denial(request.client_order_id)
         if earlier is not None:

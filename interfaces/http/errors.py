@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from application.access import Forbidden
 from application.errors import (
     ConcurrencyConflict,
+    IdempotencyMismatch,
     IllegalTransition,
     InvalidInput,
     NotFound,
@@ -72,6 +73,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(IllegalTransition)
     async def illegal(_: Request, exc: IllegalTransition) -> JSONResponse:
         return error(409, "illegal_transition", str(exc), state=exc.state, action=exc.action)
+
+    @app.exception_handler(IdempotencyMismatch)
+    async def mismatch(_: Request, exc: IdempotencyMismatch) -> JSONResponse:
+        return error(409, "idempotency_mismatch", str(exc))
 
     @app.exception_handler(Overfill)
     async def overfill(_: Request, exc: Overfill) -> JSONResponse:

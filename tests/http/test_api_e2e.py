@@ -90,12 +90,17 @@ def test_the_same_idempotency_key_or_client_order_id_twice_appends_once(api: Api
     assert first.json()["id"] == second.json()["id"]
     assert (first.json()["changed"], second.json()["changed"]) == (True, False)
     assert second.json()["position"] >= first.json()["position"]
+    with api.client("alice", **{"Idempotency-Key": key}) as http:
+        reused = http.post("/v1/bots", json={**body, "name": "another"})
+    assert reused.status_code == 409 and reused.json()["error"]["code"] == "idempotency_mismatch"
 
     bot_id = api.create_bot("alice")
     with api.client("alice") as http:
         one = http.post(f"/v1/bots/{bot_id}/orders", json=_order("0.01", "same"))
         two = http.post(f"/v1/bots/{bot_id}/orders", json=_order("0.01", "same"))
         assert one.json()["id"] == two.json()["id"] and two.json()["changed"] is False
+        different = http.post(f"/v1/bots/{bot_id}/orders", json=_order("0.02", "same"))
+        assert different.status_code == 409
         orders = http.get("/v1/orders", params={"bot_id": bot_id, "min_position": two.json()["position"]})
         assert len(orders.json()["items"]) == 1
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from uuid import uuid4
 
 import pytest
 
 from application import commands as c
-from application.errors import IllegalTransition, InvalidInput, NotFound
+from application.errors import IdempotencyMismatch, IllegalTransition, InvalidInput, NotFound
 from domain.bot import Bot, BotStatus
 from tests.support.world import ACTOR, LIMITS, World
 
@@ -47,6 +48,14 @@ def test_create_bot_twice_with_one_idempotency_key_appends_once(world: World) ->
     assert first.aggregate_id == second.aggregate_id
     assert not second.changed
     assert world.event_names(0) == ["Bot.Created"]
+
+
+def test_one_idempotency_key_for_a_different_bot_is_refused_and_appends_nothing(world: World) -> None:
+    world.bus.dispatch(create(world, idempotency_key="k-2"))
+    before = world.store.last_position()
+    with pytest.raises(IdempotencyMismatch):
+        world.bus.dispatch(replace(create(world, idempotency_key="k-2"), name="another name"))
+    assert world.new_events(before) == []
 
 
 @pytest.mark.parametrize(

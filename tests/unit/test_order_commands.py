@@ -8,7 +8,7 @@ from uuid import uuid4
 import pytest
 
 from application import commands as c
-from application.errors import IllegalTransition, InvalidInput, NotFound, OrderDenied
+from application.errors import IdempotencyMismatch, IllegalTransition, InvalidInput, NotFound, OrderDenied
 from domain.bot import Bot
 from domain.order import Order
 from domain.order_states import OrderStatus
@@ -34,6 +34,16 @@ def test_same_client_order_id_twice_places_one_order(world: World) -> None:
     before = world.store.last_position()
     second = world.place(bot_id, "dup", "buy", "0.1", "50000")
     assert first == second
+    assert world.new_events(before) == []
+
+
+def test_same_client_order_id_for_a_different_order_is_refused_and_appends_nothing(world: World) -> None:
+    bot_id = world.running_bot()
+    world.place(bot_id, "dup", "buy", "0.1", "50000")
+    before = world.store.last_position()
+    with pytest.raises(IdempotencyMismatch) as error:
+        world.place(bot_id, "dup", "buy", "0.2", "50000")
+    assert "client order id dup" in str(error.value)
     assert world.new_events(before) == []
 
 
