@@ -36,7 +36,7 @@ from interfaces.http.read_models import (
     RiskDecision,
     RiskDecisionPage,
 )
-from interfaces.http.schemas import ERRORS, Moment, PnlPoint
+from interfaces.http.schemas import ERRORS, PRINTABLE, Moment, PnlPoint
 from projections.queries import VIEWS, pnl_points, pnl_series_query
 from projections.read_models import TRACKING
 
@@ -46,6 +46,7 @@ MinPosition = Annotated[
     int | None, Query(ge=0, description="wait until the read models have applied this global position")
 ]
 Limit = Annotated[int, Query(ge=1, le=500)]
+SymbolFilter = Annotated[str | None, Query(max_length=40, pattern=PRINTABLE)]
 Cursor = Annotated[str | None, Query(max_length=400, description="next_cursor of the previous page")]
 
 BOTS, ORDERS, FILLS = VIEWS["bots"], VIEWS["orders"], VIEWS["fills"]
@@ -159,8 +160,8 @@ async def list_orders(
     engine: QueryEngineDep,
     box: Container,
     bot_id: UUID | None = None,
-    symbol: Annotated[str | None, Query(max_length=40)] = None,
-    status: Annotated[str | None, Query(max_length=20)] = None,
+    symbol: SymbolFilter = None,
+    status: Annotated[str | None, Query(max_length=20, pattern=PRINTABLE)] = None,
     placed_from: Moment | None = None,
     placed_to: Moment | None = None,
     limit: Limit = 100,
@@ -211,7 +212,7 @@ async def list_fills(
     engine: QueryEngineDep,
     box: Container,
     bot_id: UUID | None = None,
-    symbol: Annotated[str | None, Query(max_length=40)] = None,
+    symbol: SymbolFilter = None,
     limit: Limit = 100,
     cursor: Cursor = None,
     min_position: MinPosition = None,
@@ -248,7 +249,7 @@ async def list_positions(
 @router.get("/pnl", response_model=list[PnlPoint])
 async def pnl(
     bot_id: UUID,
-    symbol: Annotated[str, Query(max_length=40)],
+    symbol: Annotated[str, Query(max_length=40, pattern=PRINTABLE)],
     caller: CallerDep,
     engine: QueryEngineDep,
     box: Container,

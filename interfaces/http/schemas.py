@@ -31,13 +31,13 @@ def _utc(value: datetime) -> datetime:
 Moment = Annotated[datetime, AfterValidator(_utc)]
 # Free text that ends up in read-model text columns: PostgreSQL refuses NUL, and no name needs
 # control characters.
-_PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 
 
-SymbolText = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=_PRINTABLE)]
-ClientOrderIdText = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=_PRINTABLE)]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=_PRINTABLE)]
-Reason = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=_PRINTABLE)]
+SymbolText = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=PRINTABLE)]
+ClientOrderIdText = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=PRINTABLE)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=PRINTABLE)]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=PRINTABLE)]
 
 
 def _no_nul(value: Any) -> Any:

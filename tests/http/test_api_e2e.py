@@ -153,6 +153,7 @@ def test_bad_input_is_a_4xx_naming_the_field_and_the_rule(api: Api) -> None:
         assert bad_symbol.json()["error"]["problems"][0]["field"] == "symbol"
         assert http.get("/v1/bots/not-a-uuid").status_code == 422
         assert http.get("/v1/orders", params={"cursor": "%%%"}).status_code == 422
+        assert http.get("/v1/fills", params={"symbol": "BTC\x00"}).status_code == 422  # found by schemathesis
         limits = http.put(f"/v1/bots/{bot_id}/risk-limits", json={"max_order_notional": "-1"})
         assert limits.status_code == 422
         assert (
