@@ -10,7 +10,9 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
 
-Money = Decimal
+# Amounts, prices and limits: at most 30 digits, 18 of them after the point (read-model numeric
+# columns and exchanges need no more, and an absurd exponent must not reach them).
+Money = Annotated[Decimal, Field(max_digits=30, decimal_places=18)]
 # Decimals leave the API as strings in plain notation ("0.0000001", never "1E-7").
 PlainDecimal = Annotated[Decimal, PlainSerializer(lambda value: format(value, "f"), return_type=str)]
 

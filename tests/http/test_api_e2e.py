@@ -148,6 +148,8 @@ def test_bad_input_is_a_4xx_naming_the_field_and_the_rule(api: Api) -> None:
         assert bad_quantity.status_code == 422
         [problem] = bad_quantity.json()["error"]["problems"]
         assert problem["field"] == "body.quantity" and "decimal" in problem["rule"]
+        huge = http.post(f"/v1/bots/{bot_id}/orders", json=_order("1e400000", "huge"))
+        assert huge.status_code == 422 and huge.json()["error"]["problems"][0]["field"] == "body.quantity"
         bad_symbol = http.post(f"/v1/bots/{bot_id}/orders", json={**_order("0.01", "b2"), "symbol": "btc"})
         assert bad_symbol.status_code == 422
         assert bad_symbol.json()["error"]["problems"][0]["field"] == "symbol"
