@@ -7,12 +7,14 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
+from opentelemetry import trace
 
 from application.errors import NotFound
 from domain.bot import Bot
 from domain.position import Position
 
 A = TypeVar("A", bound=Aggregate)
+_tracer = trace.get_tracer("tbot.event_store")
 
 
 class TradingApplication(Application[UUID]):
@@ -43,10 +45,18 @@ class TradingApplication(Application[UUID]):
         """Saves every pending event of the aggregates in one transaction and returns the global
         position of the last one; with nothing pending it appends nothing and returns the
         store's current position."""
-        if not any(a is not None and a.pending_events for a in aggregates):
+        pending = [e for a in aggregates if a is not None for e in a.pending_events]
+        if not pending:
             return self.last_position()
-        recordings = self.save(*aggregates)
-        return max(r.notification.id for r in recordings)
+        with _tracer.start_as_current_span("event_store.append") as span:
+            span.set_attribute("tbot.events", len(pending))
+            meta = getattr(pending[0], "meta", None)
+            if meta is not None:
+                span.set_attribute("tbot.correlation_id", meta.correlation_id)
+            recordings = self.save(*aggregates)
+            position = max(r.notification.id for r in recordings)
+            span.set_attribute("tbot.position", position)
+        return position
 
     def last_position(self) -> int:
         return self.recorder.max_notification_id() or 0

@@ -60,6 +60,12 @@ class Settings(BaseSettings):
         default="console", description="json for log collectors, console for people"
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    otel_exporter: Literal["none", "console", "otlp"] = Field(
+        default="none", description="where trace spans go: nowhere, the console, or an OTLP collector"
+    )
+    otel_endpoint: str | None = Field(
+        default=None, description="OTLP/HTTP traces endpoint, e.g. http://collector:4318/v1/traces"
+    )
     api_host: str = Field(default="127.0.0.1", description="address `tbot serve` listens on")
     api_port: int = Field(default=8000, gt=0, lt=65536)
     jwt_secret: SecretStr | None = Field(

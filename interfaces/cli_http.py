@@ -10,6 +10,7 @@ from rich.console import Console
 
 from infrastructure.event_store import create_tables
 from infrastructure.logging import configure_logging
+from infrastructure.tracing import configure_tracing
 from interfaces.errors import clear_errors
 from interfaces.http.app import create_app
 from interfaces.http.container import HttpContainer
@@ -42,6 +43,7 @@ def serve(
     container = prepared_container()
     settings = container.settings()
     configure_logging(settings.log_format, settings.log_level)
+    configure_tracing(settings, "tbot-api")
     app = create_app(container)
     uvicorn.run(app, host=host or settings.api_host, port=port or settings.api_port, log_level="warning")
 

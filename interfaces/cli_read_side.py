@@ -20,6 +20,7 @@ from sqlalchemy import text
 from application.audit import replay, state_at
 from application.errors import NotFound
 from infrastructure.read_database import create_read_engine
+from infrastructure.tracing import configure_tracing
 from interfaces.errors import clear_errors, fail_usage
 from interfaces.read_side import ReadSideContainer, build_worker
 from interfaces.rebuild_processes import ProcessPartitions, default_processes
@@ -68,6 +69,7 @@ def run(
     chosen = _names(names)
     container = ReadSideContainer()
     container.read_models().check_installed()
+    configure_tracing(container.settings(), "tbot-projections")
     worker = build_worker(container, chosen)
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     signal.signal(signal.SIGINT, lambda *_: worker.stop())

@@ -10,9 +10,11 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import structlog
+from opentelemetry import trace
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.exc import DBAPIError
 
+from projections.envelope import Envelope
 from projections.errors import ProjectionStopped, UndecodableEvent
 from projections.live import LiveProjection, LiveStore, PositionMoved
 from projections.locks import ProjectionLocks
@@ -20,6 +22,19 @@ from projections.read_models import ReadModels
 from projections.reader import EventReader, Wakeup
 
 log = structlog.get_logger("tbot.projections")
+_tracer = trace.get_tracer("tbot.projections")
+
+
+def _describe(span: trace.Span, names: list[str], envelopes: Sequence[Envelope]) -> None:
+    """The batch's projections, size and last position; and the correlation ids it carried, so
+    a request's trace can be followed to the batch that projected its events."""
+    span.set_attribute("tbot.projections", names)
+    span.set_attribute("tbot.events", len(envelopes))
+    if envelopes:
+        span.set_attribute("tbot.position", envelopes[-1].position)
+        correlations = sorted({e.event.meta.correlation_id for e in envelopes if e.event.meta.correlation_id})
+        span.set_attribute("tbot.correlation_ids", correlations[:100])
+
 
 TRANSIENT: tuple[type[BaseException], ...] = (DBAPIError, RedisConnectionError, OSError, PositionMoved)
 
@@ -139,18 +154,21 @@ class ProjectionWorker:
             self.read_models.record_error(name, message)
 
     def _step_sql(self, names: list[str]) -> int:
-        with self.read_models.write() as conn:
+        with _tracer.start_as_current_span("projection.batch") as span, self.read_models.write() as conn:
             tracks = self.read_models.tracking(conn, names, lock=True)
             envelopes = self.reader.read(min(t.position for t in tracks), self.batch_size)
             now = self.now()
             for track in tracks:
                 self.read_models.apply(conn, track, envelopes, now)
+            _describe(span, names, envelopes)
         return len(envelopes)
 
     def _step_live(self) -> int:
         assert self.live is not None and self.live_store is not None
-        store = self.live_store()
-        reached = store.position()
-        envelopes = self.reader.read(reached, self.batch_size)
-        self.live.apply(store, envelopes, expected=reached)
+        with _tracer.start_as_current_span("projection.batch") as span:
+            store = self.live_store()
+            reached = store.position()
+            envelopes = self.reader.read(reached, self.batch_size)
+            self.live.apply(store, envelopes, expected=reached)
+            _describe(span, [self.live.name], envelopes)
         return len(envelopes)

@@ -12,11 +12,13 @@ from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request, Response
+from opentelemetry import trace
 
 from interfaces.http import auth, commands, health, queries
 from interfaces.http.errors import install_error_handlers
 
 log = structlog.get_logger("tbot.http")
+_tracer = trace.get_tracer("tbot.http")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -47,7 +49,14 @@ def create_app(container: Any) -> FastAPI:
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request.state.request_id)
         started = time.perf_counter()
-        response = await call_next(request)
+        with _tracer.start_as_current_span(
+            f"{request.method} {request.url.path}", kind=trace.SpanKind.SERVER
+        ) as span:
+            span.set_attribute("http.request.method", request.method)
+            span.set_attribute("url.path", request.url.path)
+            span.set_attribute("tbot.request_id", request.state.request_id)
+            response = await call_next(request)
+            span.set_attribute("http.response.status_code", response.status_code)
         caller = getattr(request.state, "caller", None)
         log.info(
             "request",

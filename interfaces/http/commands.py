@@ -8,6 +8,7 @@ from uuid import UUID
 
 import structlog
 from fastapi import APIRouter, Request
+from opentelemetry import trace
 
 from application import commands as c
 from application.access import Caller, check_bot, check_order
@@ -25,6 +26,7 @@ from interfaces.http.schemas import (
 )
 
 log = structlog.get_logger("tbot.http")
+_tracer = trace.get_tracer("tbot.commands")
 router = APIRouter(prefix="/v1", tags=["commands"], responses=ERRORS)
 
 _LIFECYCLE: dict[str, type[c.StartBot | c.PauseBot | c.ResumeBot | c.StopBot]] = {
@@ -41,8 +43,15 @@ def _who(caller: Caller, request: Request) -> dict[str, str]:
 
 def _dispatch(bus: CommandBus, command: Any) -> Any:
     """Sends the command, with its name bound to every log line it causes."""
-    with structlog.contextvars.bound_contextvars(command=type(command).__name__, user_id=command.actor):
+    name = type(command).__name__
+    with (
+        structlog.contextvars.bound_contextvars(command=name, user_id=command.actor),
+        _tracer.start_as_current_span(f"command {name}") as span,
+    ):
+        span.set_attribute("tbot.command", name)
+        span.set_attribute("tbot.correlation_id", command.correlation_id)
         ack = bus.dispatch(command)
+        span.set_attribute("tbot.position", ack.position)
         log.info("command", position=ack.position, changed=ack.changed)
     return ack
 
