@@ -14,9 +14,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## The main job on the embedded default (SQLite file, no services).
+## The main job on the embedded default (SQLite files, no services): the demo, then the API and
+## the projection workers, serving until stopped.
 run: $(STAMP)
-	$(BIN)/tbot demo
+	$(BIN)/tbot run
 
 ## Lint, type-check, check the layer rules, then the whole suite against real PostgreSQL and Redis.
 test: lint

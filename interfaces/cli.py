@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+from typing import Annotated
+
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from infrastructure.event_store import create_tables
-from interfaces.cli_http import keys_app, serve, users_app
+from interfaces.cli_http import keys_app, prepared_container, serve, serve_app, users_app
 from interfaces.cli_read_side import audit_app, events_app, projections_app
-from interfaces.demo import ReadBack, read_back, run_demo
+from interfaces.demo import ACTOR, DemoReport, ReadBack, read_back, run_demo
 from interfaces.errors import clear_errors
 from interfaces.http.container import HttpContainer
 from interfaces.read_side import ReadSideContainer, build_worker
@@ -46,14 +49,51 @@ def db_init() -> None:
 def demo() -> None:
     """Play a scripted scenario through the real command handlers, run the projections, and show
     the read models (orders, positions, PnL, risk decisions) as the query side reads them."""
-    container = ReadSideContainer()
+    container = HttpContainer()
+    _play_demo(container)
+    container.store().close()
+
+
+@app.command("run")
+@clear_errors
+def run_all(
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="port (TBOT_API_PORT)")] = None,
+) -> None:
+    """The demo, then the whole system in one process: the HTTP API and the projection workers,
+    with a demo user and a fresh API key for its bot; serves until stopped (Ctrl-C)."""
+    container = prepared_container()
+    report = _play_demo(container)
+    key = _demo_key(container)
+    worker = build_worker(container, list(ALL_NAMES))
+    projections = threading.Thread(target=worker.run, name="projections", daemon=True)
+    projections.start()
+    settings = container.settings()
+    url = f"http://{settings.api_host}:{port or settings.api_port}"
+    console.print(f"\n[bold]serving[/bold] {url}  (interactive API docs: {url}/docs)")
+    console.print(f"demo user {ACTOR}, API key (shown once): {key}", soft_wrap=True, highlight=False)
+    console.print(f"demo bot {report.bot_id}; try:", highlight=False)
+    console.print(f"  curl -H 'X-API-Key: {key}' {url}/v1/positions", soft_wrap=True, highlight=False)
+    try:
+        serve_app(container, port)
+    finally:
+        worker.stop()
+        projections.join(timeout=10)
+
+
+def _demo_key(container: HttpContainer) -> str:
+    identity = container.identity()
+    if identity.user(ACTOR) is None:
+        identity.create_user(ACTOR, "trader")
+    return identity.create_key(ACTOR)
+
+
+def _play_demo(container: HttpContainer) -> DemoReport:
     settings = container.settings()
     if settings.backend == "sqlite":
         create_tables(settings)
     read_models = container.read_models()
     backend = read_models.install()
-    store = container.store()
-    report = run_demo(container.bus(), store, container.prices())
+    report = run_demo(container.bus(), container.store(), container.prices())
     console.print(f"[bold]tbot demo[/bold] on the {settings.backend} event store")
     for step in report.steps:
         console.print(f" - {step}")
@@ -69,7 +109,7 @@ def demo() -> None:
     codes = ", ".join(code.value for code in denial.reason_codes)
     console.print(f"denied order {denial.client_order_id}: [bold red]{codes}[/bold red]")
     console.print(f"  the denial is recorded on the bot as {denial.denial_id}")
-    store.close()
+    return report
 
 
 def _print_read_back(shown: ReadBack) -> None:

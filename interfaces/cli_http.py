@@ -40,7 +40,11 @@ def serve(
     port: Annotated[int | None, typer.Option(min=1, max=65535, help="port (TBOT_API_PORT)")] = None,
 ) -> None:
     """Serve the HTTP API (commands, queries, health) with uvicorn."""
-    container = prepared_container()
+    serve_app(prepared_container(), port, host)
+
+
+def serve_app(container: HttpContainer, port: int | None = None, host: str | None = None) -> None:
+    """Serves until stopped (SIGINT or SIGTERM), with logs and traces set up from the settings."""
     settings = container.settings()
     configure_logging(settings.log_format, settings.log_level)
     configure_tracing(settings, "tbot-api")

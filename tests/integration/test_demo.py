@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
+
 from domain.risk import ReasonCode
 from infrastructure.settings import Settings
 from interfaces.demo import read_back, run_demo
 from tests.properties.test_position_math_reference import reference
+from tests.support.api import free_port
+from tests.support.processes import wait_for
 from tests.support.read_side import read_side_on
 
 # The demo's fills: (sign, quantity, price, fee, fee in base currency)
@@ -56,3 +61,60 @@ def test_tbot_demo_runs_on_the_embedded_default(tmp_path: Path) -> None:
     assert "MAX_ORDER_NOTIONAL, MAX_POSITION" in result.stdout
     assert "positions (read model)" in result.stdout and "PnL by minute" in result.stdout
     assert (tmp_path / "demo.sqlite3").exists()
+
+
+def test_make_run_serves_the_demo_over_http_until_stopped(tmp_path: Path) -> None:
+    """`make run` (`tbot run`): the demo, then the API and the workers; the printed key reads the
+    demo bot's orders and position back over HTTP; SIGTERM stops it cleanly."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTGRES_", "DATABASE_URL", "TBOT_"))}
+    env.update(
+        TBOT_SQLITE_PATH=str(tmp_path / "run.sqlite3"),
+        TBOT_READ_SQLITE_PATH=str(tmp_path / "run-read.sqlite3"),
+        COLUMNS="300",
+    )
+    port = free_port()
+    tbot = Path(sys.executable).with_name("tbot")
+    process = subprocess.Popen(
+        [str(tbot), "run", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        printed: list[str] = []
+        key = bot_id = None
+        assert process.stdout is not None
+        for line in process.stdout:  # the server prints the key, then serves (no more output)
+            printed.append(line)
+            if "API key (shown once):" in line:
+                key = line.rsplit(":", 1)[1].strip()
+            if line.startswith("demo bot "):
+                bot_id = line.split()[2].rstrip(";")
+                break
+        assert key and bot_id, "".join(printed)
+        base = f"http://127.0.0.1:{port}"
+        wait_for(lambda: _answers(base), 30, "the server")
+        headers = {"X-API-Key": key}
+        orders = httpx.get(f"{base}/v1/orders", params={"bot_id": bot_id}, headers=headers).json()["items"]
+        assert [(o["client_order_id"], o["status"]) for o in orders] == [
+            ("demo-buy-1", "filled"),
+            ("demo-sell-1", "filled"),
+        ]
+        [position] = httpx.get(f"{base}/v1/positions", params={"bot_id": bot_id}, headers=headers).json()
+        assert (Decimal(position["quantity"]), Decimal(position["realized_pnl"])) == (
+            Decimal("-0.3"),
+            Decimal("420.199"),
+        )
+    finally:
+        process.terminate()
+        _, errors = process.communicate(timeout=30)
+    # uvicorn shuts down gracefully, then ends the process with the signal it was sent
+    assert process.returncode in (0, -signal.SIGTERM) and "Traceback" not in errors, errors
+
+
+def _answers(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/health/live", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
