@@ -91,6 +91,16 @@ async def _check_bot(conn: AsyncConnection, caller: Caller, bot_id: UUID) -> dic
     return dict(row)
 
 
+async def _rows_of(conn: AsyncConnection, caller: Caller, view: Any, bot_id: UUID | None) -> Select[Any]:
+    """The rows of a view that this caller may read; only one bot's when ``bot_id`` is given
+    (NotFound if that bot is not the caller's)."""
+    query = _scoped(select(view), view.c.bot_id, caller)
+    if bot_id is not None:
+        await _check_bot(conn, caller, bot_id)
+        query = query.where(view.c.bot_id == bot_id)
+    return query
+
+
 def _encode(values: Sequence[Any]) -> str:
     text = json.dumps([v.isoformat() if isinstance(v, datetime) else str(v) for v in values])
     return base64.urlsafe_b64encode(text.encode()).decode()
@@ -171,10 +181,7 @@ async def list_orders(
     """Orders, oldest first; filter by bot, symbol, status and placement time."""
     async with engine.connect() as conn:
         await _caught_up(conn, box, ["orders", "bots"], min_position)
-        query = _scoped(select(ORDERS), ORDERS.c.bot_id, caller)
-        if bot_id is not None:
-            await _check_bot(conn, caller, bot_id)
-            query = query.where(ORDERS.c.bot_id == bot_id)
+        query = await _rows_of(conn, caller, ORDERS, bot_id)
         if symbol is not None:
             query = query.where(ORDERS.c.symbol == symbol)
         if status is not None:
@@ -219,10 +226,7 @@ async def list_fills(
 ) -> Any:
     async with engine.connect() as conn:
         await _caught_up(conn, box, ["fills", "bots"], min_position)
-        query = _scoped(select(FILLS), FILLS.c.bot_id, caller)
-        if bot_id is not None:
-            await _check_bot(conn, caller, bot_id)
-            query = query.where(FILLS.c.bot_id == bot_id)
+        query = await _rows_of(conn, caller, FILLS, bot_id)
         if symbol is not None:
             query = query.where(FILLS.c.symbol == symbol)
         return await _page(conn, query, [FILLS.c.event_position], limit, cursor, Fill)
@@ -238,10 +242,7 @@ async def list_positions(
 ) -> Any:
     async with engine.connect() as conn:
         await _caught_up(conn, box, ["positions", "bots"], min_position)
-        query = _scoped(select(POSITIONS), POSITIONS.c.bot_id, caller)
-        if bot_id is not None:
-            await _check_bot(conn, caller, bot_id)
-            query = query.where(POSITIONS.c.bot_id == bot_id)
+        query = await _rows_of(conn, caller, POSITIONS, bot_id)
         rows = await conn.execute(query.order_by(POSITIONS.c.bot_id, POSITIONS.c.symbol))
         return [dict(r) for r in rows.mappings()]
 
@@ -277,10 +278,7 @@ async def list_risk_decisions(
 ) -> Any:
     async with engine.connect() as conn:
         await _caught_up(conn, box, ["risk_decisions", "bots"], min_position)
-        query = _scoped(select(DECISIONS), DECISIONS.c.bot_id, caller)
-        if bot_id is not None:
-            await _check_bot(conn, caller, bot_id)
-            query = query.where(DECISIONS.c.bot_id == bot_id)
+        query = await _rows_of(conn, caller, DECISIONS, bot_id)
         if decision is not None:
             query = query.where(DECISIONS.c.decision == decision)
         return await _page(conn, query, [DECISIONS.c.event_position], limit, cursor, RiskDecision)

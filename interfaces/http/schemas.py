@@ -134,11 +134,6 @@ class Token(BaseModel):
     expires_in: int
 
 
-class Page(BaseModel):
-    items: list[dict[str, Any]]
-    next_cursor: str | None = Field(default=None, description="pass as `cursor` for the next page")
-
-
 class PnlPoint(BaseModel):
     bucket: datetime
     quantity: PlainDecimal

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from infrastructure.settings import Settings
-from tests.support.api import PASSWORD, Api, api_on
+from tests.support.api import LIMITS, PASSWORD, Api, api_on
 
 pytestmark = pytest.mark.postgres
 
@@ -73,14 +73,7 @@ def test_the_same_idempotency_key_or_client_order_id_twice_appends_once(api: Api
         "name": "idem",
         "strategy": "grid",
         "allowed_symbols": ["BTC/USDT"],
-        "limits": {
-            "max_order_notional": "15000",
-            "max_position_notional": "50000",
-            "max_open_orders": 10,
-            "daily_loss_limit": "2000",
-            "price_band_pct": "5",
-            "max_orders_per_minute": 600,
-        },
+        "limits": LIMITS,
     }
     key = uuid4().hex
     with api.client("alice", **{"Idempotency-Key": key}) as http:

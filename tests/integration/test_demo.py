@@ -15,7 +15,7 @@ from domain.risk import ReasonCode
 from infrastructure.settings import Settings
 from interfaces.demo import read_back, run_demo
 from tests.properties.test_position_math_reference import reference
-from tests.support.api import free_port
+from tests.support.api import answers, free_port
 from tests.support.processes import wait_for
 from tests.support.read_side import read_side_on
 
@@ -94,7 +94,7 @@ def test_make_run_serves_the_demo_over_http_until_stopped(tmp_path: Path) -> Non
                 break
         assert key and bot_id, "".join(printed)
         base = f"http://127.0.0.1:{port}"
-        wait_for(lambda: _answers(base), 30, "the server")
+        wait_for(lambda: answers(base), 30, "the server")
         headers = {"X-API-Key": key}
         orders = httpx.get(f"{base}/v1/orders", params={"bot_id": bot_id}, headers=headers).json()["items"]
         assert [(o["client_order_id"], o["status"]) for o in orders] == [
@@ -111,10 +111,3 @@ def test_make_run_serves_the_demo_over_http_until_stopped(tmp_path: Path) -> Non
         _, errors = process.communicate(timeout=30)
     # uvicorn shuts down gracefully, then ends the process with the signal it was sent
     assert process.returncode in (0, -signal.SIGTERM) and "Traceback" not in errors, errors
-
-
-def _answers(base: str) -> bool:
-    try:
-        return httpx.get(f"{base}/health/live", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False

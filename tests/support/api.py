@@ -82,7 +82,7 @@ def api_on(
     worker = start_tbot(settings, "projections", "run", **env)
     processes: list[subprocess.Popen[str]] = [server, worker]
     try:
-        wait_for(lambda: _answers(api.base_url) or _died(server), 30, "the server to answer")
+        wait_for(lambda: answers(api.base_url) or _died(server), 30, "the server to answer")
         assert server.poll() is None, server.stderr.read() if server.stderr else "server died"
         yield api
     finally:
@@ -90,7 +90,8 @@ def api_on(
             stop(process)
 
 
-def _answers(base_url: str) -> bool:
+def answers(base_url: str) -> bool:
+    """Whether a server answers its liveness check at this address."""
     try:
         return httpx.get(f"{base_url}/health/live", timeout=1).status_code == 200
     except httpx.HTTPError:
