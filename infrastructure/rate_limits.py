@@ -1,6 +1,6 @@
 """Requests per second per API key (or per user, for bearer tokens): a fixed one-second window
 counted in Redis (INCR with a short expiry), shared by every server process; in-process on the
-embedded default."""
+embedded default. When Redis is out of reach requests are let through (and a warning logged)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,11 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import redis
+import structlog
 
 from infrastructure.settings import Settings
+
+log = structlog.get_logger("tbot.rate_limits")
 
 
 class RateLimiter(Protocol):
@@ -39,7 +42,12 @@ class RedisRateLimiter:
         pipe = self.client.pipeline(transaction=True)
         pipe.incr(key)
         pipe.expire(key, 2)
-        count, _ = pipe.execute()
+        try:
+            count, _ = pipe.execute()
+        except redis.RedisError as error:
+            # fail open: a Redis outage must not stop traders cancelling orders
+            log.warning("rate limit not checked: Redis unavailable", error=str(error))
+            return None
         return None if int(count) <= self.per_second else remaining
 
 
@@ -64,6 +72,8 @@ class MemoryRateLimiter:
 def open_rate_limiter(settings: Settings, now: Callable[[], datetime]) -> RateLimiter:
     if settings.redis_url is None:
         return MemoryRateLimiter(settings.rate_limit_per_second, now)
-    client = redis.Redis.from_url(settings.redis_url.get_secret_value())
+    client = redis.Redis.from_url(
+        settings.redis_url.get_secret_value(), socket_timeout=2, socket_connect_timeout=2
+    )
     namespace = f"tbot:{settings.postgres_schema}"
     return RedisRateLimiter(client, namespace, settings.rate_limit_per_second, now)

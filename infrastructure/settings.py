@@ -43,7 +43,23 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("REDIS_URL", "TBOT_REDIS_URL"),
         description="redis://host:port/db; without it the live read model stays in the process",
     )
-    feed_max_length: int = Field(default=100_000, ge=1000, description="live-feed stream entries kept")
+    feed_max_length: int = Field(
+        default=100_000,
+        ge=10,
+        description="how many of the latest events the live-feed stream keeps; older ones are served "
+        "from the event store",
+    )
+    feed_heartbeat_seconds: float = Field(
+        default=15.0, gt=0, le=300, description="a live-feed client hears at least this often"
+    )
+    feed_queue_limit: int = Field(
+        default=10_000,
+        ge=1,
+        description="events waiting for one live-feed client before it is called slow and disconnected",
+    )
+    feed_send_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300, description="longest a live-feed client may take to accept one message"
+    )
     projection_batch_size: int = Field(default=500, gt=0, le=10_000)
     rebuild_processes: int = Field(
         default=0, ge=0, le=64, description="processes a rebuild fills its tables with; 0 means one per CPU"

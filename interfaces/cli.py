@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated
 
 import typer
@@ -64,20 +63,13 @@ def run_all(
     container = prepared_container()
     report = _play_demo(container)
     key = _demo_key(container)
-    worker = build_worker(container, list(ALL_NAMES))
-    projections = threading.Thread(target=worker.run, name="projections", daemon=True)
-    projections.start()
     settings = container.settings()
     url = f"http://{settings.api_host}:{port or settings.api_port}"
     console.print(f"\n[bold]serving[/bold] {url}  (interactive API docs: {url}/docs)")
     console.print(f"demo user {ACTOR}, API key (shown once): {key}", soft_wrap=True, highlight=False)
     console.print(f"demo bot {report.bot_id}; try:", highlight=False)
     console.print(f"  curl -H 'X-API-Key: {key}' {url}/v1/positions", soft_wrap=True, highlight=False)
-    try:
-        serve_app(container, port)
-    finally:
-        worker.stop()
-        projections.join(timeout=10)
+    serve_app(container, port, worker=build_worker(container, list(ALL_NAMES)))
 
 
 def _demo_key(container: HttpContainer) -> str:

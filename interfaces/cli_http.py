@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Annotated
 
 import typer
@@ -14,6 +15,10 @@ from infrastructure.tracing import configure_tracing
 from interfaces.errors import clear_errors
 from interfaces.http.app import create_app
 from interfaces.http.container import HttpContainer
+from interfaces.read_side import build_worker
+from projections.live import NAME as LIVE
+from projections.locks import LocalLocks
+from projections.worker import ProjectionWorker
 
 users_app = typer.Typer(no_args_is_help=True, help="Users of the HTTP API.")
 keys_app = typer.Typer(no_args_is_help=True, help="API keys (shown once, stored hashed).")
@@ -39,17 +44,36 @@ def serve(
     host: Annotated[str | None, typer.Option(help="address to listen on (TBOT_API_HOST)")] = None,
     port: Annotated[int | None, typer.Option(min=1, max=65535, help="port (TBOT_API_PORT)")] = None,
 ) -> None:
-    """Serve the HTTP API (commands, queries, health) with uvicorn."""
-    serve_app(prepared_container(), port, host)
+    """Serve the HTTP API (commands, queries, live feed, health) with uvicorn. Without Redis the
+    live model lives in this process, so this process keeps it up to date itself."""
+    container = prepared_container()
+    if container.live_store().kind == "in-process":
+        serve_app(container, port, host, build_worker(container, [LIVE], locks=LocalLocks()))
+    else:
+        serve_app(container, port, host)
 
 
-def serve_app(container: HttpContainer, port: int | None = None, host: str | None = None) -> None:
-    """Serves until stopped (SIGINT or SIGTERM), with logs and traces set up from the settings."""
+def serve_app(
+    container: HttpContainer,
+    port: int | None = None,
+    host: str | None = None,
+    worker: ProjectionWorker | None = None,
+) -> None:
+    """Serves until stopped (SIGINT or SIGTERM), with logs and traces set up from the settings,
+    and runs the projection worker, if given, in a thread meanwhile."""
     settings = container.settings()
     configure_logging(settings.log_format, settings.log_level)
     configure_tracing(settings, "tbot-api")
     app = create_app(container)
-    uvicorn.run(app, host=host or settings.api_host, port=port or settings.api_port, log_level="warning")
+    projections = threading.Thread(target=worker.run, name="projections", daemon=True) if worker else None
+    if projections is not None:
+        projections.start()
+    try:
+        uvicorn.run(app, host=host or settings.api_host, port=port or settings.api_port, log_level="warning")
+    finally:
+        if worker is not None and projections is not None:
+            worker.stop()
+            projections.join(timeout=10)
 
 
 @users_app.command("create")

@@ -41,14 +41,14 @@ class ReadSideContainer(Container):
     wakeup = providers.Factory(Wakeup, store=Container.store)
 
 
-def build_worker(container: Any, names: list[str]) -> ProjectionWorker:
+def build_worker(container: Any, names: list[str], locks: ProjectionLocks | None = None) -> ProjectionWorker:
     """A worker for these projections, wired from a ReadSideContainer."""
     settings: Settings = container.settings()
     return ProjectionWorker(
         reader=container.reader(),
         read_models=container.read_models(),
         names=names,
-        locks=container.locks(),
+        locks=locks or container.locks(),
         wakeup=container.wakeup(),
         live=container.live_projection(),
         live_store=container.live_store().bound,

@@ -47,9 +47,26 @@ class LiveStore(Protocol):
         """Applies the update if the position is still ``expected``; raises PositionMoved if not."""
         ...
 
-    def feed(self, after: int, limit: int) -> list[dict[str, str]]: ...
+    def feed_window(self, after: int, limit: int) -> FeedWindow:
+        """Up to ``limit`` feed entries after ``after``, with the floor and position read at once."""
+        ...
+
+    def wait_for_feed(self, after: int, timeout: float) -> bool:
+        """Waits up to ``timeout`` seconds for a feed entry after ``after``; whether one came."""
+        ...
 
     def bot_pnl(self, bot_id: str) -> dict[str, str]: ...
+
+
+@dataclass(frozen=True)
+class FeedWindow:
+    """One consistent look at the live feed: its entries after some position, the live model's
+    position, and the floor: every entry after the floor is still in the feed (older ones may
+    have been trimmed)."""
+
+    floor: int
+    position: int
+    entries: list[dict[str, str]]
 
 
 class PositionMoved(Exception):
@@ -117,20 +134,7 @@ class LiveProjection:
         owner = json.loads(directory[aggregate])
         if isinstance(event, Position.Opened | Position.FillApplied):
             self._position(envelope, owner["bot_id"], update, positions)
-        update.feed.append(
-            {
-                "position": str(envelope.position),
-                "type": envelope.type_name,
-                "aggregate_id": aggregate,
-                "version": str(envelope.version),
-                "bot_id": owner["bot_id"],
-                "owner": owner["owner"],
-                "at": envelope.at.isoformat(),
-                "actor": event.meta.actor,
-                "correlation_id": event.meta.correlation_id,
-                "payload": json.dumps(event_payload(event)),
-            }
-        )
+        update.feed.append(feed_entry(envelope, owner["bot_id"], owner["owner"]))
 
     @staticmethod
     def _position(
@@ -166,6 +170,34 @@ class LiveProjection:
         symbols[symbol] = json.dumps(entry)
         update.positions.setdefault(bot_id, {})[symbol] = symbols[symbol]
         update.pnl[bot_id] = _bot_pnl(symbols.values(), envelope)
+
+
+def feed_entry(envelope: Envelope, bot_id: str, owner: str) -> dict[str, str]:
+    """The live feed's entry for one event: its global position, the bot and owner it belongs to."""
+    event = envelope.event
+    return {
+        "position": str(envelope.position),
+        "type": envelope.type_name,
+        "aggregate_id": str(envelope.aggregate_id),
+        "version": str(envelope.version),
+        "bot_id": bot_id,
+        "owner": owner,
+        "at": envelope.at.isoformat(),
+        "actor": event.meta.actor,
+        "correlation_id": event.meta.correlation_id,
+        "payload": json.dumps(event_payload(event)),
+    }
+
+
+def feed_entries(envelopes: Sequence[Envelope], store: LiveStore) -> list[dict[str, str]]:
+    """Feed entries for events the live model has already applied, with their owners from its
+    directory (how the feed serves what its stream no longer holds)."""
+    found = store.directory(sorted({str(e.aggregate_id) for e in envelopes}))
+    entries = []
+    for envelope in envelopes:
+        owner = json.loads(found[str(envelope.aggregate_id)])
+        entries.append(feed_entry(envelope, owner["bot_id"], owner["owner"]))
+    return entries
 
 
 def _bot_pnl(entries: Any, envelope: Envelope) -> dict[str, str]:

@@ -3,21 +3,22 @@ current one), or the process's memory in the embedded default. Both follow proje
 
 from __future__ import annotations
 
+import bisect
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
 import redis
 
 from infrastructure.settings import Settings
-from projections.live import LiveUpdate, PositionMoved
+from projections.live import FeedWindow, LiveUpdate, PositionMoved
 
 
 class RedisLiveStore:
     """Keys: ``{ns}:live:generation`` points at the current generation; under ``{ns}:live:g{N}:``
     are ``position``, ``directory`` (aggregate to bot and owner), ``positions:{bot}`` and
-    ``pnl:{bot}`` hashes, and the ``feed`` stream whose entry ids are the events' global positions."""
+    ``pnl:{bot}`` hashes, the ``feed`` stream whose entry ids are the events' global positions, and
+    ``feed_floor``: the stream holds every entry after it (it is trimmed by position, not length)."""
 
     kind = "redis"
 
@@ -74,20 +75,33 @@ class RedisLiveStore:
             for bot, pnl in update.pnl.items():
                 pipe.hset(self.key(f"pnl:{bot}"), mapping=pnl)
             for entry in update.feed:
-                pipe.xadd(
-                    self.key("feed"),
-                    entry,
-                    id=f"{entry['position']}-0",
-                    maxlen=max_feed_length,
-                    approximate=True,
-                )
+                pipe.xadd(self.key("feed"), entry, id=f"{entry['position']}-0")
+            floor = max(0, update.position - max_feed_length)
+            if floor:
+                # approximate trimming drops whole stream nodes below the floor, never above it
+                pipe.xtrim(self.key("feed"), minid=f"{floor + 1}-0", approximate=True)
+                pipe.set(self.key("feed_floor"), floor)
             pipe.set(position_key, update.position)
 
         self.client.transaction(write, position_key)
 
-    def feed(self, after: int, limit: int) -> list[dict[str, str]]:
-        entries = self.client.xrange(self.key("feed"), min=f"({after}-0", max="+", count=limit)
-        return [{k.decode(): v.decode() for k, v in fields.items()} for _, fields in entries]
+    def feed_window(self, after: int, limit: int) -> FeedWindow:
+        pipe = self.client.pipeline(transaction=True)
+        pipe.get(self.key("feed_floor"))
+        pipe.get(self.key("position"))
+        pipe.xrange(self.key("feed"), min=f"({after}-0", max="+", count=limit)
+        floor, position, entries = pipe.execute()
+        return FeedWindow(
+            floor=int(floor or 0),
+            position=int(position or 0),
+            entries=[{k.decode(): v.decode() for k, v in fields.items()} for _, fields in entries],
+        )
+
+    def wait_for_feed(self, after: int, timeout: float) -> bool:
+        found = self.client.xread(
+            {self.key("feed"): f"{after}-0"}, count=1, block=max(1, int(timeout * 1000))
+        )
+        return bool(found)
 
     def bot_pnl(self, bot_id: str) -> dict[str, str]:
         return {k.decode(): v.decode() for k, v in self.client.hgetall(self.key(f"pnl:{bot_id}")).items()}
@@ -123,7 +137,10 @@ class MemoryLiveStore:
         self._directory: dict[str, str] = {}
         self._positions: dict[str, dict[str, str]] = {}
         self._pnl: dict[str, dict[str, str]] = {}
-        self._feed: OrderedDict[int, dict[str, str]] = OrderedDict()
+        self._feed_positions: list[int] = []
+        self._feed: list[dict[str, str]] = []
+        self._floor = 0
+        self._committed = threading.Condition(self._lock)
         self.generation = 1
 
     def bound(self) -> MemoryLiveStore:
@@ -147,15 +164,25 @@ class MemoryLiveStore:
                 self._positions.setdefault(bot, {}).update(symbols)
             for bot, pnl in update.pnl.items():
                 self._pnl.setdefault(bot, {}).update(pnl)
-            for entry in update.feed:
-                self._feed[int(entry["position"])] = entry
-            while len(self._feed) > max_feed_length:
-                self._feed.popitem(last=False)
+            self._feed_positions.extend(int(entry["position"]) for entry in update.feed)
+            self._feed.extend(update.feed)
+            floor = update.position - max_feed_length
+            if floor > self._floor:
+                cut = bisect.bisect_right(self._feed_positions, floor)
+                del self._feed_positions[:cut], self._feed[:cut]
+                self._floor = floor
             self._position = update.position
+            self._committed.notify_all()
 
-    def feed(self, after: int, limit: int) -> list[dict[str, str]]:
+    def feed_window(self, after: int, limit: int) -> FeedWindow:
         with self._lock:
-            return [entry for position, entry in self._feed.items() if position > after][:limit]
+            start = bisect.bisect_right(self._feed_positions, after)
+            entries = self._feed[start : start + limit]
+            return FeedWindow(floor=self._floor, position=self._position, entries=entries)
+
+    def wait_for_feed(self, after: int, timeout: float) -> bool:
+        with self._committed:
+            return self._committed.wait_for(lambda: self._position > after, timeout)
 
     def bot_pnl(self, bot_id: str) -> dict[str, str]:
         return dict(self._pnl.get(bot_id, {}))

@@ -14,8 +14,9 @@ import structlog
 from fastapi import FastAPI, Request, Response
 from opentelemetry import trace
 
-from interfaces.http import auth, commands, health, queries
+from interfaces.http import auth, commands, feed, health, queries
 from interfaces.http.errors import install_error_handlers
+from interfaces.http.feed_hub import FeedHub
 
 log = structlog.get_logger("tbot.http")
 _tracer = trace.get_tracer("tbot.http")
@@ -26,16 +27,19 @@ def create_app(container: Any) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        await app.state.feed_hub.stop()
         await container.query_engine().dispose()
         container.store().close()
 
     app = FastAPI(
         title="tbot",
         version="1",
-        summary="Event-sourced trading backend for crypto bots: commands, queries, health.",
+        summary="Event-sourced trading backend for crypto bots: commands, queries, health. "
+        "The live feed is a WebSocket at /v1/feed (see docs/architecture.md).",
         lifespan=lifespan,
     )
     app.state.container = container
+    app.state.feed_hub = FeedHub(container.feed_source(), container.settings().feed_queue_limit)
     install_error_handlers(app)
 
     @app.middleware("http")
@@ -69,6 +73,6 @@ def create_app(container: Any) -> FastAPI:
         response.headers["X-Request-ID"] = request.state.request_id
         return response
 
-    for module in (auth, commands, queries, health):
+    for module in (auth, commands, queries, feed, health):
         app.include_router(module.router)
     return app

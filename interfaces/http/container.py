@@ -10,6 +10,7 @@ from infrastructure.rate_limits import open_rate_limiter
 from infrastructure.read_database import create_async_read_engine
 from infrastructure.tokens import TokenIssuer
 from interfaces.read_side import ReadSideContainer
+from projections.feed import FeedSource
 
 
 class HttpContainer(ReadSideContainer):
@@ -23,3 +24,6 @@ class HttpContainer(ReadSideContainer):
         open_rate_limiter, settings=ReadSideContainer.settings, now=ReadSideContainer.clock.provided.now
     )
     query_engine = providers.Singleton(create_async_read_engine, settings=ReadSideContainer.settings)
+    feed_source = providers.Singleton(
+        FeedSource, live_store=ReadSideContainer.live_store.provided.bound, reader=ReadSideContainer.reader
+    )

@@ -26,14 +26,9 @@ def container(request: Request) -> Any:
 Container = Annotated[Any, Depends(container)]
 
 
-def authenticate(
-    request: Request,
-    box: Container,
-    token: Annotated[str | None, Depends(_BEARER)],
-    api_key: Annotated[str | None, Depends(_API_KEY)],
-) -> Caller:
-    """The caller, from an API key (``X-API-Key``) or a bearer token; 401 without either, 429
-    over the rate limit. Runs in the thread pool: it reads the identity tables."""
+def identify(box: Any, token: str | None, api_key: str | None) -> Caller:
+    """The caller, from an API key or a bearer token; 401 without either, 429 over the rate
+    limit. Reads the identity tables: call it from a worker thread."""
     caller: Caller | None = None
     if api_key:
         caller = box.identity().by_key(api_key)
@@ -46,6 +41,17 @@ def authenticate(
     wait = box.rate_limiter().hit(subject)
     if wait is not None:
         raise RateLimited(wait)
+    return caller
+
+
+def authenticate(
+    request: Request,
+    box: Container,
+    token: Annotated[str | None, Depends(_BEARER)],
+    api_key: Annotated[str | None, Depends(_API_KEY)],
+) -> Caller:
+    """The caller, from ``X-API-Key`` or ``Authorization: Bearer``. Runs in the thread pool."""
+    caller = identify(box, token, api_key)
     request.state.caller = caller
     return caller
 

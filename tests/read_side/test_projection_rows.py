@@ -156,7 +156,7 @@ def test_live_model(scenario_and_read_side: tuple[Scenario, ReadSide]) -> None:
     store = rs.live_store
     head = rs.reader.head()
     assert store.position() == head
-    feed = store.feed(0, 1000)
+    feed = store.feed_window(0, 1000).entries
     assert [int(e["position"]) for e in feed] == list(range(1, head + 1))
     assert {e["owner"] for e in feed} == {"alice"} and {e["bot_id"] for e in feed} == {str(s.bot)}
     fill = next(e for e in feed if e["type"] == "Order.Filled")

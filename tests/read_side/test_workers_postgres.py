@@ -94,7 +94,7 @@ def test_a_worker_killed_mid_batch_resumes_to_models_equal_to_a_fresh_rebuild(
     verified = tbot(settings, "audit", "verify")
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "no drift" in verified.stdout
-    feed = read_side.live_store.feed(0, head + 10)
+    feed = read_side.live_store.feed_window(0, head + 10).entries
     assert [int(entry["position"]) for entry in feed] == list(range(1, head + 1))
 
 
@@ -147,7 +147,8 @@ def test_sixteen_writers_and_a_tailing_projection_miss_nothing_and_repeat_nothin
     assert {row["orders_admitted"] for row in bot_rows} == {25}
     assert len(read_side.typed_rows("risk_decisions", "decision_id")) == 16 * 25
     head = read_side.reader.head()
-    assert [int(e["position"]) for e in read_side.live_store.feed(0, head + 10)] == list(range(1, head + 1))
+    feed = read_side.live_store.feed_window(0, head + 10).entries
+    assert [int(e["position"]) for e in feed] == list(range(1, head + 1))
 
 
 def _tails(rs: ReadSide, names: list[str]) -> list[int]:

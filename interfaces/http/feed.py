@@ -1,0 +1,198 @@
+"""``GET /v1/feed``: the caller's events over a WebSocket, in global position order.
+
+``after=N`` resumes: first what the caller may see after N (from the live stream, or the event
+store for what the stream no longer holds), then live entries, with no gap and no repeat at the
+seam. Messages are JSON: ``subscribed`` once, then ``event``s, ``heartbeat``s while nothing
+happens (their ``position`` is a safe place to resume from), and an ``error`` before the server
+ends a subscription (``slow_consumer``, ``live_unavailable``, ``server_stopping``) naming the
+position to resume after."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import orjson
+import structlog
+from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocketState
+
+from application.access import Caller
+from interfaces.http.deps import identify
+from interfaces.http.errors import RateLimited, error
+from interfaces.http.feed_hub import BATCH, WAIT_SECONDS, End, FeedHub, Subscription, render
+
+log = structlog.get_logger("tbot.feed")
+router = APIRouter(tags=["live feed"])
+GRACE_SENDS = 10  # a slow consumer gets this many send timeouts to read what was sent before its end
+_CLOSE_CODES = {"slow_consumer": 1008, "live_unavailable": 1013, "server_stopping": 1001}
+
+
+class SlowConsumer(Exception):
+    pass
+
+
+@router.websocket("/v1/feed")
+async def feed(websocket: WebSocket) -> None:
+    box = websocket.app.state.container
+    caller = await _admit(websocket, box)
+    if caller is None:
+        return
+    after = await _after(websocket, box)
+    if after is False:
+        return
+    hub: FeedHub = websocket.app.state.feed_hub
+    await hub.start()
+    await websocket.accept()
+    connection = _Connection(websocket, hub, caller, box.settings(), box.clock().now)
+    cursor = hub.position if after is None else after
+    serving = asyncio.create_task(connection.serve(cursor))
+    watching = asyncio.create_task(_until_disconnected(websocket))
+    try:
+        await asyncio.wait({serving, watching}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (serving, watching):
+            task.cancel()
+        await asyncio.gather(serving, watching, return_exceptions=True)
+        connection.close()
+
+
+async def _admit(websocket: WebSocket, box: Any) -> Caller | None:
+    """The caller, from ``X-API-Key`` or ``Authorization: Bearer`` on the handshake; otherwise the
+    handshake is refused with the same 401 or 429 the HTTP API gives."""
+    api_key = websocket.headers.get("x-api-key") or None
+    scheme, _, token = websocket.headers.get("authorization", "").partition(" ")
+    bearer = token.strip() if scheme.lower() == "bearer" and token.strip() else None
+    try:
+        return await asyncio.to_thread(identify, box, bearer, api_key)
+    except HTTPException as refused:
+        await websocket.send_denial_response(
+            error(refused.status_code, "unauthorized", str(refused.detail), headers=refused.headers)
+        )
+    except RateLimited as limited:
+        await websocket.send_denial_response(
+            error(429, "rate_limited", str(limited), headers={"Retry-After": str(limited.retry_after)})
+        )
+    return None
+
+
+async def _after(websocket: WebSocket, box: Any) -> int | bool | None:
+    """The resume position asked for (None: from now on), or False once the handshake is refused
+    with a 422 naming the field and the rule."""
+    text = websocket.query_params.get("after")
+    if text is None:
+        return None
+    head = await asyncio.to_thread(box.store().last_position)
+    rule = None
+    if not text.isascii() or not text.isdigit() or len(text) > 19:
+        rule = "must be a whole number, 0 or more"
+    elif int(text) > head:
+        rule = f"must not be beyond the last event's position ({head})"
+    if rule is None:
+        return int(text)
+    problem = {"field": "query.after", "rule": rule, "type": "value_error"}
+    await websocket.send_denial_response(
+        error(422, "invalid_request", "the request breaks the rules below", problems=[problem])
+    )
+    return False
+
+
+async def _until_disconnected(websocket: WebSocket) -> None:
+    """Reads (and ignores) what the client sends, until it goes away."""
+    while (await websocket.receive())["type"] != "websocket.disconnect":
+        pass
+
+
+class _Connection:
+    def __init__(
+        self, websocket: WebSocket, hub: FeedHub, caller: Caller, settings: Any, now: Callable[[], datetime]
+    ) -> None:
+        self.websocket = websocket
+        self.hub = hub
+        self.caller = caller
+        self.heartbeat_seconds: float = settings.feed_heartbeat_seconds
+        self.send_timeout: float = settings.feed_send_timeout_seconds
+        self.now = now
+        self.subscription: Subscription | None = None
+        self.sent = 0  # the position of the last event sent, or the point the client is known to be at
+
+    async def serve(self, after: int) -> None:
+        self.sent = after
+        await self._send({"type": "subscribed", "after": after, "position": self.hub.position})
+        try:
+            # catch up without holding a queue while far behind; then subscribe, close the gap
+            # to the hub's position at that moment, and continue from the queue
+            while self.hub.position - self.sent > BATCH:
+                await self._catch_up(self.hub.position)
+            self.subscription = self.hub.subscribe(self.caller)
+            await self._catch_up(self.subscription.start)
+            await self._follow(self.subscription)
+        except SlowConsumer:
+            await self._end(End("slow_consumer", f"a message took more than {self.send_timeout}s to send"))
+        except WebSocketDisconnect:
+            return
+        except Exception as failed:  # the live model or the event store out of reach
+            log.warning("live feed subscription failed", error=str(failed), user_id=self.caller.user_id)
+            await self._end(End("live_unavailable", "the live feed is unavailable; resume shortly"))
+
+    async def _catch_up(self, until: int) -> None:
+        while self.sent < until:
+            batch = await asyncio.to_thread(self.hub.source.read, self.sent, BATCH)
+            for entry in batch.entries:
+                message = render(entry)
+                if message.position > until:
+                    break
+                if self.caller.may_read_owner(message.owner):
+                    await self._send_text(message.text)
+            reached = min(batch.reached, until)
+            if reached == self.sent:  # the live model is behind the asked position: wait for it
+                await asyncio.to_thread(self.hub.source.wait, self.sent, WAIT_SECONDS)
+            self.sent = reached
+
+    async def _follow(self, subscription: Subscription) -> None:
+        while True:
+            try:
+                item = await asyncio.wait_for(subscription.queue.get(), self.heartbeat_seconds)
+            except TimeoutError:
+                # nothing waiting: everything the hub has read that this client may see was sent
+                self.sent = max(self.sent, self.hub.position)
+                await self._send({"type": "heartbeat", "position": self.sent, "at": self.now().isoformat()})
+                continue
+            if isinstance(item, End):
+                await self._end(item)
+                return
+            if item.position > self.sent:
+                await self._send_text(item.text)
+                self.sent = item.position
+
+    async def _end(self, why: End) -> None:
+        """Tells the client why and where to resume, then closes. A slow consumer's socket may be
+        full: it hears this once it has read what is already on its way, within a grace period."""
+        self.close()
+        grace = self.send_timeout * (GRACE_SENDS if why.code == "slow_consumer" else 1)
+        message = {"type": "error", "code": why.code, "message": why.message, "resume_after": self.sent}
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.websocket.send_text(orjson.dumps(message).decode()), grace)
+            await asyncio.wait_for(
+                self.websocket.close(_CLOSE_CODES[why.code], why.code.replace("_", " ")), grace
+            )
+
+    async def _send(self, body: dict[str, Any]) -> None:
+        await self._send_text(orjson.dumps(body).decode())
+
+    async def _send_text(self, text: str) -> None:
+        if self.websocket.application_state is not WebSocketState.CONNECTED:
+            raise WebSocketDisconnect(1000)
+        try:
+            await asyncio.wait_for(self.websocket.send_text(text), self.send_timeout)
+        except TimeoutError as slow:
+            raise SlowConsumer from slow
+
+    def close(self) -> None:
+        """Leaves the hub (the subscription's queue is dropped with it)."""
+        if self.subscription is not None:
+            self.hub.unsubscribe(self.subscription)
+            self.subscription = None
