@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -10,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import httpx
+from websockets.sync.client import connect
 
 from domain.risk import ReasonCode
 from infrastructure.settings import Settings
@@ -106,6 +108,12 @@ def test_make_run_serves_the_demo_over_http_until_stopped(tmp_path: Path) -> Non
             Decimal("-0.3"),
             Decimal("420.199"),
         )
+        # the live feed, kept by this process itself: the demo's events from the start
+        with connect(f"ws://127.0.0.1:{port}/v1/feed?after=0", additional_headers=headers) as feed:
+            assert json.loads(feed.recv(timeout=10))["type"] == "subscribed"
+            events = [json.loads(feed.recv(timeout=10)) for _ in range(6)]
+        assert [e["position"] for e in events] == [1, 2, 3, 4, 5, 6]
+        assert events[0]["event"] == "Bot.Created" and events[0]["bot_id"] == bot_id
     finally:
         process.terminate()
         _, errors = process.communicate(timeout=30)

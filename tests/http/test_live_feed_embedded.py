@@ -1,0 +1,19 @@
+"""On the embedded default (SQLite, no Redis) `tbot serve` keeps the live model in its own memory,
+so its feed works with no other process's help."""
+
+from __future__ import annotations
+
+from infrastructure.settings import Settings
+from tests.support.api import api_on
+from tests.support.feed import FeedClient
+
+
+def test_the_embedded_server_feeds_its_own_events(sqlite_settings: Settings) -> None:
+    with api_on(sqlite_settings, {"alice": "trader"}, TBOT_FEED_HEARTBEAT_SECONDS="0.5") as api:
+        bot_id = api.create_bot("alice")
+        with api.client("alice") as http:
+            paused = http.post(f"/v1/bots/{bot_id}/pause").json()["position"]
+        with FeedClient(api, "alice", after=0) as feed:
+            events = feed.events_through(paused)
+    assert [e["event"] for e in events] == ["Bot.Created", "Bot.Started", "Bot.Paused"]
+    assert [e["position"] for e in events] == [1, 2, paused] and {e["bot_id"] for e in events} == {bot_id}
