@@ -13,3 +13,7 @@ echo
 echo "## Read side: rebuild from ${BENCH_EVENTS:-1000000} events, live lag at ${BENCH_RATE:-1000} events/s — $(date -u +%Y-%m-%d)"
 .venv/bin/python -m tests.benchmarks.bench_read_side "$TBOT_TEST_DATABASE_URL" "$TBOT_TEST_REDIS_URL" \
     --events "${BENCH_EVENTS:-1000000}" --rate "${BENCH_RATE:-1000}" --seconds "${BENCH_SECONDS:-20}"
+echo
+echo "## HTTP API: PlaceOrder over HTTP, a steady 500/s, live feed to 100 subscribers — $(date -u +%Y-%m-%d)"
+.venv/bin/python -m tests.benchmarks.bench_http "$TBOT_TEST_DATABASE_URL" "$TBOT_TEST_REDIS_URL" \
+    --seconds "${BENCH_SECONDS:-10}"

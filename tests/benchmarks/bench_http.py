@@ -1,0 +1,244 @@
+"""The HTTP API under load: one `tbot serve` process and one projection worker on PostgreSQL and
+Redis, durable (synchronous commit on), risk checks on.
+
+1. PlaceOrder over HTTP from 16 concurrent clients (closed loop): commands/s, p50 and p99,
+   next to pgbench's single-row-insert tps at 16 clients on the same PostgreSQL in the same run.
+2. PlaceOrder at a steady 500 commands/s (open loop: each request is due at its slot and its
+   latency counts from the slot, so a stall is not hidden): the rate reached, p50 and p99.
+3. 100 live-feed WebSocket subscribers while orders are placed: the delay from each event's
+   timestamp (taken just before its append commits) to its arrival at each subscriber.
+
+Usage: python -m tests.benchmarks.bench_http DATABASE_URL REDIS_URL [--seconds N]
+The load generators run in this process, on the same two cores as the server, PostgreSQL, Redis
+and the worker: the figures include that contention.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import count
+
+import httpx
+import psycopg
+from psycopg import sql
+from pydantic import SecretStr
+from websockets.asyncio.client import connect
+
+from infrastructure.settings import Settings
+from tests.benchmarks.bench_place_order import pgbench_tps
+from tests.support.api import Api, api_on
+
+CLIENTS = 16
+BOTS_PER_CLIENT = 4
+SUBSCRIBERS = 100
+FEED_RATE = 25  # commands/s while measuring the feed (2 events each, to every subscriber)
+LIMITS = {
+    "max_order_notional": "1000000",
+    "max_position_notional": "1000000000",
+    "max_open_orders": 10_000,
+    "daily_loss_limit": "1000000",
+    "price_band_pct": "5",
+    "max_orders_per_minute": 100_000,
+}
+_ORDER_IDS = count()
+
+
+def _order() -> dict[str, str]:
+    return {
+        "symbol": "BTC/USDT",
+        "side": "buy",
+        "order_type": "limit",
+        "quantity": "0.001",
+        "price": "50000",
+        "client_order_id": f"b{next(_ORDER_IDS)}",
+    }
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def _summary(latencies: list[float]) -> str:
+    ms = [v * 1000 for v in latencies]
+    return f"p50 {statistics.median(ms):.1f} ms, p99 {_percentile(ms, 0.99):.1f} ms"
+
+
+async def _place(http: httpx.AsyncClient, bot_id: str) -> None:
+    placed = await http.post(f"/v1/bots/{bot_id}/orders", json=_order())
+    assert placed.status_code == 201, placed.text
+
+
+async def closed_loop(api: Api, bots: list[str], seconds: float) -> tuple[float, list[float]]:
+    """CLIENTS clients, each placing its next order as soon as the last one is answered."""
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+
+    async def client(mine: list[str]) -> None:
+        async with httpx.AsyncClient(base_url=api.base_url, headers=_key(api), timeout=60) as http:
+            n = 0
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                await _place(http, mine[n % len(mine)])
+                latencies.append(time.perf_counter() - started)
+                n += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client(bots[i::CLIENTS]) for i in range(CLIENTS)))
+    return len(latencies) / (time.perf_counter() - started), latencies
+
+
+@dataclass
+class OpenLoop:
+    offered: float
+    completed: float  # commands/s answered 201
+    latencies: list[float]
+    failures: int  # connection errors and timeouts (an overloaded server drops connections)
+
+
+async def open_loop(api: Api, bots: list[str], rate: float, seconds: float) -> OpenLoop:
+    """Requests due every 1/rate seconds, sent whether or not earlier ones were answered."""
+    latencies: list[float] = []
+    failures = 0
+    # idle connections are dropped before the server's own keep-alive timeout (5 s) can race a reuse
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256, keepalive_expiry=2)
+    async with httpx.AsyncClient(base_url=api.base_url, headers=_key(api), timeout=60, limits=limits) as http:
+
+        async def one(due: float, bot_id: str) -> None:
+            nonlocal failures
+            try:
+                await _place(http, bot_id)
+            except httpx.TransportError:
+                failures += 1
+                return
+            latencies.append(time.perf_counter() - due)
+
+        tasks = []
+        start = time.perf_counter()
+        total = int(rate * seconds)
+        for n in range(total):
+            due = start + n / rate
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            tasks.append(asyncio.create_task(one(due, bots[n % len(bots)])))
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - start
+    return OpenLoop(rate, len(latencies) / elapsed, latencies, failures)
+
+
+async def feed_delays(api: Api, bots: list[str], seconds: float) -> tuple[int, list[float]]:
+    """SUBSCRIBERS feeds open while orders are placed at FEED_RATE; each event's delay from its
+    timestamp to its arrival, at every subscriber."""
+    url = api.base_url.replace("http://", "ws://") + "/v1/feed"
+    arrivals: list[list[tuple[float, str]]] = [[] for _ in range(SUBSCRIBERS)]
+    done = asyncio.Event()
+
+    async def subscriber(received: list[tuple[float, str]], ready: asyncio.Event) -> None:
+        async with connect(url, additional_headers=_key(api), max_queue=None) as ws:
+            await ws.recv()  # subscribed
+            ready.set()
+            while not done.is_set():
+                try:
+                    text = await asyncio.wait_for(ws.recv(), 0.5)
+                except TimeoutError:
+                    continue
+                received.append((time.time(), str(text)))
+
+    readiness = [asyncio.Event() for _ in range(SUBSCRIBERS)]
+    listening = [asyncio.create_task(subscriber(arrivals[i], readiness[i])) for i in range(SUBSCRIBERS)]
+    await asyncio.gather(*(r.wait() for r in readiness))
+    await open_loop(api, bots, FEED_RATE, seconds)
+    await asyncio.sleep(2)
+    done.set()
+    await asyncio.gather(*listening)
+    delays = []
+    for received in arrivals:
+        for arrived, text in received:
+            message = json.loads(text)
+            if message["type"] == "event":
+                delays.append(arrived - datetime.fromisoformat(message["at"]).timestamp())
+    return sum(1 for m in arrivals[0] if '"type":"event"' in m[1]), delays
+
+
+def _progress(what: str) -> None:
+    print(f"bench_http: {what}", file=sys.stderr, flush=True)
+
+
+def _key(api: Api) -> dict[str, str]:
+    return {"X-API-Key": api.keys["bench"]}
+
+
+def _bots(api: Api) -> list[str]:
+    with httpx.Client(base_url=api.base_url, headers=_key(api), timeout=30) as http:
+        bots = []
+        for n in range(CLIENTS * BOTS_PER_CLIENT):
+            body = {"name": f"b{n}", "strategy": "bench", "allowed_symbols": ["BTC/USDT"], "limits": LIMITS}
+            created = http.post("/v1/bots", json=body)
+            assert created.status_code == 201, created.text
+            bots.append(created.json()["id"])
+            assert http.post(f"/v1/bots/{bots[-1]}/start").status_code == 200
+    return bots
+
+
+@contextmanager
+def _fresh_schema(database_url: str, redis_url: str) -> Iterator[Settings]:
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    settings = Settings(_env_file=None, DATABASE_URL=database_url, POSTGRES_SCHEMA=schema)  # type: ignore[call-arg]
+    try:
+        yield settings.model_copy(update={"redis_url": SecretStr(redis_url)})
+    finally:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("database_url")
+    parser.add_argument("redis_url")
+    parser.add_argument("--seconds", type=int, default=10)
+    args = parser.parse_args()
+    env = {"TBOT_RATE_LIMIT_PER_SECOND": "1000000", "TBOT_LOG_LEVEL": "WARNING"}
+    env["TBOT_POSTGRES_POOL_SIZE"] = str(CLIENTS + 4)  # a connection for every concurrent command
+    with (
+        _fresh_schema(args.database_url, args.redis_url) as settings,
+        api_on(settings, {"bench": "trader"}, **env) as api,
+    ):
+        bots = _bots(api)
+        asyncio.run(closed_loop(api, bots, 2))  # warm up
+        _progress("closed loop")
+        rate, latencies = asyncio.run(closed_loop(api, bots, args.seconds))
+        _progress(f"{rate:.0f}/s; open loop at 500/s")
+        asked = asyncio.run(open_loop(api, bots, 500, args.seconds))
+        _progress(f"{asked.completed:.0f}/s; open loop at half the closed loop's rate")
+        half = asyncio.run(open_loop(api, bots, round(rate / 2), args.seconds))
+        _progress("live feed")
+        events, delays = asyncio.run(feed_delays(api, bots, args.seconds))
+        _progress("pgbench")
+    tps = pgbench_tps(args.database_url, CLIENTS, args.seconds)
+    print("| measure | figure |")
+    print("|---|---|")
+    print(f"| PlaceOrder over HTTP, {CLIENTS} clients | {rate:,.0f} commands/s ({_summary(latencies)}) |")
+    print(f"| pgbench single-row insert, {CLIENTS} clients, same PostgreSQL | {tps:,.0f} tps |")
+    print(f"| ratio | {rate / tps:.3f} |")
+    for steady in (asked, half):
+        print(
+            f"| PlaceOrder offered at a steady {steady.offered:,.0f}/s | {steady.completed:,.0f} commands/s "
+            f"answered, {steady.failures} dropped; {_summary(steady.latencies)} |"
+        )
+    print(
+        f"| live feed, {SUBSCRIBERS} subscribers, {FEED_RATE * 2} events/s ({events} each) | "
+        f"event timestamp to arrival: {_summary(delays)} |"
+    )
+
+
+if __name__ == "__main__":
+    main()
