@@ -48,17 +48,17 @@ def require_writer(caller: Caller) -> None:
 
 def check_bot(store: TradingApplication, caller: Caller, bot_id: UUID) -> Bot:
     """The bot, if this caller may act on it; otherwise NotFound (never say whose it is)."""
-    bot = store.find(Bot, bot_id)
+    bot = store.find(Bot, bot_id, read_only=True)
     if bot is None or not caller.may_read_owner(bot.owner):
         raise NotFound("bot", bot_id)
     return bot
 
 
 def check_order(store: TradingApplication, caller: Caller, order_id: UUID) -> Order:
-    order = store.find(Order, order_id)
+    order = store.find(Order, order_id, read_only=True)
     if order is None:
         raise NotFound("order", order_id)
-    bot = store.find(Bot, order.bot_id)
+    bot = store.find(Bot, order.bot_id, read_only=True)
     if bot is None or not caller.may_read_owner(bot.owner):
         raise NotFound("order", order_id)
     return order

@@ -23,9 +23,11 @@ class TradingApplication(Application[UUID]):
     name = "tbot"
     snapshotting_intervals = {Bot: 50, Position: 100}
 
-    def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
+    def find(self, cls: type[A], aggregate_id: UUID, read_only: bool = False) -> A | None:
+        """The aggregate, or None. ``read_only``: the caller only looks, so with the aggregate cache
+        on it gets the cached instance itself rather than a private copy to change."""
         try:
-            aggregate: object = self.repository.get(aggregate_id)
+            aggregate: object = self.repository.get(aggregate_id, deepcopy_from_cache=not read_only)
         except AggregateNotFoundError:
             return None
         if not isinstance(aggregate, cls):

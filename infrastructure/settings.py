@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     read_sqlite_path: Path = Field(
         default=Path("var/tbot-read.sqlite3"), description="the embedded default's read models"
     )
+    aggregate_cache_size: int = Field(
+        default=10_000,
+        ge=0,
+        description="aggregates kept in memory per process and fast-forwarded on each load; 0: none",
+    )
     max_command_attempts: int = Field(default=10, gt=0, le=100)
     redis_url: SecretStr | None = Field(
         default=None,
@@ -135,6 +140,14 @@ class Settings(BaseSettings):
     def eventsourcing_env(self, create_table: bool) -> dict[str, str]:
         """The eventsourcing library's settings for this backend."""
         env = {"CREATE_TABLE": "y" if create_table else "n"}
+        if self.aggregate_cache_size:
+            # the library's LRU cache of aggregates, fast-forwarded from the store on every load
+            # (so never stale, whichever process wrote) and copied before a command changes it
+            env.update(
+                AGGREGATE_CACHE_MAXSIZE=str(self.aggregate_cache_size),
+                AGGREGATE_CACHE_FASTFORWARD="y",
+                DEEPCOPY_FROM_AGGREGATE_CACHE="y",
+            )
         if self.backend == "sqlite":
             path = self.sqlite_path
             if self.database_url is not None:

@@ -31,7 +31,7 @@ class CreateBotHandler(Handler[CreateBot, Ack]):
         symbols = [Symbol.parse(s, f"allowed_symbols[{i}]") for i, s in enumerate(command.allowed_symbols)]
         if command.idempotency_key is not None:
             bot_id = bot_id_for_key(owner, command.idempotency_key)
-            existing = self.store.find(Bot, bot_id)
+            existing = self.store.find(Bot, bot_id, read_only=True)
             if existing is not None:
                 created = (existing.name, existing.strategy, existing.params, existing.exchange_account)
                 asked = (command.name, command.strategy, command.params, command.exchange_account)

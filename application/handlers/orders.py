@@ -36,7 +36,7 @@ class PlaceOrderHandler(Handler[PlaceOrder, OrderAck]):
         )
         bot = self.store.load(Bot, command.bot_id, "bot")
         order_id = order_id_for(bot.bot_id, request.client_order_id)
-        existing = self.store.find(Order, order_id)
+        existing = self.store.find(Order, order_id, read_only=True)
         if existing is not None:
             if existing.request != request:
                 raise IdempotencyMismatch(f"client order id {request.client_order_id}")

@@ -31,7 +31,15 @@ def test_nothing_set_means_the_embedded_sqlite_file(tmp_path: Path, monkeypatch:
         "CREATE_TABLE": "n",
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
         "SQLITE_DBNAME": str(tmp_path / "x" / "e.db"),
+        "AGGREGATE_CACHE_MAXSIZE": "10000",
+        "AGGREGATE_CACHE_FASTFORWARD": "y",
+        "DEEPCOPY_FROM_AGGREGATE_CACHE": "y",
     }
+
+
+def test_the_aggregate_cache_can_be_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TBOT_AGGREGATE_CACHE_SIZE", "0")
+    assert "AGGREGATE_CACHE_MAXSIZE" not in Settings().eventsourcing_env(create_table=False)
 
 
 def test_database_url_selects_postgres(monkeypatch: pytest.MonkeyPatch) -> None:
