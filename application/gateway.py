@@ -1,0 +1,83 @@
+"""The exchange gateway port: what execution needs from an exchange, whichever it is (the paper
+exchange, or a real one through ccxt). Orders are known by our client order id, which the
+exchange stores with them, so an order can always be looked up instead of sent twice."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Protocol
+
+from domain.orders import OrderRequest
+from domain.values import Side, Symbol
+
+
+class ExchangeStatus(Enum):
+    OPEN = "open"  # resting or part filled
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"  # IOC or FOK with nothing (more) to fill
+    REJECTED = "rejected"
+
+    @property
+    def is_final(self) -> bool:
+        return self is not ExchangeStatus.OPEN
+
+
+@dataclass(frozen=True)
+class ExchangeOrder:
+    """What the exchange says about one order now."""
+
+    client_order_id: str
+    exchange_order_id: str
+    symbol: Symbol
+    side: Side
+    quantity: Decimal
+    filled: Decimal
+    status: ExchangeStatus
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ExchangeTrade:
+    """One fill, as the exchange reports it (its trade id makes it unique)."""
+
+    trade_id: str
+    client_order_id: str
+    exchange_order_id: str
+    symbol: Symbol
+    side: Side
+    quantity: Decimal
+    price: Decimal
+    fee: Decimal
+    fee_currency: str
+    maker: bool
+    at: datetime
+
+
+class OrderRefused(Exception):
+    """The exchange refused the order (funds, rules): it is rejected, not retried."""
+
+
+class OrderUnknown(Exception):
+    """The exchange has no order with this client order id."""
+
+
+class ExchangeGateway(Protocol):
+    async def submit(self, request: OrderRequest) -> ExchangeOrder:
+        """Sends the order; OrderRefused if the exchange refuses it."""
+        ...
+
+    async def cancel(self, client_order_id: str, symbol: Symbol) -> ExchangeOrder:
+        """Cancels an open order (an order already final is answered as it is); OrderUnknown."""
+        ...
+
+    async def lookup(self, client_order_id: str, symbol: Symbol) -> ExchangeOrder | None:
+        """The order with this client order id, or None if the exchange never got it."""
+        ...
+
+    async def trades(self, symbol: Symbol, since: datetime | None) -> list[ExchangeTrade]:
+        """The account's fills in ``symbol`` (from ``since``), oldest first."""
+        ...
