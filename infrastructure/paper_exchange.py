@@ -81,8 +81,8 @@ class PaperExchange:
     now: Callable[[], datetime]
     settings: PaperSettings = field(default_factory=PaperSettings)
     prices: dict[Symbol, Decimal] = field(default_factory=dict)
-    _orders: dict[str, _Order] = field(default_factory=dict)
-    _trades: list[ExchangeTrade] = field(default_factory=list)
+    _orders: dict[str, _Order] = field(default_factory=dict, init=False, repr=False)
+    _trades: list[ExchangeTrade] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._random = random.Random(self.settings.seed)
@@ -90,9 +90,8 @@ class PaperExchange:
     # what the account has
 
     def reserved(self, currency: str) -> Decimal:
-        return sum(
-            (self._reservation(o)[1] for o in self._open() if self._reservation(o)[0] == currency), Decimal(0)
-        )
+        held = (self._reservation(order) for order in self._open())
+        return sum((amount for held_in, amount in held if held_in == currency), Decimal(0))
 
     def free(self, currency: str) -> Decimal:
         return self.balances.get(currency, Decimal(0)) - self.reserved(currency)

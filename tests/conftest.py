@@ -4,17 +4,14 @@ under it (TBOT_REQUIRE_SERVICES=1) a missing server fails the run instead of ski
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import psycopg
 import pytest
-from psycopg import sql
 from pydantic import SecretStr
 
 from infrastructure.settings import Settings
+from tests.support.schemas import fresh_schema
 from tests.support.world import World, world_on
 
 
@@ -44,21 +41,10 @@ def redis_url() -> str:
     return _service_url("TBOT_TEST_REDIS_URL")
 
 
-@contextmanager
-def _fresh_schema(postgres_url: str) -> Iterator[Settings]:
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, DATABASE_URL=postgres_url, POSTGRES_SCHEMA=schema, postgres_pool_size=12
-    )
-    yield settings
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
-
-
 @pytest.fixture
 def postgres_settings(postgres_url: str) -> Iterator[Settings]:
     """A fresh schema per test, dropped afterwards."""
-    with _fresh_schema(postgres_url) as settings:
+    with fresh_schema(postgres_url, postgres_pool_size=12) as settings:
         yield settings
 
 
@@ -66,7 +52,7 @@ def postgres_settings(postgres_url: str) -> Iterator[Settings]:
 def module_postgres_redis_settings() -> Iterator[Settings]:
     """One schema (and Redis namespace) shared by a module's tests, e.g. behind one server process."""
     redis_url = _service_url("TBOT_TEST_REDIS_URL")
-    with _fresh_schema(_service_url("TBOT_TEST_DATABASE_URL")) as settings:
+    with fresh_schema(_service_url("TBOT_TEST_DATABASE_URL"), postgres_pool_size=12) as settings:
         yield settings.model_copy(update={"redis_url": SecretStr(redis_url)})
 
 

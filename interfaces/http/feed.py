@@ -142,11 +142,10 @@ class _Connection:
         while self.sent < until:
             batch = await asyncio.to_thread(self.hub.source.read, self.sent, BATCH)
             for entry in batch.entries:
-                message = render(entry)
-                if message.position > until:
+                if int(entry["position"]) > until:
                     break
-                if self.caller.may_read_owner(message.owner):
-                    await self._send_text(message.text)
+                if self.caller.may_read_owner(entry["owner"]):
+                    await self._send_text(render(entry).text)
             reached = min(batch.reached, until)
             if reached == self.sent:  # the live model is behind the asked position: wait for it
                 await asyncio.to_thread(self.hub.source.wait, self.sent, WAIT_SECONDS)

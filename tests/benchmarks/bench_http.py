@@ -21,22 +21,17 @@ import json
 import statistics
 import sys
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import count
 
 import httpx
-import psycopg
-from psycopg import sql
 from pydantic import SecretStr
 from websockets.asyncio.client import connect
 
-from infrastructure.settings import Settings
 from tests.benchmarks.bench_place_order import pgbench_tps
 from tests.support.api import Api, api_on
+from tests.support.schemas import fresh_schema
 
 CLIENTS = 16
 BOTS_PER_CLIENT = 4
@@ -189,17 +184,6 @@ def _bots(api: Api) -> list[str]:
     return bots
 
 
-@contextmanager
-def _fresh_schema(database_url: str, redis_url: str) -> Iterator[Settings]:
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    settings = Settings(_env_file=None, DATABASE_URL=database_url, POSTGRES_SCHEMA=schema)  # type: ignore[call-arg]
-    try:
-        yield settings.model_copy(update={"redis_url": SecretStr(redis_url)})
-    finally:
-        with psycopg.connect(database_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("database_url")
@@ -209,8 +193,10 @@ def main() -> None:
     env = {"TBOT_RATE_LIMIT_PER_SECOND": "1000000", "TBOT_LOG_LEVEL": "WARNING"}
     env["TBOT_POSTGRES_POOL_SIZE"] = str(CLIENTS + 4)  # a connection for every concurrent command
     with (
-        _fresh_schema(args.database_url, args.redis_url) as settings,
-        api_on(settings, {"bench": "trader"}, **env) as api,
+        fresh_schema(args.database_url, "bench") as postgres,
+        api_on(
+            postgres.model_copy(update={"redis_url": SecretStr(args.redis_url)}), {"bench": "trader"}, **env
+        ) as api,
     ):
         bots = _bots(api)
         asyncio.run(closed_loop(api, bots, 2))  # warm up
