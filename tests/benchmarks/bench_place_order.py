@@ -14,14 +14,12 @@ import subprocess
 import tempfile
 import threading
 import time
-import uuid
 from decimal import Decimal
 from pathlib import Path
 from uuid import UUID
 
 import psycopg
 from dependency_injector import providers
-from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from application import commands as c
@@ -30,7 +28,7 @@ from domain.values import Symbol
 from infrastructure.adapters import PriceBook
 from infrastructure.container import Container
 from infrastructure.event_store import create_tables
-from infrastructure.settings import Settings
+from tests.support.schemas import fresh_schema
 
 PGBENCH = "/usr/lib/postgresql/15/bin/pgbench"
 BOTS_PER_THREAD = 40
@@ -141,21 +139,13 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     for threads in (1, 8):
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        settings = Settings(
-            _env_file=None,
-            DATABASE_URL=args.database_url,
-            POSTGRES_SCHEMA=schema,  # type: ignore[call-arg]
-            postgres_pool_size=threads + 2,
-        )
-        create_tables(settings)
-        container = Container()
-        container.settings.override(providers.Object(settings))
-        container.prices.override(providers.Object(PriceBook({Symbol("BTC", "USDT"): Decimal("50000")})))
-        commands = place_orders_per_second(container.bus(), threads, args.seconds)
-        container.store().close()
-        with psycopg.connect(args.database_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+        with fresh_schema(args.database_url, "bench", postgres_pool_size=threads + 2) as settings:
+            create_tables(settings)
+            container = Container()
+            container.settings.override(providers.Object(settings))
+            container.prices.override(providers.Object(PriceBook({Symbol("BTC", "USDT"): Decimal("50000")})))
+            commands = place_orders_per_second(container.bus(), threads, args.seconds)
+            container.store().close()
         tps = pgbench_tps(args.database_url, threads, args.seconds)
         rows.append((threads, commands, tps))
     print("| threads | PlaceOrder commands/s | pgbench single-row insert tps | ratio |")
