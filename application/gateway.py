@@ -65,9 +65,24 @@ class OrderUnknown(Exception):
     """The exchange has no order with this client order id."""
 
 
+class OutcomeUnknown(Exception):
+    """The request may have reached the exchange, and its answer did not come back (a timeout
+    after sending, an exchange-side 5xx). What happened is found out by a lookup, never by
+    sending again."""
+
+
+class ExchangeUnavailable(Exception):
+    """The exchange could not be asked (rate limit, outage) and nothing was done there; the
+    caller tries again later."""
+
+
 class ExchangeGateway(Protocol):
+    """Every method may also raise ExchangeUnavailable; ``submit`` and ``cancel`` may raise
+    OutcomeUnknown."""
+
     async def submit(self, request: OrderRequest) -> ExchangeOrder:
-        """Sends the order; OrderRefused if the exchange refuses it."""
+        """Sends the order; OrderRefused if the exchange refuses it. Sending a client order id
+        the exchange already has answers with that order instead of making a second one."""
         ...
 
     async def cancel(self, client_order_id: str, symbol: Symbol) -> ExchangeOrder:
@@ -78,6 +93,24 @@ class ExchangeGateway(Protocol):
         """The order with this client order id, or None if the exchange never got it."""
         ...
 
-    async def trades(self, symbol: Symbol, since: datetime | None) -> list[ExchangeTrade]:
-        """The account's fills in ``symbol`` (from ``since``), oldest first."""
+    async def open_orders(self, symbol: Symbol) -> list[ExchangeOrder]:
+        """The account's open orders in ``symbol``."""
+        ...
+
+    async def order_trades(self, order: ExchangeOrder) -> list[ExchangeTrade]:
+        """The fills of one order, oldest first."""
+        ...
+
+    async def close(self) -> None:
+        """Lets go of connections."""
+        ...
+
+
+class UnknownAccount(Exception):
+    """No exchange account of that name is configured."""
+
+
+class GatewayDirectory(Protocol):
+    def gateway(self, account: str) -> ExchangeGateway:
+        """The gateway of a bot's exchange account; UnknownAccount when none is configured."""
         ...

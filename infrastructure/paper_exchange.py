@@ -83,6 +83,8 @@ class PaperExchange:
     prices: dict[Symbol, Decimal] = field(default_factory=dict)
     _orders: dict[str, _Order] = field(default_factory=dict, init=False, repr=False)
     _trades: list[ExchangeTrade] = field(default_factory=list, init=False, repr=False)
+    _trades_of: dict[str, list[ExchangeTrade]] = field(default_factory=dict, init=False, repr=False)
+    _open_orders: dict[str, _Order] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._random = random.Random(self.settings.seed)
@@ -103,9 +105,18 @@ class PaperExchange:
             if (symbol is None or t.symbol == symbol) and (since is None or t.at >= since)
         ]
 
+    def order_trades(self, client_order_id: str) -> list[ExchangeTrade]:
+        return list(self._trades_of.get(client_order_id, ()))
+
     def lookup(self, client_order_id: str) -> ExchangeOrder | None:
         order = self._orders.get(client_order_id)
         return order.view() if order is not None else None
+
+    def open_symbols(self) -> set[Symbol]:
+        return {o.request.symbol for o in self._open_orders.values()}
+
+    def open_orders(self, symbol: Symbol) -> list[ExchangeOrder]:
+        return [o.view() for o in self._open() if o.request.symbol == symbol]
 
     # what the account does
 
@@ -122,7 +133,7 @@ class PaperExchange:
         currency, needed = self._reservation(order)
         if needed > self.free(currency):
             raise OrderRefused(f"insufficient funds: needs {needed} {currency}, {self.free(currency)} free")
-        self._orders[key] = order
+        self._orders[key] = self._open_orders[key] = order
         self._match(order, taker=True)
         return order.view()
 
@@ -153,7 +164,7 @@ class PaperExchange:
     # matching
 
     def _open(self) -> list[_Order]:
-        return [o for o in self._orders.values() if o.status is ExchangeStatus.OPEN]
+        return list(self._open_orders.values())
 
     def _slipped(self, side: Side, price: Decimal, spec: MarketSpec) -> Decimal:
         moved = price * (1 + side.sign * self.settings.slippage_bps * BPS)
@@ -244,25 +255,26 @@ class PaperExchange:
         self.balances[base] = self.balances.get(base, Decimal(0)) + signed * quantity
         self.balances[quote] = self.balances.get(quote, Decimal(0)) - signed * notional - fee
         order.filled += quantity
-        self._trades.append(
-            ExchangeTrade(
-                trade_id=f"paper-t{len(self._trades) + 1}",
-                client_order_id=str(request.client_order_id),
-                exchange_order_id=order.exchange_order_id,
-                symbol=request.symbol,
-                side=request.side,
-                quantity=quantity,
-                price=price,
-                fee=fee,
-                fee_currency=quote,
-                maker=maker,
-                at=self.now(),
-            )
+        trade = ExchangeTrade(
+            trade_id=f"paper-t{len(self._trades) + 1}",
+            client_order_id=str(request.client_order_id),
+            exchange_order_id=order.exchange_order_id,
+            symbol=request.symbol,
+            side=request.side,
+            quantity=quantity,
+            price=price,
+            fee=fee,
+            fee_currency=quote,
+            maker=maker,
+            at=self.now(),
         )
+        self._trades.append(trade)
+        self._trades_of.setdefault(trade.client_order_id, []).append(trade)
         if order.remaining == 0:
-            order.status = ExchangeStatus.FILLED
+            self._end(order, ExchangeStatus.FILLED, None)
         elif short:
             self._end(order, ExchangeStatus.EXPIRED, "insufficient funds at the fill price for the rest")
 
-    def _end(self, order: _Order, status: ExchangeStatus, reason: str) -> None:
+    def _end(self, order: _Order, status: ExchangeStatus, reason: str | None) -> None:
         order.status, order.reason = status, reason
+        self._open_orders.pop(str(order.request.client_order_id), None)

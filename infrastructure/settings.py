@@ -77,6 +77,34 @@ class Settings(BaseSettings):
         description='starting reference prices by symbol, as JSON ({"BTC/USDT": "50000"}); '
         "market data moves them",
     )
+    paper_balances: dict[str, Decimal] = Field(
+        default_factory=lambda: {
+            "USDT": Decimal(100_000),
+            "BTC": Decimal(1),
+            "ETH": Decimal(10),
+            "SOL": Decimal(100),
+        },
+        description='what each paper account starts with, as JSON ({"USDT": "100000"})',
+    )
+    paper_maker_fee: Decimal = Field(default=Decimal("0.001"), ge=0, lt=1)
+    paper_taker_fee: Decimal = Field(default=Decimal("0.001"), ge=0, lt=1)
+    paper_slippage_bps: Decimal = Field(
+        default=Decimal(5), ge=0, le=1000, description="how far a paper taker fill moves against the order"
+    )
+    paper_partial_fills: bool = Field(default=False, description="paper orders fill in seeded parts")
+    paper_seed: int = 0
+    execution_poll_seconds: float = Field(
+        default=0.5, gt=0, le=60, description="how often execution asks the exchanges about open orders"
+    )
+    execution_settle_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="after this long an order the exchange does not know is taken as never received "
+        "and sent again (at least the exchange's receive window)",
+    )
+    execution_concurrency: int = Field(default=32, ge=1, le=1000, description="orders worked on at once")
+    execution_batch_size: int = Field(default=200, ge=1, le=10_000)
     log_format: Literal["console", "json"] = Field(
         default="console", description="json for log collectors, console for people"
     )

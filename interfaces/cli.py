@@ -13,6 +13,7 @@ from interfaces.cli_http import keys_app, prepared_container, serve, serve_app, 
 from interfaces.cli_read_side import audit_app, events_app, projections_app
 from interfaces.demo import ACTOR, DemoReport, ReadBack, read_back, run_demo
 from interfaces.errors import clear_errors
+from interfaces.execution import execution_app, install_execution_tables
 from interfaces.http.container import HttpContainer
 from interfaces.read_side import ReadSideContainer, build_worker
 from projections.catalog import ALL_NAMES
@@ -25,6 +26,7 @@ app.add_typer(events_app, name="events")
 app.add_typer(audit_app, name="audit")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
+app.add_typer(execution_app, name="execution")
 app.command()(serve)
 console = Console()
 
@@ -39,6 +41,7 @@ def db_init() -> None:
     create_tables(settings)
     backend = container.read_models().install()
     HttpContainer().identity().install()
+    install_execution_tables(container.read_engine())
     console.print(f"event store tables ready on {settings.backend}")
     console.print(f"read models ready; time series on {backend.value}")
 

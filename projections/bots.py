@@ -12,8 +12,8 @@ from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, MetaData, St
 from domain.bot import Bot
 from domain.order import Order
 from domain.position import Position
+from infrastructure.columns import Document, Money, UtcTime
 from projections.base import Batch, Projection, handles, stamp
-from projections.columns import Document, Money, UtcTime
 from projections.envelope import Envelope
 from projections.plain import plain
 

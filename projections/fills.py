@@ -11,8 +11,8 @@ from sqlalchemy import BigInteger, Boolean, Column, Index, MetaData, PrimaryKeyC
 from domain.bot import Bot
 from domain.order import Order
 from domain.position import Position
+from infrastructure.columns import Money, UtcTime
 from projections.base import Batch, Projection, handles
-from projections.columns import Money, UtcTime
 from projections.envelope import Envelope
 
 

@@ -13,8 +13,8 @@ from domain.bot import Bot
 from domain.order import Order
 from domain.order_states import OrderStatus
 from domain.position import Position
+from infrastructure.columns import Money, UtcTime
 from projections.base import Batch, Projection, handles, stamp
-from projections.columns import Money, UtcTime
 from projections.envelope import Envelope
 
 

@@ -11,8 +11,8 @@ from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, String, Tab
 from domain.bot import Bot
 from domain.order import Order
 from domain.position import Position
+from infrastructure.columns import Money, UtcTime
 from projections.base import Batch, Projection, handles, stamp
-from projections.columns import Money, UtcTime
 from projections.envelope import Envelope
 
 

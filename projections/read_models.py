@@ -25,9 +25,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.schema import CreateTable
 
+from infrastructure.columns import UtcTime
 from projections import timeseries
 from projections.base import Batch, Projection
-from projections.columns import UtcTime
 from projections.envelope import Envelope
 from projections.errors import ReadModelsMissing
 from projections.row_cache import RowCache

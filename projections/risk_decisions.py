@@ -12,8 +12,8 @@ from domain.bot import Bot
 from domain.order import Order
 from domain.orders import OrderRequest
 from domain.position import Position
+from infrastructure.columns import Document, Money, UtcTime
 from projections.base import Batch, Projection, handles
-from projections.columns import Document, Money, UtcTime
 from projections.envelope import Envelope
 from projections.plain import plain
 

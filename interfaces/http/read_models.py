@@ -10,8 +10,8 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, create_model
 from sqlalchemy import JSON, BigInteger, Boolean, Integer, String, Table, Uuid
 
+from infrastructure.columns import Money, UtcTime
 from interfaces.http.schemas import PlainDecimal
-from projections.columns import Money, UtcTime
 from projections.queries import VIEWS
 
 _TYPES: tuple[tuple[type, Any], ...] = (

@@ -1,0 +1,417 @@
+"""The execution process manager: takes placed orders to their exchange account and brings back
+what happens there, through the same command handlers as everything else.
+
+- It reads the event store after its own tracking position. On ``Order.Placed`` it records the
+  order as submitted *before* sending it, so an order that may have reached the exchange is always
+  marked as such; then it records the answer (accepted, rejected, fills, expired). On
+  ``Order.CancelRequested`` it cancels at the exchange and records the outcome.
+- An order whose submission outcome is unknown (timeout after sending, exchange outage) is looked
+  up by its client order id, never sent blindly again. Only when the exchange has no such order,
+  and the submission is older than ``settle_seconds`` (after which the exchange refuses it; Binance
+  calls this the receive window), is it sent again, with the same client order id.
+- It follows fills by asking each account for its open orders per symbol and looking up the ones
+  that left that list; fills are recorded by trade id, so a fill reported twice is recorded once.
+- On start-up, before it reads anything new, it reconciles every order it was following with the
+  exchange; what it records then has the actor ``system:reconciliation``.
+
+Exactly once: the order aggregate's ``sent`` state (recorded before sending), the client order id
+(the exchange's own duplicate check), one holder of the execution lock at a time, and a tracking
+position saved with the working orders only after a batch is done (a batch done twice finds its
+orders already sent, and looks them up instead)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import structlog
+
+from application import commands as c
+from application.bus import CommandBus
+from application.errors import DomainError
+from application.execution_state import EventSource, ExecutionState, StoredEvent, WorkingOrder
+from application.gateway import (
+    ExchangeGateway,
+    ExchangeOrder,
+    ExchangeStatus,
+    ExchangeUnavailable,
+    GatewayDirectory,
+    OrderRefused,
+    OrderUnknown,
+    OutcomeUnknown,
+    UnknownAccount,
+)
+from application.ports import Clock
+from application.results import FillAck, OrderAck
+from application.store import TradingApplication
+from domain.bot import Bot
+from domain.order import Order
+from domain.order_states import OrderStatus
+
+EXECUTION_ACTOR = "system:execution"
+RECONCILIATION_ACTOR = "system:reconciliation"
+log = structlog.get_logger("tbot.execution")
+
+
+@dataclass(frozen=True)
+class Cause:
+    """Who the manager records as the actor, and the request its records belong to."""
+
+    actor: str
+    correlation_id: str
+    causation_id: str
+
+    def fields(self) -> dict[str, str]:
+        return {"actor": self.actor, "correlation_id": self.correlation_id, "causation_id": self.causation_id}
+
+
+@dataclass
+class _Follow:
+    """What the manager knows of a working order between exchange calls."""
+
+    order: WorkingOrder
+    filled: Decimal = Decimal(0)
+    settled: bool = False  # the exchange has answered for the order (it has it, or it ended)
+    check_at: float = 0.0  # when an unsettled order is looked up next (monotonic seconds)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+@dataclass(frozen=True)
+class ExecutionSettings:
+    batch_size: int = 200
+    concurrency: int = 32
+    settle_seconds: float = 10.0
+    retry_seconds: float = 1.0
+
+
+class ExecutionManager:
+    def __init__(
+        self,
+        *,
+        bus: CommandBus,
+        store: TradingApplication,
+        gateways: GatewayDirectory,
+        state: ExecutionState,
+        events: EventSource,
+        clock: Clock,
+        settings: ExecutionSettings | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.bus = bus
+        self.store = store
+        self.gateways = gateways
+        self.state = state
+        self.events = events
+        self.clock = clock
+        self.settings = settings or ExecutionSettings()
+        self.monotonic = monotonic
+        self.position = 0
+        self._working: dict[UUID, _Follow] = {}
+        self._slots = asyncio.Semaphore(self.settings.concurrency)
+
+    @property
+    def working(self) -> list[WorkingOrder]:
+        return [follow.order for follow in self._working.values()]
+
+    # start-up
+
+    async def start(self) -> int:
+        """Loads the tracking position and the working orders, and reconciles each of them with its
+        exchange; returns how many it reconciled. Nothing new is sent before this returns."""
+        self.position, working = await asyncio.to_thread(self.state.load)
+        self._working = {order.order_id: _Follow(order) for order in working}
+        run = f"reconcile-{self.clock.now():%Y%m%dT%H%M%S.%f}"
+        cause = Cause(RECONCILIATION_ACTOR, run, run)
+        await self._each(list(self._working.values()), lambda follow: self._resolve(follow, cause))
+        gone = [order.order_id for order in working if order.order_id not in self._working]
+        await asyncio.to_thread(self.state.save, self.position, [], gone)
+        log.info("reconciled", orders=len(working), ended=len(gone), position=self.position)
+        return len(working)
+
+    async def _resolve(self, follow: _Follow, cause: Cause) -> None:
+        """Brings an order the manager already acted on in line with its exchange."""
+        order = await self._order(follow)
+        if order is None or order.status.is_terminal:
+            self._working.pop(follow.order.order_id, None)
+        elif order.status is OrderStatus.PENDING_CANCEL:
+            await self._cancel(follow, order, cause)
+        elif order.sent:
+            await self._check(follow, order, cause)
+        # never sent: its Order.Placed is still ahead of the tracking position
+
+    # new events
+
+    async def step(self) -> int:
+        """Acts on the next batch of events; returns how many it read."""
+        batch = await asyncio.to_thread(self.events.read, self.position, self.settings.batch_size)
+        if not batch:
+            return 0
+        by_order: dict[UUID, list[StoredEvent]] = {}
+        ended: list[UUID] = []
+        for stored in batch:
+            event = stored.event
+            if isinstance(event, (Order.Placed, Order.CancelRequested)):
+                by_order.setdefault(event.originator_id, []).append(stored)
+            status = getattr(event, "status", None)
+            if isinstance(event, Order.Event) and isinstance(status, OrderStatus) and status.is_terminal:
+                ended.append(event.originator_id)
+        taken_on = [await self._take_on(s.event) for s in batch if isinstance(s.event, Order.Placed)]
+        if taken_on:  # saved before acting, so a restart reconciles them whatever happens next
+            await asyncio.to_thread(self.state.save, self.position, [f.order for f in taken_on], [])
+        await self._each(list(by_order.values()), self._act_on)
+        for order_id in ended:
+            self._working.pop(order_id, None)
+        self.position = batch[-1].position
+        await asyncio.to_thread(self.state.save, self.position, [], ended)
+        return len(batch)
+
+    async def _act_on(self, events: list[StoredEvent]) -> None:
+        for stored in events:
+            event = stored.event
+            cause = Cause(
+                EXECUTION_ACTOR,
+                event.meta.correlation_id,
+                f"{event.originator_id}:{event.originator_version}",
+            )
+            follow = self._working.get(event.originator_id)
+            if follow is None:
+                continue  # not one of ours, or already ended
+            async with follow.lock:
+                if isinstance(event, Order.Placed):
+                    await self._place(follow, cause)
+                else:
+                    order = await self._order(follow)
+                    if order is not None and order.status is OrderStatus.PENDING_CANCEL:
+                        await self._cancel(follow, order, cause)
+
+    async def _take_on(self, event: Order.Placed) -> _Follow:
+        bot = await asyncio.to_thread(self.store.load, Bot, event.bot_id)
+        account = bot.exchange_account
+        request = event.request
+        order = WorkingOrder(
+            event.originator_id,
+            account,
+            request.symbol,
+            str(request.client_order_id),
+            event.meta.correlation_id,
+        )
+        follow = self._working.setdefault(order.order_id, _Follow(order))
+        return follow
+
+    async def _place(self, follow: _Follow, cause: Cause) -> None:
+        order = await self._order(follow)
+        if order is None or order.status is not OrderStatus.PENDING_NEW:
+            # ended, or sent by an earlier run that stopped before its tracking position moved
+            await self._resolve(follow, cause)
+            return
+        try:
+            self.gateways.gateway(follow.order.account)
+        except UnknownAccount:
+            reason = f"exchange account {follow.order.account!r} is not configured"
+            await self._record(
+                follow, c.RecordOrderRejected(order_id=order.id, reason=reason, **cause.fields())
+            )
+            return
+        submitted = await self._record(follow, c.RecordOrderSubmitted(order_id=order.id, **cause.fields()))
+        if submitted is None or not submitted.changed:
+            follow.check_at = self.monotonic()  # someone got there first: find out where it stands
+            return
+        await self._send(follow, order, cause)
+
+    # talking to the exchange
+
+    def _gateway(self, follow: _Follow) -> ExchangeGateway:
+        return self.gateways.gateway(follow.order.account)
+
+    async def _send(self, follow: _Follow, order: Order, cause: Cause) -> None:
+        try:
+            placed = await self._gateway(follow).submit(order.request)
+        except OrderRefused as refusal:
+            reason = str(refusal) or "refused by the exchange"
+            await self._record(
+                follow, c.RecordOrderRejected(order_id=order.id, reason=reason, **cause.fields())
+            )
+        except (OutcomeUnknown, ExchangeUnavailable) as error:
+            self._unsettled(follow, f"submission of {follow.order.client_order_id}", error)
+        else:
+            await self._sync(follow, placed, cause)
+
+    async def _check(self, follow: _Follow, order: Order, cause: Cause) -> None:
+        """Finds out from the exchange where an order stands and records it. An order the exchange
+        never got is sent again once its submission can no longer arrive there."""
+        try:
+            found = await self._gateway(follow).lookup(follow.order.client_order_id, follow.order.symbol)
+        except (OutcomeUnknown, ExchangeUnavailable) as error:
+            self._unsettled(follow, f"lookup of {follow.order.client_order_id}", error)
+            return
+        if found is not None:
+            await self._sync(follow, found, cause)
+            return
+        if order.exchange_order_id is not None:
+            log.error("the exchange no longer has an accepted order", client_order_id=order.client_order_id)
+            self._unsettled(follow, "lookup", None, later=self.settings.settle_seconds)
+            return
+        age = (self.clock.now() - order.modified_on).total_seconds()
+        if age < self.settings.settle_seconds:
+            follow.settled, follow.check_at = False, self.monotonic() + self.settings.settle_seconds - age
+            return
+        log.info("resending an order the exchange never got", client_order_id=order.client_order_id)
+        await self._send(follow, order, cause)
+
+    async def _cancel(self, follow: _Follow, order: Order, cause: Cause) -> None:
+        gateway = self._gateway(follow)
+        try:
+            answer = await gateway.cancel(follow.order.client_order_id, follow.order.symbol)
+        except OrderUnknown:
+            found = await gateway.lookup(follow.order.client_order_id, follow.order.symbol)
+            if found is None:
+                age = (self.clock.now() - order.modified_on).total_seconds()
+                if order.exchange_order_id is None and age < self.settings.settle_seconds:
+                    self._unsettled(follow, "cancel", None, later=self.settings.settle_seconds - age)
+                    return
+                reason = "the exchange never had the order"
+                await self._record(
+                    follow, c.RecordOrderCancelled(order_id=order.id, reason=reason, **cause.fields())
+                )
+                return
+            answer = found
+        except (OutcomeUnknown, ExchangeUnavailable) as error:
+            self._unsettled(follow, f"cancel of {follow.order.client_order_id}", error)
+            return
+        await self._sync(follow, answer, cause)
+        if answer.status is ExchangeStatus.OPEN:
+            reason = answer.reason or "the exchange kept the order open"
+            await self._record(
+                follow, c.RecordCancelRejected(order_id=order.id, reason=reason, **cause.fields())
+            )
+
+    async def _sync(self, follow: _Follow, answer: ExchangeOrder, cause: Cause) -> None:
+        """Records what the exchange says of the order that the order does not show yet: accepted,
+        each new fill (by trade id), and how it ended."""
+        order = await self._order(follow)
+        if order is None:
+            return
+        order_id = order.id
+        follow.settled = True
+        if answer.status is ExchangeStatus.REJECTED:
+            reason = answer.reason or "rejected by the exchange"
+            await self._record(
+                follow, c.RecordOrderRejected(order_id=order_id, reason=reason, **cause.fields())
+            )
+            return
+        if order.status is OrderStatus.SUBMITTED:
+            accepted = c.RecordOrderAccepted(
+                order_id=order_id, exchange_order_id=answer.exchange_order_id, **cause.fields()
+            )
+            await self._record(follow, accepted)
+        if answer.filled > order.filled_quantity:
+            recorded = set(order.trade_ids)
+            for trade in await self._gateway(follow).order_trades(answer):
+                if trade.trade_id in recorded:
+                    continue
+                fill = c.RecordFill(
+                    order_id=order_id,
+                    trade_id=trade.trade_id,
+                    quantity=trade.quantity,
+                    price=trade.price,
+                    fee=trade.fee,
+                    fee_currency=trade.fee_currency,
+                    **cause.fields(),
+                )
+                await self._record(follow, fill)
+        follow.filled = max(follow.filled, answer.filled)
+        if answer.status is ExchangeStatus.CANCELLED:
+            reason = answer.reason or "cancelled at the exchange"
+            await self._record(
+                follow, c.RecordOrderCancelled(order_id=order_id, reason=reason, **cause.fields())
+            )
+        elif answer.status is ExchangeStatus.EXPIRED:
+            await self._record(follow, c.RecordOrderExpired(order_id=order_id, **cause.fields()))
+
+    # following open orders
+
+    async def poll(self) -> None:
+        """Looks up the orders whose outcome is unknown and are due, and brings in what changed for
+        the others: one open-orders request per account and symbol, a lookup for each order that
+        left the list."""
+        now = self.monotonic()
+        due = [f for f in self._working.values() if not f.settled and f.check_at <= now]
+        await self._each(due, self._recheck)
+        groups: dict[tuple[str, Any], list[_Follow]] = {}
+        for follow in self._working.values():
+            if follow.settled:
+                groups.setdefault((follow.order.account, follow.order.symbol), []).append(follow)
+        await self._each(list(groups.values()), self._follow_group)
+
+    async def _recheck(self, follow: _Follow) -> None:
+        async with follow.lock:
+            await self._resolve(follow, self._cause_of(follow))
+
+    async def _follow_group(self, group: list[_Follow]) -> None:
+        first = group[0].order
+        try:
+            listed = await self.gateways.gateway(first.account).open_orders(first.symbol)
+        except (OutcomeUnknown, ExchangeUnavailable) as error:
+            log.warning(
+                "could not list open orders",
+                account=first.account,
+                symbol=str(first.symbol),
+                error=str(error),
+            )
+            return
+        still_open = {order.client_order_id: order for order in listed}
+        for follow in group:
+            answer = still_open.get(follow.order.client_order_id)
+            if answer is not None and answer.filled <= follow.filled:
+                continue
+            async with follow.lock:
+                if answer is None:
+                    await self._resolve(follow, self._cause_of(follow))
+                else:
+                    await self._sync(follow, answer, self._cause_of(follow))
+
+    # helpers
+
+    def _cause_of(self, follow: _Follow) -> Cause:
+        return Cause(EXECUTION_ACTOR, follow.order.correlation_id, f"follow:{follow.order.order_id}")
+
+    def _unsettled(
+        self, follow: _Follow, what: str, error: Exception | None, later: float | None = None
+    ) -> None:
+        follow.settled = False
+        follow.check_at = self.monotonic() + (self.settings.retry_seconds if later is None else later)
+        if error is not None:
+            log.warning("exchange outcome unknown; will look it up", what=what, error=str(error))
+
+    async def _order(self, follow: _Follow) -> Order | None:
+        return await asyncio.to_thread(self.store.find, Order, follow.order.order_id, True)
+
+    async def _record(self, follow: _Follow, command: c.OrderCommand) -> OrderAck | FillAck | None:
+        """Dispatches an execution report; a report the order refuses (it has moved on) is logged."""
+        try:
+            ack = await asyncio.to_thread(self._dispatch, command)
+        except DomainError as error:
+            log.error("execution report refused", command=type(command).__name__, error=str(error))
+            return None
+        status = ack.status if isinstance(ack, OrderAck) else ack.order_status
+        if OrderStatus(status).is_terminal:
+            self._working.pop(follow.order.order_id, None)
+        return ack
+
+    def _dispatch(self, command: c.OrderCommand) -> OrderAck | FillAck:
+        ack: OrderAck | FillAck = self.bus.dispatch(command)  # type: ignore[call-overload]
+        return ack
+
+    async def _each(
+        self, items: Sequence[Any] | Iterable[Any], act: Callable[[Any], Awaitable[None]]
+    ) -> None:
+        async def bounded(item: Any) -> None:
+            async with self._slots:
+                await act(item)
+
+        await asyncio.gather(*(bounded(item) for item in items))
