@@ -2,7 +2,8 @@
 
 ``after=N`` resumes: first what the caller may see after N (from the live stream, or the event
 store for what the stream no longer holds), then live entries, with no gap and no repeat at the
-seam. Messages are JSON: ``subscribed`` once, then ``event``s, ``heartbeat``s while nothing
+seam; without ``after`` the feed starts at the event store's head when the client connects.
+Messages are JSON: ``subscribed`` once, then ``event``s, ``heartbeat``s while nothing
 happens (their ``position`` is a safe place to resume from), and an ``error`` before the server
 ends a subscription (``slow_consumer``, ``live_unavailable``, ``server_stopping``) naming the
 position to resume after."""
@@ -48,7 +49,8 @@ async def feed(websocket: WebSocket) -> None:
     await hub.start()
     await websocket.accept()
     connection = _Connection(websocket, hub, caller, box.settings(), box.clock().now)
-    cursor = hub.position if after is None else after
+    # without ``after``: from now, the event store's head (the live model may not be there yet)
+    cursor = await asyncio.to_thread(box.reader().head) if after is None else after
     serving = asyncio.create_task(connection.serve(cursor))
     watching = asyncio.create_task(_until_disconnected(websocket))
     try:
