@@ -2,27 +2,39 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from dependency_injector import containers, providers
 
 from application.bus import CommandBus
 from application.handlers.base import HandlerDeps
+from application.ports import Clock
 from domain.values import Symbol
-from infrastructure.adapters import PriceBook, StaticMarketRules, SystemClock, UuidFactory
+from infrastructure.adapters import StaticMarketRules, SystemClock, UuidFactory
 from infrastructure.event_store import open_store
+from infrastructure.mark_prices import MarkPrices, MarkPriceStore, open_mark_price_store
+from infrastructure.read_database import create_read_engine
 from infrastructure.settings import Settings
 
 
-def price_book(settings: Settings) -> PriceBook:
-    return PriceBook(
-        {Symbol.parse(text, "reference_prices"): price for text, price in settings.reference_prices.items()}
-    )
+def reference_prices(settings: Settings) -> dict[Symbol, Decimal]:
+    return {
+        Symbol.parse(text, "reference_prices"): price for text, price in settings.reference_prices.items()
+    }
+
+
+def mark_prices(settings: Settings, store: MarkPriceStore, clock: Clock) -> MarkPrices:
+    """Market data's mark prices, the configured reference prices where there is none yet."""
+    return MarkPrices(store, reference_prices(settings), clock.now)
 
 
 class Container(containers.DeclarativeContainer):
     settings = providers.Singleton(Settings)
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(UuidFactory)
-    prices = providers.Singleton(price_book, settings=settings)
+    read_engine = providers.Singleton(create_read_engine, settings=settings)
+    mark_price_store = providers.Singleton(open_mark_price_store, settings=settings, engine=read_engine)
+    prices = providers.Singleton(mark_prices, settings=settings, store=mark_price_store, clock=clock)
     markets = providers.Singleton(StaticMarketRules)
     store = providers.Singleton(open_store, settings=settings)
     handler_deps = providers.Singleton(

@@ -105,6 +105,25 @@ class Settings(BaseSettings):
     )
     execution_concurrency: int = Field(default=32, ge=1, le=1000, description="orders worked on at once")
     execution_batch_size: int = Field(default=200, ge=1, le=10_000)
+    marketdata_source: Literal["random", "csv"] = Field(
+        default="random",
+        description="where `tbot marketdata run` gets prices: a seeded random walk, or a CSV file of "
+        "one-minute candles (marketdata_csv)",
+    )
+    marketdata_symbols: list[str] = Field(
+        default_factory=lambda: ["BTC/USDT", "ETH/USDT", "SOL/USDT"],
+        description='the random walk\'s symbols, as JSON (["BTC/USDT"])',
+    )
+    marketdata_seed: int = 0
+    marketdata_csv: Path | None = Field(
+        default=None, description="symbol,opened_at,open,high,low,close,volume per line"
+    )
+    marketdata_replay_speed: float = Field(
+        default=60.0, gt=0, description="how many seconds of the CSV file pass per second"
+    )
+    marketdata_interval_seconds: float = Field(
+        default=1.0, gt=0, le=3600, description="how often market data ticks"
+    )
     log_format: Literal["console", "json"] = Field(
         default="console", description="json for log collectors, console for people"
     )

@@ -13,9 +13,11 @@ from interfaces.cli_http import keys_app, prepared_container, serve, serve_app, 
 from interfaces.cli_read_side import audit_app, events_app, projections_app
 from interfaces.demo import ACTOR, DemoReport, ReadBack, read_back, run_demo
 from interfaces.errors import clear_errors
-from interfaces.execution import execution_app, install_execution_tables
+from interfaces.execution import execution_app
 from interfaces.http.container import HttpContainer
+from interfaces.market_data import marketdata_app
 from interfaces.read_side import ReadSideContainer, build_worker
+from interfaces.worker_tables import install_worker_tables
 from projections.catalog import ALL_NAMES
 
 app = typer.Typer(no_args_is_help=True, help="tbot: an event-sourced trading backend for crypto bots.")
@@ -27,6 +29,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 app.add_typer(execution_app, name="execution")
+app.add_typer(marketdata_app, name="marketdata")
 app.command()(serve)
 console = Console()
 
@@ -41,7 +44,7 @@ def db_init() -> None:
     create_tables(settings)
     backend = container.read_models().install()
     HttpContainer().identity().install()
-    install_execution_tables(container.read_engine())
+    install_worker_tables(container.read_engine())
     console.print(f"event store tables ready on {settings.backend}")
     console.print(f"read models ready; time series on {backend.value}")
 
@@ -88,6 +91,7 @@ def _play_demo(container: HttpContainer) -> DemoReport:
         create_tables(settings)
     read_models = container.read_models()
     backend = read_models.install()
+    install_worker_tables(container.read_engine())
     report = run_demo(container.bus(), container.store(), container.prices())
     console.print(f"[bold]tbot demo[/bold] on the {settings.backend} event store")
     for step in report.steps:

@@ -16,6 +16,7 @@ from interfaces.errors import clear_errors
 from interfaces.http.app import create_app
 from interfaces.http.container import HttpContainer
 from interfaces.read_side import build_worker
+from interfaces.worker_tables import install_worker_tables
 from projections.live import NAME as LIVE
 from projections.locks import LocalLocks
 from projections.worker import ProjectionWorker
@@ -33,6 +34,7 @@ def prepared_container() -> HttpContainer:
     if settings.backend == "sqlite":
         create_tables(settings)
         container.read_models().install()
+        install_worker_tables(container.read_engine())
     else:
         container.read_models().check_installed()
     container.identity().install()

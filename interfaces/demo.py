@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from application import commands as c
@@ -14,7 +14,6 @@ from application.errors import OrderDenied
 from application.store import TradingApplication
 from domain.position_math import PositionState
 from domain.values import Symbol
-from infrastructure.adapters import PriceBook
 from projections import queries
 from projections.live import LiveStore
 from projections.read_models import ReadModels
@@ -29,6 +28,12 @@ LIMITS = {
     "price_band_pct": "0.05",
     "max_orders_per_minute": 30,
 }
+
+
+class Market(Protocol):
+    def set(self, symbol: Symbol, price: Decimal) -> None:
+        """Marks ``symbol`` at ``price`` from now on."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -82,7 +87,7 @@ def read_back(read_models: ReadModels, live_store: LiveStore, report: DemoReport
     return ReadBack(orders, positions, pnl, decisions, live_store.bot_pnl(str(report.bot_id)))
 
 
-def run_demo(bus: CommandBus, store: TradingApplication, prices: PriceBook) -> DemoReport:
+def run_demo(bus: CommandBus, store: TradingApplication, prices: Market) -> DemoReport:
     steps: list[str] = []
     prices.set(BTC, Decimal("60000"))
     bot = bus.dispatch(

@@ -12,7 +12,6 @@ from typing import Any
 
 import structlog
 import typer
-from sqlalchemy import Engine
 
 from application.execution import ExecutionManager, ExecutionSettings
 from infrastructure.adapters import PAPER_MARKETS
@@ -25,17 +24,13 @@ from infrastructure.settings import Settings
 from infrastructure.tracing import configure_tracing
 from interfaces.errors import clear_errors
 from interfaces.read_side import ReadSideContainer
+from interfaces.worker_tables import install_worker_tables
 from projections.locks import ProjectionLocks
 from projections.reader import Wakeup
 
 execution_app = typer.Typer(no_args_is_help=True, help="Order execution on the exchanges.")
 log = structlog.get_logger("tbot.execution")
 LOCK = "execution"
-
-
-def install_execution_tables(engine: Engine) -> None:
-    PaperJournal(engine).install()
-    SqlExecutionState(engine).install()
 
 
 class ExecutionWorker:
@@ -128,7 +123,7 @@ def build_execution_worker(container: Any, locks: ProjectionLocks | None = None)
         locks or container.locks(),
         container.wakeup(),
         settings.execution_poll_seconds,
-        lambda: install_execution_tables(engine),
+        lambda: install_worker_tables(engine),
     )
 
 

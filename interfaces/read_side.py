@@ -9,7 +9,6 @@ from dependency_injector import providers
 from sqlalchemy import Engine
 
 from infrastructure.container import Container
-from infrastructure.read_database import create_read_engine
 from infrastructure.settings import Settings
 from projections.catalog import sql_projections
 from projections.live import LiveProjection
@@ -28,16 +27,15 @@ def _locks(settings: Settings, engine: Engine) -> ProjectionLocks:
 
 
 class ReadSideContainer(Container):
-    read_engine = providers.Singleton(create_read_engine, settings=Container.settings)
     read_models = providers.Singleton(
-        ReadModels, engine=read_engine, projections=providers.Callable(sql_projections)
+        ReadModels, engine=Container.read_engine, projections=providers.Callable(sql_projections)
     )
     reader = providers.Singleton(EventReader, store=Container.store)
     live_store = providers.Singleton(open_live_store, settings=Container.settings)
     live_projection = providers.Singleton(
         LiveProjection, max_feed_length=Container.settings.provided.feed_max_length
     )
-    locks = providers.Factory(_locks, settings=Container.settings, engine=read_engine)
+    locks = providers.Factory(_locks, settings=Container.settings, engine=Container.read_engine)
     wakeup = providers.Factory(Wakeup, store=Container.store)
 
 

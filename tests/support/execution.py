@@ -24,8 +24,8 @@ from infrastructure.execution_state import SqlExecutionState
 from infrastructure.paper_exchange import PaperSettings
 from infrastructure.paper_gateway import PaperJournal
 from infrastructure.settings import Settings
-from interfaces.execution import install_execution_tables
 from interfaces.read_side import ReadSideContainer
+from interfaces.worker_tables import install_worker_tables
 from tests.support.clock import ManualClock
 from tests.support.world import BTC, ETH, World
 
@@ -119,7 +119,7 @@ def execution_on(settings: Settings) -> Iterator[Execution]:
     container.clock.override(providers.Object(clock))
     prices = PriceBook({BTC: Decimal("50000"), ETH: Decimal("2500")})
     container.prices.override(providers.Object(prices))
-    install_execution_tables(container.read_engine())
+    install_worker_tables(container.read_engine())
     store = container.store()
     world = World(container.bus(), store, clock, prices)
     try:

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from infrastructure.event_store import create_tables
 from infrastructure.settings import Settings
 from interfaces.read_side import ReadSideContainer, build_worker
+from interfaces.worker_tables import install_worker_tables
 from projections.catalog import ALL_NAMES
 from projections.read_models import ReadModels
 from projections.reader import EventReader
@@ -59,6 +60,7 @@ def read_side_on(settings: Settings, clock: ManualClock | None = None) -> Iterat
         container.clock.override(providers.Object(clock))
     read_models = container.read_models()
     read_models.install()
+    install_worker_tables(container.read_engine())
     try:
         yield ReadSide(container, read_models, container.reader())
     finally:

@@ -1,0 +1,120 @@
+"""Mark prices: each symbol's latest price from market data. Kept in the read database (table
+`mark_prices`, which queries join for unrealized PnL) and, with REDIS_URL, in a Redis hash that
+every process reads cheaply. Readers fall back to the configured reference prices for a symbol
+market data has not priced yet."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import redis
+import structlog
+from sqlalchemy import Column, Engine, MetaData, String, Table, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from domain.values import Symbol
+from infrastructure.columns import Money, UtcTime
+from infrastructure.settings import Settings
+
+MARK_PRICES = Table(
+    "mark_prices",
+    MetaData(),
+    Column("symbol", String, primary_key=True),
+    Column("price", Money, nullable=False),
+    Column("at", UtcTime, nullable=False),
+)
+log = structlog.get_logger("tbot.prices")
+
+
+class MarkPriceStore:
+    def __init__(self, engine: Engine, client: Any | None = None, namespace: str = "tbot") -> None:
+        self.engine = engine
+        self.client = client
+        self.key = f"{namespace}:prices"
+
+    def install(self) -> None:
+        MARK_PRICES.create(self.engine, checkfirst=True)
+
+    def write(self, prices: Mapping[Symbol, tuple[Decimal, datetime]]) -> None:
+        if not prices:
+            return
+        rows = [
+            dict(symbol=str(s), price=p, at=at)
+            for s, (p, at) in sorted(prices.items(), key=lambda i: str(i[0]))
+        ]
+        insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        statement = insert(MARK_PRICES)
+        upsert = statement.on_conflict_do_update(
+            index_elements=["symbol"], set_={"price": statement.excluded.price, "at": statement.excluded.at}
+        )
+        with self.engine.begin() as conn:
+            conn.execute(upsert, rows)
+        if self.client is not None:
+            marks = {str(s): f"{price}|{at.isoformat()}" for s, (price, at) in prices.items()}
+            try:
+                self.client.hset(self.key, mapping=marks)
+            except redis.RedisError as error:  # the database has them; readers fall back to it
+                log.warning("mark prices not written to Redis", error=str(error))
+
+    def read(self) -> dict[Symbol, tuple[Decimal, datetime]]:
+        if self.client is not None:
+            try:
+                stored = self.client.hgetall(self.key)
+                return {
+                    Symbol.parse(k.decode()): (Decimal(p), datetime.fromisoformat(at))
+                    for k, v in stored.items()
+                    for p, at in [v.decode().split("|", 1)]
+                }
+            except redis.RedisError as error:
+                log.warning("mark prices read from the database: Redis unavailable", error=str(error))
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(MARK_PRICES)).all()
+        return {Symbol.parse(r.symbol): (r.price, r.at) for r in rows}
+
+
+class MarkPrices:
+    """The ReferencePrices port over the store: read at most every ``max_age`` seconds, and the
+    configured reference price for a symbol without a mark."""
+
+    def __init__(
+        self,
+        store: MarkPriceStore,
+        fallback: Mapping[Symbol, Decimal],
+        now: Callable[[], datetime],
+        max_age: float = 0.25,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._store = store
+        self._now = now
+        self._fallback = dict(fallback)
+        self._max_age = max_age
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._read_at = float("-inf")
+        self._prices: dict[Symbol, Decimal] = {}
+
+    def reference_price(self, symbol: Symbol) -> Decimal | None:
+        with self._lock:
+            if self._monotonic() - self._read_at >= self._max_age:
+                self._prices = {s: price for s, (price, _) in self._store.read().items()}
+                self._read_at = self._monotonic()
+            return self._prices.get(symbol, self._fallback.get(symbol))
+
+    def set(self, symbol: Symbol, price: Decimal) -> None:
+        """Marks ``symbol`` at ``price`` now, as market data would (the demo's market)."""
+        self._store.write({symbol: (price, self._now())})
+        with self._lock:
+            self._read_at = float("-inf")
+
+
+def open_mark_price_store(settings: Settings, engine: Engine) -> MarkPriceStore:
+    client = None
+    if settings.redis_url is not None:
+        client = redis.Redis.from_url(settings.redis_url.get_secret_value(), socket_timeout=2)
+    return MarkPriceStore(engine, client, namespace=f"tbot:{settings.postgres_schema}")

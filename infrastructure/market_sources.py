@@ -1,0 +1,96 @@
+"""Offline market data: a seeded random walk, or a CSV file of one-minute candles. Each gives, for
+a moment, the candles that moment completes or updates; the market-data worker stores them and
+takes each symbol's last close as its mark price."""
+
+from __future__ import annotations
+
+import csv
+import math
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from pathlib import Path
+
+from domain.errors import InvalidInput
+from domain.market import Candle
+from domain.values import MarketSpec, Symbol
+
+
+class RandomWalk:
+    """Geometric random-walk ticks, one per symbol each time it is asked, folded into one-minute
+    candles. The same seed, start prices and times give the same path."""
+
+    def __init__(
+        self,
+        start: dict[Symbol, Decimal],
+        markets: dict[Symbol, MarketSpec],
+        seed: int = 0,
+        volatility: float = 0.0005,
+    ) -> None:
+        self._prices = dict(start)
+        self._ticks = {symbol: markets[symbol].price_tick for symbol in start}
+        self._random = random.Random(seed)
+        self._volatility = volatility
+        self._candles: dict[Symbol, Candle] = {}
+
+    def tick(self, at: datetime) -> list[Candle]:
+        """Moves every symbol one step at ``at``; returns each symbol's current candle."""
+        candles = []
+        for symbol in sorted(self._prices, key=str):
+            step = math.exp(self._random.gauss(0.0, self._volatility))
+            price = (self._prices[symbol] * Decimal(repr(step))).quantize(
+                self._ticks[symbol], ROUND_HALF_EVEN
+            )
+            price = max(price, self._ticks[symbol])
+            self._prices[symbol] = price
+            volume = Decimal(self._random.randint(1, 1000)) / 100
+            current = self._candles.get(symbol)
+            if current is None or current.opened_at != at.replace(second=0, microsecond=0):
+                current = Candle.first_tick(symbol, at, price, volume)
+            else:
+                current = current.with_tick(price, volume)
+            self._candles[symbol] = current
+            candles.append(current)
+        return candles
+
+
+def read_candles_csv(path: Path) -> Iterator[Candle]:
+    """Candles from a CSV file with the header ``symbol,opened_at,open,high,low,close,volume``
+    (ISO 8601 times; an offset-less time is UTC). A bad row names its line and field."""
+    with path.open(newline="") as handle:
+        for line, row in enumerate(csv.DictReader(handle), start=2):
+            try:
+                opened_at = datetime.fromisoformat(row["opened_at"])
+                if opened_at.tzinfo is None:
+                    opened_at = opened_at.replace(tzinfo=UTC)
+                yield Candle(
+                    Symbol.parse(row["symbol"]),
+                    opened_at.astimezone(UTC),
+                    *(Decimal(row[name]) for name in ("open", "high", "low", "close", "volume")),
+                )
+            except (KeyError, ValueError, ArithmeticError) as error:
+                raise InvalidInput(f"{path.name} line {line}", str(error) or type(error).__name__) from None
+
+
+class CsvReplay:
+    """Replays a CSV file's candles: at each moment, those opened up to ``speed`` times as far
+    into the file as the time since the replay started."""
+
+    def __init__(self, candles: list[Candle], started: datetime, speed: float = 60.0) -> None:
+        self._candles = sorted(candles, key=lambda c: (c.opened_at, str(c.symbol)))
+        self._started = started
+        self._speed = speed
+        self._next = 0
+
+    def tick(self, at: datetime) -> list[Candle]:
+        if not self._candles:
+            return []
+        reached = self._candles[0].opened_at + timedelta(
+            seconds=(at - self._started).total_seconds() * self._speed
+        )
+        due = []
+        while self._next < len(self._candles) and self._candles[self._next].opened_at <= reached:
+            due.append(self._candles[self._next])
+            self._next += 1
+        return due

@@ -1,0 +1,115 @@
+"""`tbot marketdata run`: market data into the `candles` read model and the mark prices (read
+database, and Redis with REDIS_URL), from a seeded random walk or a CSV file of candles."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from decimal import Decimal
+from typing import Any, Protocol
+
+import structlog
+import typer
+
+from application.ports import Clock
+from domain.market import Candle
+from domain.values import Symbol
+from infrastructure.adapters import PAPER_MARKETS
+from infrastructure.logging import configure_logging
+from infrastructure.mark_prices import MarkPriceStore
+from infrastructure.market_sources import CsvReplay, RandomWalk, read_candles_csv
+from infrastructure.settings import Settings
+from interfaces.errors import clear_errors, fail_usage
+from interfaces.read_side import ReadSideContainer
+from projections.candles import CandleStore
+
+marketdata_app = typer.Typer(no_args_is_help=True, help="Market data: candles and mark prices.")
+log = structlog.get_logger("tbot.marketdata")
+# where the random walk starts a symbol without a configured reference price
+START_PRICES = {"BTC/USDT": Decimal(60_000), "ETH/USDT": Decimal(3_000), "SOL/USDT": Decimal(150)}
+
+
+class CandleSource(Protocol):
+    def tick(self, at: Any) -> list[Candle]:
+        """The candles the moment ``at`` completes or updates."""
+        ...
+
+
+class MarketDataWorker:
+    def __init__(
+        self, source: CandleSource, candles: CandleStore, marks: MarkPriceStore, clock: Clock, interval: float
+    ) -> None:
+        self.source = source
+        self.candles = candles
+        self.marks = marks
+        self.clock = clock
+        self.interval = interval
+        self._stop = threading.Event()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def step(self) -> list[Candle]:
+        """One tick: the new candles stored, each symbol marked at its last close."""
+        now = self.clock.now()
+        candles = self.source.tick(now)
+        self.candles.write(candles)
+        self.marks.write({c.symbol: (c.close, now) for c in candles})
+        return candles
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.step()
+            except Exception as error:  # a database or Redis outage: keep ticking
+                log.warning("market data tick failed", error=str(error))
+            self._stop.wait(self.interval)
+
+
+def build_source(settings: Settings, clock: Clock) -> CandleSource:
+    if settings.marketdata_source == "csv":
+        if settings.marketdata_csv is None:
+            fail_usage("marketdata_csv: required when marketdata_source is csv (TBOT_MARKETDATA_CSV)")
+        if not settings.marketdata_csv.is_file():
+            fail_usage(f"marketdata_csv: no such file {settings.marketdata_csv}")
+        candles = list(read_candles_csv(settings.marketdata_csv))
+        return CsvReplay(candles, clock.now(), settings.marketdata_replay_speed)
+    start: dict[Symbol, Decimal] = {}
+    for text in settings.marketdata_symbols:
+        symbol = Symbol.parse(text, "marketdata_symbols")
+        if symbol not in PAPER_MARKETS:
+            fail_usage(f"marketdata_symbols: {text} is not a listed market")
+        price = settings.reference_prices.get(text, START_PRICES.get(text))
+        if price is None:
+            fail_usage(f"reference_prices: the random walk needs a starting price for {text}")
+        start[symbol] = price
+    return RandomWalk(start, PAPER_MARKETS, seed=settings.marketdata_seed)
+
+
+def build_market_data_worker(container: Any) -> MarketDataWorker:
+    settings: Settings = container.settings()
+    clock = container.clock()
+    candles = CandleStore(container.read_engine())
+    return MarketDataWorker(
+        build_source(settings, clock),
+        candles,
+        container.mark_price_store(),
+        clock,
+        settings.marketdata_interval_seconds,
+    )
+
+
+@marketdata_app.command("run")
+@clear_errors
+def run() -> None:
+    """Tick until stopped (Ctrl-C or SIGTERM): candles into the `candles` read model, the last
+    close of each symbol as its mark price."""
+    container = ReadSideContainer()
+    settings = container.settings()
+    configure_logging(settings.log_format, settings.log_level)
+    worker = build_market_data_worker(container)
+    signal.signal(signal.SIGTERM, lambda *_: worker.stop())
+    try:
+        worker.run()
+    except KeyboardInterrupt:
+        worker.stop()

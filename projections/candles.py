@@ -1,0 +1,118 @@
+"""Read model `candles`: one-minute candles per symbol from market data (not from events), a time
+series: a TimescaleDB hypertable where the extension exists, monthly partitions on plain
+PostgreSQL, a plain table on SQLite. A candle written again for the same minute replaces the
+earlier one (a minute still open is written on every tick)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Column, Engine, MetaData, PrimaryKeyConstraint, String, Table, inspect, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.schema import CreateTable
+
+from domain.market import Candle
+from infrastructure.columns import Money, UtcTime
+from projections import timeseries
+from projections.schemas import schema_of
+
+TIME_COLUMN = "opened_at"
+
+
+@cache
+def candles_table(backend: timeseries.TimeSeriesBackend) -> Table:
+    """The table as this time-series backend lays it out."""
+    table = Table(
+        "candles",
+        MetaData(),
+        Column("symbol", String, nullable=False),
+        Column("opened_at", UtcTime, nullable=False),
+        Column("open", Money, nullable=False),
+        Column("high", Money, nullable=False),
+        Column("low", Money, nullable=False),
+        Column("close", Money, nullable=False),
+        Column("volume", Money, nullable=False),
+        PrimaryKeyConstraint("symbol", "opened_at"),
+    )
+    timeseries.prepare(table, TIME_COLUMN, backend)
+    return table
+
+
+class CandleStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._backend: timeseries.TimeSeriesBackend | None = None
+        self._partitions = timeseries.Partitions(timeseries.TimeSeriesBackend.SQLITE)
+
+    @property
+    def table(self) -> Table:
+        if self._backend is None:
+            with self.engine.begin() as conn:
+                self._use(timeseries.detect(conn))
+        assert self._backend is not None
+        return candles_table(self._backend)
+
+    def _use(self, backend: timeseries.TimeSeriesBackend) -> None:
+        self._backend, self._partitions = backend, timeseries.Partitions(backend)
+
+    def install(self) -> timeseries.TimeSeriesBackend:
+        with self.engine.begin() as conn:
+            backend = timeseries.detect(conn)
+            self._use(backend)
+            table = candles_table(backend)
+            if not inspect(conn).has_table(table.name, schema=schema_of(conn)):
+                conn.execute(CreateTable(table))
+                timeseries.after_create(conn, table, TIME_COLUMN, backend)
+                for index in table.indexes:
+                    index.create(conn, checkfirst=True)
+        return backend
+
+    def write(self, candles: Sequence[Candle]) -> None:
+        if not candles:
+            return
+        table = self.table
+        latest = {(c.symbol, c.opened_at): c for c in candles}  # one row per minute and symbol
+        rows = [_row(c) for c in latest.values()]
+        insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        statement = insert(table)
+        upsert = statement.on_conflict_do_update(
+            index_elements=["symbol", "opened_at"],
+            set_={name: statement.excluded[name] for name in ("open", "high", "low", "close", "volume")},
+        )
+        try:
+            with self.engine.begin() as conn:
+                self._partitions.ensure(conn, table, [c.opened_at for c in latest.values()])
+                conn.execute(upsert, rows)
+        except Exception:
+            self._partitions.rolled_back()
+            raise
+        self._partitions.committed()
+
+    def read(
+        self, symbol: str, start: datetime | None, end: datetime | None, limit: int
+    ) -> list[dict[str, Any]]:
+        table = self.table
+        query = select(table).where(table.c.symbol == symbol)
+        if start is not None:
+            query = query.where(table.c.opened_at >= start)
+        if end is not None:
+            query = query.where(table.c.opened_at < end)
+        query = query.order_by(table.c.opened_at.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in reversed(conn.execute(query).mappings().all())]
+
+
+def _row(candle: Candle) -> dict[str, Any]:
+    return dict(
+        symbol=str(candle.symbol),
+        opened_at=candle.opened_at,
+        open=candle.open,
+        high=candle.high,
+        low=candle.low,
+        close=candle.close,
+        volume=candle.volume,
+    )
