@@ -14,7 +14,9 @@ from pathlib import Path
 
 from domain.errors import InvalidInput
 from domain.market import Candle
-from domain.values import MarketSpec, Symbol
+from domain.values import MarketSpec, Symbol, non_negative_decimal, positive_decimal
+
+COLUMNS = ("symbol", "opened_at", "open", "high", "low", "close", "volume")
 
 
 class RandomWalk:
@@ -57,20 +59,32 @@ class RandomWalk:
 
 def read_candles_csv(path: Path) -> Iterator[Candle]:
     """Candles from a CSV file with the header ``symbol,opened_at,open,high,low,close,volume``
-    (ISO 8601 times; an offset-less time is UTC). A bad row names its line and field."""
+    (ISO 8601 times; an offset-less time is UTC). A bad row names its line, field and rule."""
     with path.open(newline="") as handle:
         for line, row in enumerate(csv.DictReader(handle), start=2):
             try:
-                opened_at = datetime.fromisoformat(row["opened_at"])
-                if opened_at.tzinfo is None:
-                    opened_at = opened_at.replace(tzinfo=UTC)
-                yield Candle(
-                    Symbol.parse(row["symbol"]),
-                    opened_at.astimezone(UTC),
-                    *(Decimal(row[name]) for name in ("open", "high", "low", "close", "volume")),
-                )
-            except (KeyError, ValueError, ArithmeticError) as error:
-                raise InvalidInput(f"{path.name} line {line}", str(error) or type(error).__name__) from None
+                yield _candle(row)
+            except InvalidInput as error:
+                raise InvalidInput(f"{path.name} line {line}", f"{error.field}: {error.rule}") from None
+
+
+def _candle(row: dict[str, str]) -> Candle:
+    missing = [name for name in COLUMNS if not row.get(name)]
+    if missing:
+        raise InvalidInput(missing[0], "is missing")
+    try:
+        opened_at = datetime.fromisoformat(row["opened_at"])
+    except ValueError:
+        raise InvalidInput("opened_at", "must be an ISO 8601 time") from None
+    if opened_at.tzinfo is None:
+        opened_at = opened_at.replace(tzinfo=UTC)
+    symbol = Symbol.parse(row["symbol"])
+    open_, high, low, close = (positive_decimal(row[name], name) for name in ("open", "high", "low", "close"))
+    volume = non_negative_decimal(row["volume"], "volume")
+    try:
+        return Candle(symbol, opened_at.astimezone(UTC), open_, high, low, close, volume)
+    except ValueError as error:
+        raise InvalidInput("candle", str(error)) from None
 
 
 class CsvReplay:

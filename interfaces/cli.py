@@ -9,13 +9,13 @@ from rich.console import Console
 from rich.table import Table
 
 from infrastructure.event_store import create_tables
-from interfaces.cli_http import keys_app, prepared_container, serve, serve_app, users_app
+from interfaces.cli_http import Worker, keys_app, prepared_container, serve, serve_app, users_app
 from interfaces.cli_read_side import audit_app, events_app, projections_app
 from interfaces.demo import ACTOR, DemoReport, ReadBack, read_back, run_demo
 from interfaces.errors import clear_errors
-from interfaces.execution import execution_app
+from interfaces.execution import build_execution_worker, execution_app
 from interfaces.http.container import HttpContainer
-from interfaces.market_data import marketdata_app
+from interfaces.market_data import build_market_data_worker, marketdata_app
 from interfaces.read_side import ReadSideContainer, build_worker
 from interfaces.worker_tables import install_worker_tables
 from projections.catalog import ALL_NAMES
@@ -64,8 +64,9 @@ def demo() -> None:
 def run_all(
     port: Annotated[int | None, typer.Option(min=1, max=65535, help="port (TBOT_API_PORT)")] = None,
 ) -> None:
-    """The demo, then the whole system in one process: the HTTP API and the projection workers,
-    with a demo user and a fresh API key for its bot; serves until stopped (Ctrl-C)."""
+    """The demo, then the whole system in one process: the HTTP API, the projection workers,
+    execution on the paper exchange and offline market data (a random walk), with a demo user and
+    a fresh API key for its bot; serves until stopped (Ctrl-C)."""
     container = prepared_container()
     report = _play_demo(container)
     key = _demo_key(container)
@@ -75,7 +76,19 @@ def run_all(
     console.print(f"demo user {ACTOR}, API key (shown once): {key}", soft_wrap=True, highlight=False)
     console.print(f"demo bot {report.bot_id}; try:", highlight=False)
     console.print(f"  curl -H 'X-API-Key: {key}' {url}/v1/positions", soft_wrap=True, highlight=False)
-    serve_app(container, port, worker=build_worker(container, list(ALL_NAMES)))
+    order = '{"symbol": "BTC/USDT", "side": "buy", "order_type": "market", "quantity": "0.01"}'
+    console.print(
+        f"  curl -H 'X-API-Key: {key}' -H 'Content-Type: application/json' -d '{order}' "
+        f"{url}/v1/bots/{report.bot_id}/orders",
+        soft_wrap=True,
+        highlight=False,
+    )
+    workers: list[tuple[str, Worker]] = [
+        ("projections", build_worker(container, list(ALL_NAMES))),
+        ("execution", build_execution_worker(container)),
+        ("marketdata", build_market_data_worker(container)),
+    ]
+    serve_app(container, port, workers=workers)
 
 
 def _demo_key(container: HttpContainer) -> str:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, Protocol
 
 import typer
 import uvicorn
@@ -19,7 +20,6 @@ from interfaces.read_side import build_worker
 from interfaces.worker_tables import install_worker_tables
 from projections.live import NAME as LIVE
 from projections.locks import LocalLocks
-from projections.worker import ProjectionWorker
 
 users_app = typer.Typer(no_args_is_help=True, help="Users of the HTTP API.")
 keys_app = typer.Typer(no_args_is_help=True, help="API keys (shown once, stored hashed).")
@@ -50,32 +50,39 @@ def serve(
     live model lives in this process, so this process keeps it up to date itself."""
     container = prepared_container()
     if container.live_store().kind == "in-process":
-        serve_app(container, port, host, build_worker(container, [LIVE], locks=LocalLocks()))
+        serve_app(container, port, host, [("live", build_worker(container, [LIVE], locks=LocalLocks()))])
     else:
         serve_app(container, port, host)
+
+
+class Worker(Protocol):
+    def run(self) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 def serve_app(
     container: HttpContainer,
     port: int | None = None,
     host: str | None = None,
-    worker: ProjectionWorker | None = None,
+    workers: Sequence[tuple[str, Worker]] = (),
 ) -> None:
     """Serves until stopped (SIGINT or SIGTERM), with logs and traces set up from the settings,
-    and runs the projection worker, if given, in a thread meanwhile."""
+    and runs the given workers, each in a thread of its own, meanwhile."""
     settings = container.settings()
     configure_logging(settings.log_format, settings.log_level)
     configure_tracing(settings, "tbot-api")
     app = create_app(container)
-    projections = threading.Thread(target=worker.run, name="projections", daemon=True) if worker else None
-    if projections is not None:
-        projections.start()
+    threads = [threading.Thread(target=worker.run, name=name, daemon=True) for name, worker in workers]
+    for thread in threads:
+        thread.start()
     try:
         uvicorn.run(app, host=host or settings.api_host, port=port or settings.api_port, log_level="warning")
     finally:
-        if worker is not None and projections is not None:
+        for _, worker in workers:
             worker.stop()
-            projections.join(timeout=10)
+        for thread in threads:
+            thread.join(timeout=10)
 
 
 @users_app.command("create")

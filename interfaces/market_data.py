@@ -66,7 +66,8 @@ class MarketDataWorker:
             self._stop.wait(self.interval)
 
 
-def build_source(settings: Settings, clock: Clock) -> CandleSource:
+def build_source(settings: Settings, clock: Clock, marks: MarkPriceStore) -> CandleSource:
+    """The configured source; a random walk starts each symbol at its mark price, if it has one."""
     if settings.marketdata_source == "csv":
         if settings.marketdata_csv is None:
             fail_usage("marketdata_csv: required when marketdata_source is csv (TBOT_MARKETDATA_CSV)")
@@ -75,11 +76,16 @@ def build_source(settings: Settings, clock: Clock) -> CandleSource:
         candles = list(read_candles_csv(settings.marketdata_csv))
         return CsvReplay(candles, clock.now(), settings.marketdata_replay_speed)
     start: dict[Symbol, Decimal] = {}
+    marked = marks.read()
     for text in settings.marketdata_symbols:
         symbol = Symbol.parse(text, "marketdata_symbols")
         if symbol not in PAPER_MARKETS:
             fail_usage(f"marketdata_symbols: {text} is not a listed market")
-        price = settings.reference_prices.get(text, START_PRICES.get(text))
+        price = (
+            marked[symbol][0]
+            if symbol in marked
+            else settings.reference_prices.get(text, START_PRICES.get(text))
+        )
         if price is None:
             fail_usage(f"reference_prices: the random walk needs a starting price for {text}")
         start[symbol] = price
@@ -90,10 +96,11 @@ def build_market_data_worker(container: Any) -> MarketDataWorker:
     settings: Settings = container.settings()
     clock = container.clock()
     candles = CandleStore(container.read_engine())
+    marks = container.mark_price_store()
     return MarketDataWorker(
-        build_source(settings, clock),
+        build_source(settings, clock, marks),
         candles,
-        container.mark_price_store(),
+        marks,
         clock,
         settings.marketdata_interval_seconds,
     )

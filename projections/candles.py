@@ -6,11 +6,10 @@ earlier one (a minute still open is written on every tick)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Column, Engine, MetaData, PrimaryKeyConstraint, String, Table, inspect, select
+from sqlalchemy import Column, Engine, MetaData, PrimaryKeyConstraint, String, Table, inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.schema import CreateTable
@@ -91,19 +90,6 @@ class CandleStore:
             self._partitions.rolled_back()
             raise
         self._partitions.committed()
-
-    def read(
-        self, symbol: str, start: datetime | None, end: datetime | None, limit: int
-    ) -> list[dict[str, Any]]:
-        table = self.table
-        query = select(table).where(table.c.symbol == symbol)
-        if start is not None:
-            query = query.where(table.c.opened_at >= start)
-        if end is not None:
-            query = query.where(table.c.opened_at < end)
-        query = query.order_by(table.c.opened_at.desc()).limit(limit)
-        with self.engine.connect() as conn:
-            return [dict(r) for r in reversed(conn.execute(query).mappings().all())]
 
 
 def _row(candle: Candle) -> dict[str, Any]:

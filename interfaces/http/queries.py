@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from application.access import Caller
 from application.errors import InvalidInput, NotFound
+from domain.position_math import PositionState
+from infrastructure.mark_prices import MARK_PRICES
 from interfaces.http.deps import CallerDep, Container, QueryEngineDep
 from interfaces.http.errors import NotCaughtUp
 from interfaces.http.read_models import (
@@ -36,7 +38,8 @@ from interfaces.http.read_models import (
     RiskDecision,
     RiskDecisionPage,
 )
-from interfaces.http.schemas import ERRORS, PRINTABLE, Moment, PnlPoint
+from interfaces.http.schemas import ERRORS, PRINTABLE, CandleRow, MarkPrice, Moment, PnlPoint
+from projections.candles import candles_table
 from projections.queries import VIEWS, pnl_points, pnl_series_query
 from projections.read_models import TRACKING
 
@@ -243,8 +246,20 @@ async def list_positions(
     async with engine.connect() as conn:
         await _caught_up(conn, box, ["positions", "bots"], min_position)
         query = await _rows_of(conn, caller, POSITIONS, bot_id)
-        rows = await conn.execute(query.order_by(POSITIONS.c.bot_id, POSITIONS.c.symbol))
-        return [dict(r) for r in rows.mappings()]
+        marked = query.add_columns(
+            MARK_PRICES.c.price.label("mark_price"), MARK_PRICES.c.at.label("marked_at")
+        )
+        marked = marked.outerjoin(MARK_PRICES, MARK_PRICES.c.symbol == POSITIONS.c.symbol)
+        rows = await conn.execute(marked.order_by(POSITIONS.c.bot_id, POSITIONS.c.symbol))
+        return [_with_unrealized(dict(r)) for r in rows.mappings()]
+
+
+def _with_unrealized(row: dict[str, Any]) -> dict[str, Any]:
+    """The position valued at the symbol's mark price, when market data has one."""
+    mark = row["mark_price"]
+    state = PositionState(row["quantity"], row["average_price"], row["realized_pnl"])
+    row["unrealized_pnl"] = None if mark is None else state.unrealized_pnl(mark)
+    return row
 
 
 @router.get("/pnl", response_model=list[PnlPoint])
@@ -282,3 +297,33 @@ async def list_risk_decisions(
         if decision is not None:
             query = query.where(DECISIONS.c.decision == decision)
         return await _page(conn, query, [DECISIONS.c.event_position], limit, cursor, RiskDecision)
+
+
+@router.get("/prices", response_model=list[MarkPrice])
+async def list_mark_prices(caller: CallerDep, engine: QueryEngineDep) -> Any:
+    """The latest mark price of each symbol market data follows."""
+    async with engine.connect() as conn:
+        rows = await conn.execute(select(MARK_PRICES).order_by(MARK_PRICES.c.symbol))
+        return [dict(r) for r in rows.mappings()]
+
+
+@router.get("/candles", response_model=list[CandleRow])
+async def list_candles(
+    symbol: Annotated[str, Query(max_length=40, pattern=PRINTABLE)],
+    caller: CallerDep,
+    engine: QueryEngineDep,
+    box: Container,
+    start: Annotated[Moment | None, Query(description="first minute (inclusive)")] = None,
+    end: Annotated[Moment | None, Query(description="last minute (exclusive)")] = None,
+    limit: Limit = 100,
+) -> Any:
+    """One-minute candles of ``symbol``, oldest first: the latest ``limit`` of them in the range."""
+    table = candles_table(box.read_models().backend)
+    query = select(table).where(table.c.symbol == symbol)
+    if start is not None:
+        query = query.where(table.c.opened_at >= start)
+    if end is not None:
+        query = query.where(table.c.opened_at < end)
+    async with engine.connect() as conn:
+        rows = await conn.execute(query.order_by(table.c.opened_at.desc()).limit(limit))
+        return list(reversed([dict(r) for r in rows.mappings()]))

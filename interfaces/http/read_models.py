@@ -44,7 +44,13 @@ def model_of(name: str, table: Table) -> type[BaseModel]:
 Bot = model_of("Bot", VIEWS["bots"])
 Order = model_of("Order", VIEWS["orders"])
 Fill = model_of("Fill", VIEWS["fills"])
-Position = model_of("Position", VIEWS["positions"])
+Position = create_model(
+    "Position",
+    __base__=model_of("PositionRow", VIEWS["positions"]),
+    mark_price=(PlainDecimal | None, None),
+    marked_at=(datetime | None, None),
+    unrealized_pnl=(PlainDecimal | None, None),
+)
 RiskDecision = model_of("RiskDecision", VIEWS["risk_decisions"])
 
 

@@ -134,6 +134,22 @@ class Token(BaseModel):
     expires_in: int
 
 
+class MarkPrice(BaseModel):
+    symbol: str
+    price: PlainDecimal
+    at: datetime
+
+
+class CandleRow(BaseModel):
+    symbol: str
+    opened_at: datetime
+    open: PlainDecimal
+    high: PlainDecimal
+    low: PlainDecimal
+    close: PlainDecimal
+    volume: PlainDecimal
+
+
 class PnlPoint(BaseModel):
     bucket: datetime
     quantity: PlainDecimal

@@ -67,7 +67,8 @@ def test_tbot_demo_runs_on_the_embedded_default(tmp_path: Path) -> None:
 
 def test_make_run_serves_the_demo_over_http_until_stopped(tmp_path: Path) -> None:
     """`make run` (`tbot run`): the demo, then the API and the workers; the printed key reads the
-    demo bot's orders and position back over HTTP; SIGTERM stops it cleanly."""
+    demo bot's orders and position back over HTTP, and a new order fills on the paper exchange;
+    SIGTERM stops it cleanly."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTGRES_", "DATABASE_URL", "TBOT_"))}
     env.update(
         TBOT_SQLITE_PATH=str(tmp_path / "run.sqlite3"),
@@ -114,6 +115,18 @@ def test_make_run_serves_the_demo_over_http_until_stopped(tmp_path: Path) -> Non
             events = [json.loads(feed.recv(timeout=10)) for _ in range(6)]
         assert [e["position"] for e in events] == [1, 2, 3, 4, 5, 6]
         assert events[0]["event"] == "Bot.Created" and events[0]["bot_id"] == bot_id
+        # execution on the paper exchange at the market-data marks: a new order fills
+        order = {"symbol": "BTC/USDT", "side": "buy", "order_type": "market", "quantity": "0.1"}
+        placed = httpx.post(f"{base}/v1/bots/{bot_id}/orders", json=order, headers=headers)
+        assert placed.status_code == 201, placed.text
+
+        def position_now() -> Decimal:
+            [line] = httpx.get(f"{base}/v1/positions", params={"bot_id": bot_id}, headers=headers).json()
+            return Decimal(line["quantity"])
+
+        wait_for(lambda: position_now() == Decimal("-0.2"), 30, "the new order to fill")
+        filled = httpx.get(f"{base}/v1/orders/{placed.json()['id']}", headers=headers).json()
+        assert filled["order"]["status"] == "filled" and filled["fills"][0]["trade_id"] == "paper-t1"
     finally:
         process.terminate()
         _, errors = process.communicate(timeout=30)
