@@ -9,6 +9,7 @@ import tempfile
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -52,7 +53,7 @@ def test_positions_equal_the_sum_of_the_exchange_fills(script: list[tuple[Any, .
             execution.start()
             world = execution.world
             bot_id = world.running_bot(limits=LIMITS, symbols=["BTC/USDT"])
-            placed = []
+            placed: list[UUID] = []
             for n, (kind, side, quantity, value) in enumerate(script):
                 if kind == "price":
                     execution.prices.set(BTC, value)
