@@ -1,0 +1,166 @@
+"""Order round trip on the paper exchange: HTTP PlaceOrder -> `tbot execution run` sends it to the
+paper exchange -> the fill is recorded -> the projection worker shows it in the `positions` read
+model. One server, one projection worker and one execution worker on PostgreSQL and Redis, durable.
+
+Market orders are offered at a steady rate (open loop: each order's clock starts at its slot, so
+a stall is not hidden), round-robin over BOTS bots. The k-th order sent to a bot counts as visible
+when that bot's position row shows k fills (polled every POLL seconds, so figures are at most that
+much late). Printed next to pgbench's single-row-insert tps on the same PostgreSQL in the same run.
+
+Usage: python -m tests.benchmarks.bench_round_trip DATABASE_URL REDIS_URL [--seconds N] [--rate R]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import statistics
+import sys
+import time
+from collections import deque
+from itertools import count
+
+import httpx
+import psycopg
+from psycopg import sql
+from pydantic import SecretStr
+
+from tests.benchmarks.bench_place_order import pgbench_tps
+from tests.support.api import Api, api_on
+from tests.support.processes import start_tbot, stop
+from tests.support.schemas import fresh_schema
+
+BOTS = 32
+POLL = 0.005
+LIMITS = {
+    "max_order_notional": "1000000",
+    "max_position_notional": "1000000000",
+    "max_open_orders": 10_000,
+    "daily_loss_limit": "1000000",
+    "price_band_pct": "5",
+    "max_orders_per_minute": 100_000,
+}
+_IDS = count()
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def _summary(latencies: list[float]) -> str:
+    ms = [v * 1000 for v in latencies]
+    return f"p50 {statistics.median(ms):.0f} ms, p99 {_percentile(ms, 0.99):.0f} ms"
+
+
+async def round_trips(
+    api: Api, database_url: str, schema: str, bots: list[str], rate: float, seconds: float
+) -> tuple[list[float], int, float]:
+    """Orders offered at ``rate`` for ``seconds``; their round trips, how many never became visible
+    within a minute after the last was sent, and the rate the HTTP API answered."""
+    sent: dict[str, deque[float]] = {bot: deque() for bot in bots}
+    shown = {bot: 0 for bot in bots}
+    done: list[float] = []
+    answered = 0
+    sending = True
+
+    async def watch() -> None:
+        query = sql.SQL("SELECT bot_id::text, fills FROM {}.positions").format(sql.Identifier(schema))
+        async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+            while sending or any(sent.values()):
+                for bot_id, fills in await (await conn.execute(query)).fetchall():
+                    while shown[bot_id] < fills and sent[bot_id]:
+                        shown[bot_id] += 1
+                        done.append(time.perf_counter() - sent[bot_id].popleft())
+                await asyncio.sleep(POLL)
+
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256, keepalive_expiry=2)
+    headers = {"X-API-Key": api.keys["bench"]}
+    async with httpx.AsyncClient(base_url=api.base_url, headers=headers, timeout=60, limits=limits) as http:
+
+        async def one(due: float, bot_id: str, side: str) -> None:
+            nonlocal answered
+            sent[bot_id].append(due)
+            body = {"symbol": "BTC/USDT", "side": side, "order_type": "market", "quantity": "0.0001"}
+            placed = await http.post(
+                f"/v1/bots/{bot_id}/orders", json={**body, "client_order_id": f"rt{next(_IDS)}"}
+            )
+            assert placed.status_code == 201, placed.text
+            answered += 1
+
+        watcher = asyncio.create_task(watch())
+        tasks = []
+        start = time.perf_counter()
+        for n in range(int(rate * seconds)):
+            due = start + n / rate
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            side = "buy" if (n // len(bots)) % 2 == 0 else "sell"  # keeps the paper balances level
+            tasks.append(asyncio.create_task(one(due, bots[n % len(bots)], side)))
+        await asyncio.gather(*tasks)
+        answered_rate = answered / (time.perf_counter() - start)
+        sending = False
+        with contextlib.suppress(TimeoutError):  # what is still not visible is counted as missing
+            await asyncio.wait_for(watcher, timeout=60)
+    return done, sum(len(q) for q in sent.values()), answered_rate
+
+
+def _bots(api: Api) -> list[str]:
+    with httpx.Client(base_url=api.base_url, headers={"X-API-Key": api.keys["bench"]}, timeout=30) as http:
+        bots = []
+        for n in range(BOTS):
+            body = {"name": f"rt{n}", "strategy": "bench", "allowed_symbols": ["BTC/USDT"], "limits": LIMITS}
+            created = http.post("/v1/bots", json=body)
+            assert created.status_code == 201, created.text
+            bots.append(created.json()["id"])
+            assert http.post(f"/v1/bots/{bots[-1]}/start").status_code == 200
+    return bots
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("database_url")
+    parser.add_argument("redis_url")
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rate", type=float, default=200)
+    args = parser.parse_args()
+    env = {
+        "TBOT_RATE_LIMIT_PER_SECOND": "1000000",
+        "TBOT_LOG_LEVEL": "WARNING",
+        "TBOT_POSTGRES_POOL_SIZE": "24",
+        "TBOT_EXECUTION_POLL_SECONDS": "0.1",
+        "TBOT_PAPER_BALANCES": '{"USDT": "100000000", "BTC": "1000"}',
+    }
+    rates = [args.rate, args.rate / 4]
+    results = []
+    with fresh_schema(args.database_url, "bench") as postgres:
+        settings = postgres.model_copy(update={"redis_url": SecretStr(args.redis_url)})
+        with api_on(settings, {"bench": "trader"}, **env) as api:
+            execution = start_tbot(settings, "execution", "run", **env)
+            try:
+                bots = _bots(api)
+                asyncio.run(
+                    round_trips(api, args.database_url, postgres.postgres_schema, bots, 20, 2)
+                )  # warm up
+                for rate in rates:
+                    print(f"bench_round_trip: {rate:.0f}/s", file=sys.stderr, flush=True)
+                    schema = postgres.postgres_schema
+                    results.append(
+                        asyncio.run(round_trips(api, args.database_url, schema, bots, rate, args.seconds))
+                    )
+            finally:
+                stop(execution)
+    tps = pgbench_tps(args.database_url, 16, args.seconds)
+    print("| measure | figure |")
+    print("|---|---|")
+    for rate, (latencies, missing, answered) in zip(rates, results, strict=True):
+        print(
+            f"| market orders offered at a steady {rate:,.0f}/s for {args.seconds} s | HTTP answered "
+            f"{answered:,.0f}/s; HTTP to fill visible in positions: {_summary(latencies)}; "
+            f"{missing} not visible within 60 s |"
+        )
+    print(f"| pgbench single-row insert, 16 clients, same PostgreSQL | {tps:,.0f} tps |")
+
+
+if __name__ == "__main__":
+    main()
