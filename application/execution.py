@@ -123,6 +123,7 @@ class ExecutionManager:
     async def start(self) -> int:
         """Loads the tracking position and the working orders, and reconciles each of them with its
         exchange; returns how many it reconciled. Nothing new is sent before this returns."""
+        self._slots = asyncio.Semaphore(self.settings.concurrency)  # bound to this run's event loop
         self.position, working = await asyncio.to_thread(self.state.load)
         self._working = {order.order_id: _Follow(order) for order in working}
         run = f"reconcile-{self.clock.now():%Y%m%dT%H%M%S.%f}"
