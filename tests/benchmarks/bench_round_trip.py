@@ -27,7 +27,7 @@ from psycopg import sql
 from pydantic import SecretStr
 
 from tests.benchmarks.bench_place_order import pgbench_tps
-from tests.support.api import Api, api_on
+from tests.support.api import PRICES, Api, api_on
 from tests.support.processes import start_tbot, stop
 from tests.support.schemas import fresh_schema
 
@@ -60,13 +60,14 @@ async def round_trips(
     """Orders offered at ``rate`` for ``seconds``; their round trips, how many never became visible
     within a minute after the last was sent, and the rate the HTTP API answered."""
     sent: dict[str, deque[float]] = {bot: deque() for bot in bots}
-    shown = {bot: 0 for bot in bots}
+    query = sql.SQL("SELECT bot_id::text, fills FROM {}.positions").format(sql.Identifier(schema))
+    with psycopg.connect(database_url) as conn:  # fills shown before this run: not this run's
+        shown = {bot: 0 for bot in bots} | dict(conn.execute(query).fetchall())
     done: list[float] = []
     answered = 0
     sending = True
 
     async def watch() -> None:
-        query = sql.SQL("SELECT bot_id::text, fills FROM {}.positions").format(sql.Identifier(schema))
         async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
             while sending or any(sent.values()):
                 for bot_id, fills in await (await conn.execute(query)).fetchall():
@@ -130,8 +131,9 @@ def main() -> None:
         "TBOT_POSTGRES_POOL_SIZE": "24",
         "TBOT_EXECUTION_POLL_SECONDS": "0.1",
         "TBOT_PAPER_BALANCES": '{"USDT": "100000000", "BTC": "1000"}',
+        "TBOT_REFERENCE_PRICES": PRICES,  # the paper exchange's price: fills are at a fixed mark
     }
-    rates = [args.rate, args.rate / 4]
+    rates = [args.rate, args.rate / 5]
     results = []
     with fresh_schema(args.database_url, "bench") as postgres:
         settings = postgres.model_copy(update={"redis_url": SecretStr(args.redis_url)})

@@ -17,3 +17,7 @@ echo
 echo "## HTTP API: PlaceOrder over HTTP, a steady 500/s, live feed to 100 subscribers — $(date -u +%Y-%m-%d)"
 .venv/bin/python -m tests.benchmarks.bench_http "$TBOT_TEST_DATABASE_URL" "$TBOT_TEST_REDIS_URL" \
     --seconds "${BENCH_SECONDS:-10}"
+echo
+echo "## Order round trip on the paper exchange: HTTP to fill visible in positions — $(date -u +%Y-%m-%d)"
+.venv/bin/python -m tests.benchmarks.bench_round_trip "$TBOT_TEST_DATABASE_URL" "$TBOT_TEST_REDIS_URL" \
+    --seconds "${BENCH_SECONDS:-10}" --rate "${BENCH_ORDER_RATE:-200}"
