@@ -1,0 +1,68 @@
+"""The execution worker's loop: one holder of the execution lock works the orders; a second worker
+waits as a standby and takes over, reconciling first, when the holder stops."""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+from pathlib import Path
+
+from dependency_injector import providers
+
+from domain.order import Order
+from domain.order_states import OrderStatus
+from infrastructure.settings import Settings
+from interfaces.execution import ExecutionWorker, build_execution_worker
+from interfaces.read_side import ReadSideContainer
+from interfaces.worker_tables import install_worker_tables
+from tests.support.processes import wait_for
+from tests.support.world import World, world_on
+
+
+def _worker(settings: Settings) -> tuple[ExecutionWorker, threading.Thread]:
+    container = ReadSideContainer()
+    container.settings.override(providers.Object(settings))
+    worker = build_execution_worker(container)
+    return worker, threading.Thread(target=worker.run, daemon=True)
+
+
+def test_a_standby_takes_over_when_the_holder_stops(tmp_path: Path) -> None:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        sqlite_path=tmp_path / "events.sqlite3",
+        read_sqlite_path=tmp_path / "read.sqlite3",
+        reference_prices={"BTC/USDT": Decimal(50000)},
+        execution_poll_seconds=0.05,
+        projection_poll_seconds=0.05,
+    )
+    container = ReadSideContainer()
+    container.settings.override(providers.Object(settings))
+    with world_on(settings) as world:
+        install_worker_tables(container.read_engine())
+        _hand_over(world, settings)
+
+
+def _hand_over(world: World, settings: Settings) -> None:
+    bot_id = world.running_bot()
+
+    holder, holder_thread = _worker(settings)
+    standby, standby_thread = _worker(settings)
+    holder_thread.start()
+    wait_for(holder.started.is_set, 10, "the holder to start")
+    standby_thread.start()
+    first = world.place(bot_id, "w-1", "buy", "0.01")
+    wait_for(lambda: world.store.load(Order, first).status is OrderStatus.FILLED, 10, "the holder to fill it")
+    assert not standby.started.is_set()
+
+    holder.stop()
+    holder_thread.join(timeout=10)
+    wait_for(standby.started.is_set, 10, "the standby to take over")
+    second = world.place(bot_id, "w-2", "buy", "0.01")
+    wait_for(
+        lambda: world.store.load(Order, second).status is OrderStatus.FILLED, 10, "the standby to fill it"
+    )
+    standby.stop()
+    standby_thread.join(timeout=10)
+    assert not standby_thread.is_alive()
+    trades = standby.accounts.paper("paper").account.exchange.trades()
+    assert [t.client_order_id for t in trades] == ["w-1", "w-2"]  # the standby rebuilt the account
