@@ -8,7 +8,8 @@ given seed and path.
 - Stop orders wait for the price to reach the stop (buy: at or above; sell: at or below), then
   act as a market or limit order.
 - IOC fills what it can at once and expires the rest; FOK fills all at once or nothing.
-- With partial fills on, each match takes a seeded share of what remains.
+- With partial fills on, each match takes a seeded share of what remains; a market order takes
+  its shares one after another at once (several trades), so it never rests.
 - Balances: a buy reserves its quote (at its limit or the slipped price, fees included), a sell
   its base; an order the account cannot pay for is refused, and a fill never takes a balance
   below zero (what cannot be paid for expires). Fees are charged in the quote currency."""
@@ -225,6 +226,10 @@ class PaperExchange:
             self._end(order, ExchangeStatus.EXPIRED, "FOK: could not fill the whole quantity at once")
             return
         self._fill(order, quantity, fill_price, maker, spec)
+        # a market order never rests (its reservation would float with the price): with partial
+        # fills on it sweeps in several trades until it is filled or cannot be paid for
+        while order.acts_as is OrderType.MARKET and order.status is ExchangeStatus.OPEN:
+            self._fill(order, self._take(order, spec), fill_price, maker, spec)
 
     def _take(self, order: _Order, spec: MarketSpec) -> Decimal:
         """How much this match fills: all that remains, or with partial fills a seeded share of it."""

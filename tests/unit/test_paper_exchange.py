@@ -143,3 +143,13 @@ def test_the_same_client_order_id_is_the_same_order() -> None:
     first = exchange.submit(_order("same", "buy", "0.1", price="40000"))
     assert exchange.submit(_order("same", "buy", "0.1", price="40000")) == first
     assert len([o for o in ("same",) if exchange.lookup(o)]) == 1 and exchange.trades() == []
+
+
+def test_with_partial_fills_a_market_order_sweeps_in_several_trades_and_never_rests() -> None:
+    exchange = _exchange(partial_fills=True, seed=3)
+    placed = exchange.submit(_order("sweep", "buy", "0.5", OrderType.MARKET))
+    trades = exchange.trades()
+    assert placed.status is ExchangeStatus.FILLED and len(trades) > 1
+    assert sum(t.quantity for t in trades) == Decimal("0.5") and exchange.open_orders(BTC) == []
+    exchange.set_price(BTC, Decimal("90000"))  # a later price touches nothing it holds back
+    assert exchange.free("USDT") == exchange.balances["USDT"]
