@@ -15,14 +15,13 @@ from sqlalchemy import (
     Table,
     Uuid,
     delete,
-    insert,
     select,
-    update,
 )
 
 from application.execution_state import WorkingOrder
 from domain.values import Symbol
 from infrastructure.columns import UtcTime
+from infrastructure.upserts import upsert
 
 _METADATA = MetaData()
 TRACKING = Table(
@@ -76,15 +75,9 @@ class SqlExecutionState:
             for o in {o.order_id: o for o in opened}.values()
             if o.order_id not in ended
         ]
-        now = datetime.now(UTC)
+        tracking = dict(name=NAME, position=position, updated_at=datetime.now(UTC))
         with self.engine.begin() as conn:
-            moved = conn.execute(
-                update(TRACKING).where(TRACKING.c.name == NAME).values(position=position, updated_at=now)
-            )
-            if moved.rowcount == 0:
-                conn.execute(insert(TRACKING), dict(name=NAME, position=position, updated_at=now))
+            upsert(conn, TRACKING, [tracking])
             if ended:
                 conn.execute(delete(WORKING).where(WORKING.c.order_id.in_(ended)))
-            if rows:
-                conn.execute(delete(WORKING).where(WORKING.c.order_id.in_([r["order_id"] for r in rows])))
-                conn.execute(insert(WORKING), rows)
+            upsert(conn, WORKING, rows)

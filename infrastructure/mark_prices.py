@@ -15,12 +15,11 @@ from typing import Any
 import redis
 import structlog
 from sqlalchemy import Column, Engine, MetaData, String, Table, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from domain.values import Symbol
 from infrastructure.columns import Money, UtcTime
 from infrastructure.settings import Settings
+from infrastructure.upserts import upsert
 
 MARK_PRICES = Table(
     "mark_prices",
@@ -44,17 +43,9 @@ class MarkPriceStore:
     def write(self, prices: Mapping[Symbol, tuple[Decimal, datetime]]) -> None:
         if not prices:
             return
-        rows = [
-            dict(symbol=str(s), price=p, at=at)
-            for s, (p, at) in sorted(prices.items(), key=lambda i: str(i[0]))
-        ]
-        insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
-        statement = insert(MARK_PRICES)
-        upsert = statement.on_conflict_do_update(
-            index_elements=["symbol"], set_={"price": statement.excluded.price, "at": statement.excluded.at}
-        )
+        rows = [dict(symbol=str(s), price=price, at=at) for s, (price, at) in prices.items()]
         with self.engine.begin() as conn:
-            conn.execute(upsert, rows)
+            upsert(conn, MARK_PRICES, sorted(rows, key=lambda row: row["symbol"]))
         if self.client is not None:
             marks = {str(s): f"{price}|{at.isoformat()}" for s, (price, at) in prices.items()}
             try:

@@ -11,8 +11,8 @@ from typing import Any, Protocol
 from psycopg import sql
 from psycopg.types.json import Jsonb
 from sqlalchemy import JSON, Connection, Table, insert
-from sqlalchemy.dialects import sqlite
 
+from infrastructure.upserts import upsert
 from projections.schemas import schema_of
 
 
@@ -36,10 +36,7 @@ class StatementWriter:
         self.conn.execute(insert(table), list(rows))
 
     def upsert(self, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-        statement = sqlite.insert(table)
-        keys = [column.name for column in table.primary_key.columns]
-        updates = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
-        self.conn.execute(statement.on_conflict_do_update(index_elements=keys, set_=updates), list(rows))
+        upsert(self.conn, table, rows)
 
 
 class CopyWriter:

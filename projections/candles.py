@@ -10,12 +10,11 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Column, Engine, MetaData, PrimaryKeyConstraint, String, Table, inspect
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.schema import CreateTable
 
 from domain.market import Candle
 from infrastructure.columns import Money, UtcTime
+from infrastructure.upserts import upsert
 from projections import timeseries
 from projections.schemas import schema_of
 
@@ -76,16 +75,10 @@ class CandleStore:
         table = self.table
         latest = {(c.symbol, c.opened_at): c for c in candles}  # one row per minute and symbol
         rows = [_row(c) for c in latest.values()]
-        insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
-        statement = insert(table)
-        upsert = statement.on_conflict_do_update(
-            index_elements=["symbol", "opened_at"],
-            set_={name: statement.excluded[name] for name in ("open", "high", "low", "close", "volume")},
-        )
         try:
             with self.engine.begin() as conn:
                 self._partitions.ensure(conn, table, [c.opened_at for c in latest.values()])
-                conn.execute(upsert, rows)
+                upsert(conn, table, rows)
         except Exception:
             self._partitions.rolled_back()
             raise
