@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -52,6 +52,7 @@ from application.store import TradingApplication
 from domain.bot import Bot
 from domain.order import Order
 from domain.order_states import OrderStatus
+from domain.values import Symbol
 
 EXECUTION_ACTOR = "system:execution"
 RECONCILIATION_ACTOR = "system:reconciliation"
@@ -164,7 +165,7 @@ class ExecutionManager:
         taken_on = [await self._take_on(s.event) for s in batch if isinstance(s.event, Order.Placed)]
         if taken_on:  # saved before acting, so a restart reconciles them whatever happens next
             await asyncio.to_thread(self.state.save, self.position, [f.order for f in taken_on], [])
-        await self._each(list(by_order.values()), self._act_on)
+        await self._each(by_order.values(), self._act_on)
         for order_id in ended:
             self._working.pop(order_id, None)
         self.position = batch[-1].position
@@ -257,9 +258,9 @@ class ExecutionManager:
             log.error("the exchange no longer has an accepted order", client_order_id=order.client_order_id)
             self._unsettled(follow, "lookup", None, later=self.settings.settle_seconds)
             return
-        age = (self.clock.now() - order.modified_on).total_seconds()
-        if age < self.settings.settle_seconds:
-            follow.settled, follow.check_at = False, self.monotonic() + self.settings.settle_seconds - age
+        wait = self._settling(order)
+        if wait > 0:
+            self._unsettled(follow, "lookup", None, later=wait)
             return
         log.info("resending an order the exchange never got", client_order_id=order.client_order_id)
         await self._send(follow, order, cause)
@@ -271,9 +272,9 @@ class ExecutionManager:
         except OrderUnknown:
             found = await gateway.lookup(follow.order.client_order_id, follow.order.symbol)
             if found is None:
-                age = (self.clock.now() - order.modified_on).total_seconds()
-                if order.exchange_order_id is None and age < self.settings.settle_seconds:
-                    self._unsettled(follow, "cancel", None, later=self.settings.settle_seconds - age)
+                wait = self._settling(order)
+                if order.exchange_order_id is None and wait > 0:
+                    self._unsettled(follow, "cancel", None, later=wait)
                     return
                 reason = "the exchange never had the order"
                 await self._record(
@@ -343,11 +344,11 @@ class ExecutionManager:
         now = self.monotonic()
         due = [f for f in self._working.values() if not f.settled and f.check_at <= now]
         await self._each(due, self._recheck)
-        groups: dict[tuple[str, Any], list[_Follow]] = {}
+        groups: dict[tuple[str, Symbol], list[_Follow]] = {}
         for follow in self._working.values():
             if follow.settled:
                 groups.setdefault((follow.order.account, follow.order.symbol), []).append(follow)
-        await self._each(list(groups.values()), self._follow_group)
+        await self._each(groups.values(), self._follow_group)
 
     async def _recheck(self, follow: _Follow) -> None:
         async with follow.lock:
@@ -381,6 +382,11 @@ class ExecutionManager:
     def _cause_of(self, follow: _Follow) -> Cause:
         return Cause(EXECUTION_ACTOR, follow.order.correlation_id, f"follow:{follow.order.order_id}")
 
+    def _settling(self, order: Order) -> float:
+        """Seconds until the order's last step (its submission) can no longer reach the exchange;
+        0 or less once it cannot."""
+        return self.settings.settle_seconds - (self.clock.now() - order.modified_on).total_seconds()
+
     def _unsettled(
         self, follow: _Follow, what: str, error: Exception | None, later: float | None = None
     ) -> None:
@@ -408,9 +414,7 @@ class ExecutionManager:
         ack: OrderAck | FillAck = self.bus.dispatch(command)  # type: ignore[call-overload]
         return ack
 
-    async def _each(
-        self, items: Sequence[Any] | Iterable[Any], act: Callable[[Any], Awaitable[None]]
-    ) -> None:
+    async def _each(self, items: Iterable[Any], act: Callable[[Any], Awaitable[None]]) -> None:
         async def bounded(item: Any) -> None:
             async with self._slots:
                 await act(item)

@@ -150,19 +150,17 @@ class PaperAccount:
         self._journal.append(self.name, entry)  # journaled first: an input applied is an input kept
         return self._apply(entry)
 
-    def _journal_price(self, symbol: Symbol) -> list[ExchangeTrade]:
+    def _journal_price(self, symbol: Symbol) -> None:
         """Brings the account to the latest price of ``symbol``, journaled if it moved."""
         latest = self._prices.reference_price(symbol)
-        if latest is None or self._journaled_prices.get(symbol) == latest:
-            return []
-        trades: list[ExchangeTrade] = self._record("price", {"symbol": str(symbol), "price": str(latest)})
-        return trades
+        if latest is not None and self._journaled_prices.get(symbol) != latest:
+            self._record("price", {"symbol": str(symbol), "price": str(latest)})
 
-    def follow_prices(self) -> list[ExchangeTrade]:
-        """Brings every symbol with open orders to its latest price; returns the fills that made."""
+    def follow_prices(self) -> None:
+        """Brings every symbol with open orders to its latest price (which may fill them)."""
         with self._lock:
-            symbols = self.exchange.open_symbols()
-            return [trade for symbol in sorted(symbols, key=str) for trade in self._journal_price(symbol)]
+            for symbol in sorted(self.exchange.open_symbols(), key=str):
+                self._journal_price(symbol)
 
     def submit(self, request: OrderRequest) -> ExchangeOrder:
         with self._lock:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -30,7 +31,7 @@ START_PRICES = {"BTC/USDT": Decimal(60_000), "ETH/USDT": Decimal(3_000), "SOL/US
 
 
 class CandleSource(Protocol):
-    def tick(self, at: Any) -> list[Candle]:
+    def tick(self, at: datetime) -> list[Candle]:
         """The candles the moment ``at`` completes or updates."""
         ...
 

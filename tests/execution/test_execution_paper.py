@@ -113,14 +113,18 @@ def test_an_order_for_an_account_that_is_not_configured_is_rejected(execution: E
     assert order.reason == "exchange account 'binance-main' is not configured"
 
 
-class _TimeoutAfterSending:
-    """The request reaches the exchange, the answer never comes back."""
+class _Faulty:
+    """A gateway that behaves like the one it wraps except where a subclass says otherwise."""
 
     def __init__(self, inner: ExchangeGateway) -> None:
         self.inner = inner
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.inner, name)
+
+
+class _TimeoutAfterSending(_Faulty):
+    """The request reaches the exchange, the answer never comes back."""
 
     async def submit(self, request: OrderRequest) -> ExchangeOrder:
         await self.inner.submit(request)
@@ -139,14 +143,8 @@ def test_a_timeout_after_sending_is_looked_up_and_never_resent(execution: Execut
     assert execution.exchange_orders() == 1
 
 
-class _DiesBeforeSending:
+class _DiesBeforeSending(_Faulty):
     """The process stops between recording the order as submitted and sending it."""
-
-    def __init__(self, inner: ExchangeGateway) -> None:
-        self.inner = inner
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self.inner, name)
 
     async def submit(self, request: OrderRequest) -> ExchangeOrder:
         raise SystemExit("killed")
