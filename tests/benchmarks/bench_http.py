@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
 import sys
 import time
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from pydantic import SecretStr
 from websockets.asyncio.client import connect
 
 from tests.benchmarks.bench_place_order import pgbench_tps
+from tests.benchmarks.http_load import latency_summary, started_bots
 from tests.support.api import Api, api_on
 from tests.support.schemas import fresh_schema
 
@@ -37,14 +37,6 @@ CLIENTS = 16
 BOTS_PER_CLIENT = 4
 SUBSCRIBERS = 100
 FEED_RATE = 25  # commands/s while measuring the feed (2 events each, to every subscriber)
-LIMITS = {
-    "max_order_notional": "1000000",
-    "max_position_notional": "1000000000",
-    "max_open_orders": 10_000,
-    "daily_loss_limit": "1000000",
-    "price_band_pct": "5",
-    "max_orders_per_minute": 100_000,
-}
 _ORDER_IDS = count()
 
 
@@ -57,16 +49,6 @@ def _order() -> dict[str, str]:
         "price": "50000",
         "client_order_id": f"b{next(_ORDER_IDS)}",
     }
-
-
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-
-def _summary(latencies: list[float]) -> str:
-    ms = [v * 1000 for v in latencies]
-    return f"p50 {statistics.median(ms):.1f} ms, p99 {_percentile(ms, 0.99):.1f} ms"
 
 
 async def _place(http: httpx.AsyncClient, bot_id: str) -> None:
@@ -172,18 +154,6 @@ def _key(api: Api) -> dict[str, str]:
     return {"X-API-Key": api.keys["bench"]}
 
 
-def _bots(api: Api) -> list[str]:
-    with httpx.Client(base_url=api.base_url, headers=_key(api), timeout=30) as http:
-        bots = []
-        for n in range(CLIENTS * BOTS_PER_CLIENT):
-            body = {"name": f"b{n}", "strategy": "bench", "allowed_symbols": ["BTC/USDT"], "limits": LIMITS}
-            created = http.post("/v1/bots", json=body)
-            assert created.status_code == 201, created.text
-            bots.append(created.json()["id"])
-            assert http.post(f"/v1/bots/{bots[-1]}/start").status_code == 200
-    return bots
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("database_url")
@@ -198,7 +168,7 @@ def main() -> None:
             postgres.model_copy(update={"redis_url": SecretStr(args.redis_url)}), {"bench": "trader"}, **env
         ) as api,
     ):
-        bots = _bots(api)
+        bots = started_bots(api, "bench", CLIENTS * BOTS_PER_CLIENT, "b")
         asyncio.run(closed_loop(api, bots, 2))  # warm up
         _progress("closed loop")
         rate, latencies = asyncio.run(closed_loop(api, bots, args.seconds))
@@ -212,17 +182,19 @@ def main() -> None:
     tps = pgbench_tps(args.database_url, CLIENTS, args.seconds)
     print("| measure | figure |")
     print("|---|---|")
-    print(f"| PlaceOrder over HTTP, {CLIENTS} clients | {rate:,.0f} commands/s ({_summary(latencies)}) |")
+    print(
+        f"| PlaceOrder over HTTP, {CLIENTS} clients | {rate:,.0f} commands/s ({latency_summary(latencies)}) |"
+    )
     print(f"| pgbench single-row insert, {CLIENTS} clients, same PostgreSQL | {tps:,.0f} tps |")
     print(f"| ratio | {rate / tps:.3f} |")
     for steady in (asked, half):
         print(
             f"| PlaceOrder offered at a steady {steady.offered:,.0f}/s | {steady.completed:,.0f} commands/s "
-            f"answered, {steady.failures} dropped; {_summary(steady.latencies)} |"
+            f"answered, {steady.failures} dropped; {latency_summary(steady.latencies)} |"
         )
     print(
         f"| live feed, {SUBSCRIBERS} subscribers, {FEED_RATE * 2} events/s ({events} each) | "
-        f"event timestamp to arrival: {_summary(delays)} |"
+        f"event timestamp to arrival: {latency_summary(delays)} |"
     )
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import statistics
 import sys
 import time
 from collections import deque
@@ -27,31 +26,14 @@ from psycopg import sql
 from pydantic import SecretStr
 
 from tests.benchmarks.bench_place_order import pgbench_tps
+from tests.benchmarks.http_load import latency_summary, started_bots
 from tests.support.api import PRICES, Api, api_on
 from tests.support.processes import start_tbot, stop
 from tests.support.schemas import fresh_schema
 
 BOTS = 32
 POLL = 0.005
-LIMITS = {
-    "max_order_notional": "1000000",
-    "max_position_notional": "1000000000",
-    "max_open_orders": 10_000,
-    "daily_loss_limit": "1000000",
-    "price_band_pct": "5",
-    "max_orders_per_minute": 100_000,
-}
 _IDS = count()
-
-
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-
-def _summary(latencies: list[float]) -> str:
-    ms = [v * 1000 for v in latencies]
-    return f"p50 {statistics.median(ms):.0f} ms, p99 {_percentile(ms, 0.99):.0f} ms"
 
 
 async def round_trips(
@@ -106,18 +88,6 @@ async def round_trips(
     return done, sum(len(q) for q in sent.values()), answered_rate
 
 
-def _bots(api: Api) -> list[str]:
-    with httpx.Client(base_url=api.base_url, headers={"X-API-Key": api.keys["bench"]}, timeout=30) as http:
-        bots = []
-        for n in range(BOTS):
-            body = {"name": f"rt{n}", "strategy": "bench", "allowed_symbols": ["BTC/USDT"], "limits": LIMITS}
-            created = http.post("/v1/bots", json=body)
-            assert created.status_code == 201, created.text
-            bots.append(created.json()["id"])
-            assert http.post(f"/v1/bots/{bots[-1]}/start").status_code == 200
-    return bots
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("database_url")
@@ -140,7 +110,7 @@ def main() -> None:
         with api_on(settings, {"bench": "trader"}, **env) as api:
             execution = start_tbot(settings, "execution", "run", **env)
             try:
-                bots = _bots(api)
+                bots = started_bots(api, "bench", BOTS, "rt")
                 asyncio.run(
                     round_trips(api, args.database_url, postgres.postgres_schema, bots, 20, 2)
                 )  # warm up
@@ -158,7 +128,7 @@ def main() -> None:
     for rate, (latencies, missing, answered) in zip(rates, results, strict=True):
         print(
             f"| market orders offered at a steady {rate:,.0f}/s for {args.seconds} s | HTTP answered "
-            f"{answered:,.0f}/s; HTTP to fill visible in positions: {_summary(latencies)}; "
+            f"{answered:,.0f}/s; HTTP to fill visible in positions: {latency_summary(latencies, digits=0)}; "
             f"{missing} not visible within 60 s |"
         )
     print(f"| pgbench single-row insert, 16 clients, same PostgreSQL | {tps:,.0f} tps |")

@@ -1,0 +1,48 @@
+"""What the HTTP benchmarks share: bots with limits that never refuse the load, and how a list of
+latencies is reported."""
+
+from __future__ import annotations
+
+import statistics
+
+import httpx
+
+from tests.support.api import Api
+
+LIMITS = {
+    "max_order_notional": "1000000",
+    "max_position_notional": "1000000000",
+    "max_open_orders": 10_000,
+    "daily_loss_limit": "1000000",
+    "price_band_pct": "5",
+    "max_orders_per_minute": 100_000,
+}
+
+
+def started_bots(api: Api, user: str, count: int, prefix: str) -> list[str]:
+    """``count`` running BTC/USDT bots of ``user``, made over HTTP."""
+    with httpx.Client(base_url=api.base_url, headers={"X-API-Key": api.keys[user]}, timeout=30) as http:
+        bots = []
+        for n in range(count):
+            body = {
+                "name": f"{prefix}{n}",
+                "strategy": "bench",
+                "allowed_symbols": ["BTC/USDT"],
+                "limits": LIMITS,
+            }
+            created = http.post("/v1/bots", json=body)
+            assert created.status_code == 201, created.text
+            bots.append(created.json()["id"])
+            assert http.post(f"/v1/bots/{bots[-1]}/start").status_code == 200
+    return bots
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def latency_summary(latencies: list[float], digits: int = 1) -> str:
+    """p50 and p99 in milliseconds of latencies in seconds."""
+    ms = [v * 1000 for v in latencies]
+    return f"p50 {statistics.median(ms):.{digits}f} ms, p99 {percentile(ms, 0.99):.{digits}f} ms"
