@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -50,6 +50,7 @@ from application.ports import Clock
 from application.results import FillAck, OrderAck
 from application.store import TradingApplication
 from domain.bot import Bot
+from domain.ids import ClientOrderId, OrderId, exchange_client_order_id
 from domain.order import Order
 from domain.order_states import OrderStatus
 from domain.values import Symbol
@@ -199,7 +200,7 @@ class ExecutionManager:
             event.originator_id,
             account,
             request.symbol,
-            str(request.client_order_id),
+            exchange_client_order_id(OrderId(event.originator_id)),
             event.meta.correlation_id,
         )
         follow = self._working.setdefault(order.order_id, _Follow(order))
@@ -213,8 +214,8 @@ class ExecutionManager:
             return
         try:
             self.gateways.gateway(follow.order.account)
-        except UnknownAccount:
-            reason = f"exchange account {follow.order.account!r} is not configured"
+        except UnknownAccount as error:
+            reason = str(error)
             await self._record(
                 follow, c.RecordOrderRejected(order_id=order.id, reason=reason, **cause.fields())
             )
@@ -232,7 +233,8 @@ class ExecutionManager:
 
     async def _send(self, follow: _Follow, order: Order, cause: Cause) -> None:
         try:
-            placed = await self._gateway(follow).submit(order.request)
+            request = replace(order.request, client_order_id=ClientOrderId(follow.order.client_order_id))
+            placed = await self._gateway(follow).submit(request)
         except OrderRefused as refusal:
             reason = str(refusal) or "refused by the exchange"
             await self._record(

@@ -29,6 +29,7 @@ class ReferencePrices(Protocol):
 
 
 class MarketRules(Protocol):
-    def market(self, symbol: Symbol) -> MarketSpec | None:
-        """The exchange's precision and minimums for ``symbol``, or None when it does not list it."""
+    def market(self, account: str, symbol: Symbol) -> MarketSpec | None:
+        """The precision and minimums of ``symbol`` on the exchange behind ``account``, or None
+        when that exchange does not list it (or its markets were never loaded)."""
         ...

@@ -53,6 +53,14 @@ def order_id_for(bot_id: BotId, coid: ClientOrderId) -> OrderId:
     return OrderId(uuid5(bot_id, f"order:{coid}"))
 
 
+def exchange_client_order_id(order_id: OrderId) -> ClientOrderId:
+    """The client order id an order carries at the exchange: its order id's 32 hex digits. A bot's
+    own client order ids are unique only within the bot, while bots share exchange accounts; this
+    one is unique, fits every exchange's format (Binance allows 36 characters, OKX 32 letters and
+    digits), and is derived, so the order can be looked up by it after any crash."""
+    return ClientOrderId(order_id.hex)
+
+
 def position_id_for(bot_id: BotId, symbol: str) -> PositionId:
     return PositionId(uuid5(bot_id, f"position:{symbol}"))
 

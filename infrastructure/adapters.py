@@ -47,13 +47,3 @@ PAPER_MARKETS: dict[Symbol, MarketSpec] = {
     Symbol("SOL", "USDT"): _spec("0.001", "0.01", "0.001", "5"),
     Symbol("ETH", "BTC"): _spec("0.0001", "0.00001", "0.0001", "0.0001"),
 }
-
-
-class StaticMarketRules:
-    """Market rules from a fixed table: the paper exchange's, until exchange markets are loaded."""
-
-    def __init__(self, markets: dict[Symbol, MarketSpec] | None = None) -> None:
-        self._markets = dict(PAPER_MARKETS if markets is None else markets)
-
-    def market(self, symbol: Symbol) -> MarketSpec | None:
-        return self._markets.get(symbol)

@@ -10,8 +10,9 @@ from application.bus import CommandBus
 from application.handlers.base import HandlerDeps
 from application.ports import Clock
 from domain.values import Symbol
-from infrastructure.adapters import StaticMarketRules, SystemClock, UuidFactory
+from infrastructure.adapters import SystemClock, UuidFactory
 from infrastructure.event_store import open_store
+from infrastructure.exchange_markets import AccountMarketRules, ExchangeMarketStore
 from infrastructure.mark_prices import MarkPrices, MarkPriceStore, open_mark_price_store
 from infrastructure.read_database import create_read_engine
 from infrastructure.settings import Settings
@@ -35,7 +36,8 @@ class Container(containers.DeclarativeContainer):
     read_engine = providers.Singleton(create_read_engine, settings=settings)
     mark_price_store = providers.Singleton(open_mark_price_store, settings=settings, engine=read_engine)
     prices = providers.Singleton(mark_prices, settings=settings, store=mark_price_store, clock=clock)
-    markets = providers.Singleton(StaticMarketRules)
+    market_store = providers.Singleton(ExchangeMarketStore, engine=read_engine, now=clock.provided.now)
+    markets = providers.Singleton(AccountMarketRules, store=market_store)
     store = providers.Singleton(open_store, settings=settings)
     handler_deps = providers.Singleton(
         HandlerDeps,

@@ -1,5 +1,6 @@
 """The gateway of each exchange account a bot names. Paper accounts ("paper", or "paper:<name>")
-are journaled paper exchanges, one per name, each starting with the configured balances."""
+are journaled paper exchanges, one per name, each starting with the configured balances; any other
+account is a real exchange through ccxt, configured with `tbot accounts add`."""
 
 from __future__ import annotations
 
@@ -10,12 +11,10 @@ from decimal import Decimal
 from application.gateway import ExchangeGateway, UnknownAccount
 from application.ports import ReferencePrices
 from domain.values import MarketSpec, Symbol
+from infrastructure.ccxt_accounts import CcxtAccounts
+from infrastructure.exchange_markets import is_paper
 from infrastructure.paper_exchange import PaperSettings
 from infrastructure.paper_gateway import PaperAccount, PaperGateway, PaperJournal
-
-
-def is_paper(account: str) -> bool:
-    return account == "paper" or account.startswith("paper:")
 
 
 class ExchangeAccounts:
@@ -27,7 +26,9 @@ class ExchangeAccounts:
         paper: PaperSettings,
         now: Callable[[], datetime],
         prices: ReferencePrices,
+        live: CcxtAccounts | None = None,
     ) -> None:
+        self._live = live
         self._prices = prices
         self._journal = journal
         self._balances = balances
@@ -42,11 +43,22 @@ class ExchangeAccounts:
             self.gateway(account)
 
     def gateway(self, account: str) -> ExchangeGateway:
-        return self.paper(account)
+        if is_paper(account) or self._live is None:
+            return self.paper(account)
+        return self._live.gateway(account)
+
+    async def load_markets(self) -> None:
+        """Loads the markets of the real exchange accounts, for the risk rules."""
+        if self._live is not None:
+            await self._live.load_markets()
+
+    async def close(self) -> None:
+        if self._live is not None:
+            await self._live.close()
 
     def paper(self, account: str) -> PaperGateway:
         if not is_paper(account):
-            raise UnknownAccount(account)
+            raise UnknownAccount(f"exchange account {account!r} is not configured")
         gateway = self._gateways.get(account)
         if gateway is None:
             built = PaperAccount(

@@ -105,6 +105,13 @@ class Settings(BaseSettings):
     )
     execution_concurrency: int = Field(default=32, ge=1, le=1000, description="orders worked on at once")
     execution_batch_size: int = Field(default=200, ge=1, le=10_000)
+    credentials_key: SecretStr | None = Field(
+        default=None,
+        description="Fernet keys (comma-separated; the first seals) that encrypt exchange credentials",
+    )
+    exchange_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=120, description="how long a request to a real exchange may take"
+    )
     marketdata_source: Literal["random", "csv"] = Field(
         default="random",
         description="where `tbot marketdata run` gets prices: a seeded random walk, or a CSV file of "

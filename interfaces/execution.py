@@ -15,7 +15,10 @@ import typer
 
 from application.execution import ExecutionManager, ExecutionSettings
 from infrastructure.adapters import PAPER_MARKETS
+from infrastructure.ccxt_accounts import CcxtAccounts
+from infrastructure.credentials import CredentialStore
 from infrastructure.exchange_accounts import ExchangeAccounts
+from infrastructure.exchange_markets import ExchangeMarketStore
 from infrastructure.execution_state import SqlExecutionState
 from infrastructure.logging import configure_logging
 from infrastructure.paper_exchange import PaperSettings
@@ -73,10 +76,17 @@ class ExecutionWorker:
     async def _work(self) -> None:
         await asyncio.to_thread(self.install)
         await asyncio.to_thread(self.accounts.open)
-        await self.accounts.follow_prices()
-        reconciled = await self.manager.start()
-        log.info("execution started", reconciled=reconciled, position=self.manager.position)
-        self.started.set()
+        try:
+            await self.accounts.load_markets()
+            await self.accounts.follow_prices()
+            reconciled = await self.manager.start()
+            log.info("execution started", reconciled=reconciled, position=self.manager.position)
+            self.started.set()
+            await self._loop()
+        finally:
+            await self.accounts.close()
+
+    async def _loop(self) -> None:
         batch = self.manager.settings.batch_size
         while not self._stop.is_set():
             if not self.locks.check():
@@ -101,9 +111,15 @@ def build_execution_worker(container: Any, locks: ProjectionLocks | None = None)
         seed=settings.paper_seed,
     )
     engine = container.read_engine()
-    accounts = ExchangeAccounts(
-        PaperJournal(engine), settings.paper_balances, PAPER_MARKETS, paper, clock.now, container.prices()
+    key = settings.credentials_key.get_secret_value() if settings.credentials_key else None
+    live = CcxtAccounts(
+        CredentialStore(engine, key, clock.now),
+        ExchangeMarketStore(engine, clock.now),
+        settings.exchange_timeout_seconds,
     )
+    journal = PaperJournal(engine)
+    balances = settings.paper_balances
+    accounts = ExchangeAccounts(journal, balances, PAPER_MARKETS, paper, clock.now, container.prices(), live)
     manager = ExecutionManager(
         bus=container.bus(),
         store=container.store(),

@@ -1,11 +1,14 @@
 """The tables of the workers that are not projections: the paper accounts' journal, execution's
-tracking and working orders, mark prices, candles. Created by `tbot db init` (and on the embedded
-default wherever the read models are); repeating it is harmless."""
+tracking and working orders, exchange accounts and their markets, mark prices, candles. Created by
+`tbot db init` (and on the embedded default wherever the read models are); repeating it is
+harmless."""
 
 from __future__ import annotations
 
 from sqlalchemy import Engine
 
+from infrastructure.credentials import ACCOUNTS
+from infrastructure.exchange_markets import MARKETS
 from infrastructure.execution_state import SqlExecutionState
 from infrastructure.mark_prices import MarkPriceStore
 from infrastructure.paper_gateway import PaperJournal
@@ -15,5 +18,7 @@ from projections.candles import CandleStore
 def install_worker_tables(engine: Engine) -> None:
     PaperJournal(engine).install()
     SqlExecutionState(engine).install()
+    ACCOUNTS.create(engine, checkfirst=True)
+    MARKETS.create(engine, checkfirst=True)
     MarkPriceStore(engine).install()
     CandleStore(engine).install()

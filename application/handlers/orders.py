@@ -46,7 +46,7 @@ class PlaceOrderHandler(Handler[PlaceOrder, OrderAck]):
             raise OrderDenied(bot.id, request.client_order_id, earlier.denial_id, earlier.reason_codes)
 
         reference = self.deps.prices.reference_price(request.symbol)
-        market = self.deps.markets.market(request.symbol)
+        market = self.deps.markets.market(bot.exchange_account, request.symbol)
         codes = evaluate(bot.risk_context(request, market, reference, stamp.at))
         if codes:
             denial_id = DenialId(self.deps.ids.new_id())

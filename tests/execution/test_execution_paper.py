@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from application import commands as c
+from application.errors import OrderDenied
 from application.execution import EXECUTION_ACTOR, RECONCILIATION_ACTOR
 from application.gateway import ExchangeGateway, ExchangeOrder, OutcomeUnknown
 from domain.bot import Bot
@@ -16,6 +17,8 @@ from domain.ids import BotId, position_id_for
 from domain.order_states import OrderStatus
 from domain.orders import OrderRequest
 from domain.position import Position
+from domain.risk import ReasonCode
+from infrastructure.adapters import PAPER_MARKETS
 from infrastructure.settings import Settings
 from tests.support.execution import SETTLE, Execution, execution_on
 from tests.support.world import ACTOR, BTC, LIMITS
@@ -94,7 +97,10 @@ def test_an_order_the_account_cannot_pay_for_is_rejected_with_the_reason(executi
 
 
 def test_an_order_for_an_account_that_is_not_configured_is_rejected(execution: Execution) -> None:
+    """Risk knows the account's markets (loaded earlier), but its credentials are gone: the order is
+    admitted, and execution rejects it without sending anything."""
     world = execution.world
+    execution.container.market_store().save("binance-main", {BTC: PAPER_MARKETS[BTC]})
     created = world.bus.dispatch(
         c.CreateBot(
             actor=ACTOR,
@@ -111,6 +117,24 @@ def test_an_order_for_an_account_that_is_not_configured_is_rejected(execution: E
     order = execution.order(order_id)
     assert order.status is OrderStatus.REJECTED
     assert order.reason == "exchange account 'binance-main' is not configured"
+
+
+def test_an_order_on_an_account_whose_markets_are_unknown_is_denied(execution: Execution) -> None:
+    world = execution.world
+    created = world.bus.dispatch(
+        c.CreateBot(
+            actor=ACTOR,
+            name="live bot",
+            strategy="grid",
+            allowed_symbols=["BTC/USDT"],
+            limits=LIMITS,
+            exchange_account="kraken-main",
+        )
+    )
+    world.bus.dispatch(c.StartBot(actor=ACTOR, bot_id=created.aggregate_id))
+    with pytest.raises(OrderDenied) as denied:
+        world.place(created.aggregate_id, "x-1", "buy", "0.1")
+    assert denied.value.reason_codes == [ReasonCode.MARKET_UNKNOWN]
 
 
 class _Faulty:

@@ -65,4 +65,5 @@ def _hand_over(world: World, settings: Settings) -> None:
     standby_thread.join(timeout=10)
     assert not standby_thread.is_alive()
     trades = standby.accounts.paper("paper").account.exchange.trades()
-    assert [t.client_order_id for t in trades] == ["w-1", "w-2"]  # the standby rebuilt the account
+    # the standby rebuilt the account; orders carry their order id's hex as client order id there
+    assert [t.client_order_id for t in trades] == [first.hex, second.hex]

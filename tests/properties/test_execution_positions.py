@@ -76,7 +76,7 @@ def test_positions_equal_the_sum_of_the_exchange_fills(script: list[tuple[Any, .
             assert recorded == sorted(t.trade_id for t in trades)
             assert all(order.filled_quantity <= order.request.quantity for order in orders)
             for order in orders:
-                at_exchange = exchange.lookup(str(order.client_order_id))
+                at_exchange = exchange.lookup(order.id.hex)
                 assert order.filled_quantity == (at_exchange.filled if at_exchange else 0)
             position = world.store.find(Position, position_id_for(BotId(bot_id), "BTC/USDT"))
             quantity = position.quantity if position is not None else Decimal(0)

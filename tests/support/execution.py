@@ -4,6 +4,7 @@ and a manager driven step by step on a manual clock."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from application.gateway import ExchangeGateway
 from domain.order import Order
 from domain.order_states import OrderStatus
 from infrastructure.adapters import PAPER_MARKETS, PriceBook
+from infrastructure.ccxt_accounts import CcxtAccounts
 from infrastructure.event_store import create_tables
 from infrastructure.exchange_accounts import ExchangeAccounts
 from infrastructure.execution_state import SqlExecutionState
@@ -51,19 +53,25 @@ class Execution:
     container: Any
     clock: ManualClock
     prices: PriceBook
+    live: Callable[[], CcxtAccounts] | None = None  # real exchange accounts, made anew per process
     faults: Faults = field(init=False)
     accounts: ExchangeAccounts = field(init=False)
     manager: ExecutionManager = field(init=False)
+    runner: asyncio.Runner | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.restart()
 
     def restart(self) -> None:
-        """A new process: paper accounts rebuilt from their journal, a manager from its state."""
+        """A new process: paper accounts rebuilt from their journal, a manager from its state, a
+        new event loop (ccxt's connections belong to one)."""
+        self.close()
+        self.runner = asyncio.Runner()
         engine = self.container.read_engine()
         paper = PaperSettings(slippage_bps=Decimal(10))
+        live = self.live() if self.live is not None else None
         self.accounts = ExchangeAccounts(
-            PaperJournal(engine), BALANCES, PAPER_MARKETS, paper, self.clock.now, self.prices
+            PaperJournal(engine), BALANCES, PAPER_MARKETS, paper, self.clock.now, self.prices, live
         )
         self.accounts.open()
         self.faults = Faults(self.accounts)
@@ -79,10 +87,21 @@ class Execution:
         )
 
     def run(self, coroutine: Any) -> Any:
-        return asyncio.run(coroutine)
+        assert self.runner is not None
+        return self.runner.run(coroutine)
+
+    def close(self) -> None:
+        if self.runner is not None:
+            # a "killed" process leaves its loop stopped, with the kill pending in a task
+            with contextlib.suppress(RuntimeError, SystemExit):
+                self.runner.run(self.accounts.close())
+            with contextlib.suppress(RuntimeError, SystemExit):
+                self.runner.close()  # closes the loop whatever happens
+            self.runner = None
 
     def start(self) -> int:
         async def started() -> int:
+            await self.accounts.load_markets()
             await self.accounts.follow_prices()
             return await self.manager.start()
 
@@ -111,7 +130,10 @@ class Execution:
 
 
 @contextmanager
-def execution_on(settings: Settings) -> Iterator[Execution]:
+def execution_on(
+    settings: Settings, live: Callable[[Any], CcxtAccounts] | None = None
+) -> Iterator[Execution]:
+    """``live``, given the container, makes the real exchange accounts of each new process."""
     create_tables(settings)
     clock = ManualClock()
     container = ReadSideContainer()
@@ -122,8 +144,10 @@ def execution_on(settings: Settings) -> Iterator[Execution]:
     install_worker_tables(container.read_engine())
     store = container.store()
     world = World(container.bus(), store, clock, prices)
+    execution = Execution(world, container, clock, prices, (lambda: live(container)) if live else None)
     try:
-        yield Execution(world, container, clock, prices)
+        yield execution
     finally:
+        execution.close()
         store.close()
         container.read_engine().dispose()

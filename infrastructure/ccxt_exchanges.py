@@ -1,0 +1,45 @@
+"""A ccxt (async) exchange object for an account's credentials: sandbox mode if asked, the API's
+host replaced when the account names one (a regional endpoint, a proxy, a local test server)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import ccxt.async_support as ccxt
+
+from infrastructure.credentials import ExchangeCredentials
+
+# Spot only: on Binance, load markets from exchangeInfo alone (no currencies, margins or futures).
+SPOT_OPTIONS: dict[str, dict[str, Any]] = {
+    "binance": {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False, "fetchMargins": False},
+}
+
+
+def _rehost(urls: Any, base: str) -> Any:
+    """``urls`` with every URL's scheme and host replaced by ``base``'s (paths kept)."""
+    if isinstance(urls, dict):
+        return {name: _rehost(url, base) for name, url in urls.items()}
+    if isinstance(urls, str) and urls.startswith("http"):
+        scheme, host, *_ = urlsplit(base)
+        _, _, path, query, fragment = urlsplit(urls)
+        return urlunsplit((scheme, host, path, query, fragment))
+    return urls
+
+
+def open_exchange(credentials: ExchangeCredentials, timeout_seconds: float) -> ccxt.Exchange:
+    exchange_class = getattr(ccxt, credentials.exchange_id)
+    exchange: ccxt.Exchange = exchange_class(
+        {
+            "apiKey": credentials.api_key,
+            "secret": credentials.secret,
+            "enableRateLimit": True,
+            "timeout": int(timeout_seconds * 1000),
+            "options": dict(SPOT_OPTIONS.get(credentials.exchange_id, {})),
+        }
+    )
+    if credentials.sandbox:
+        exchange.set_sandbox_mode(True)
+    if credentials.api_url:
+        exchange.urls["api"] = _rehost(exchange.urls["api"], credentials.api_url)
+    return exchange
