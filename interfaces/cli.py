@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from infrastructure.event_store import create_tables
+from interfaces.accounts import accounts_app
 from interfaces.cli_http import Worker, keys_app, prepared_container, serve, serve_app, users_app
 from interfaces.cli_read_side import audit_app, events_app, projections_app
 from interfaces.demo import ACTOR, DemoReport, ReadBack, read_back, run_demo
@@ -29,6 +30,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 app.add_typer(execution_app, name="execution")
+app.add_typer(accounts_app, name="accounts")
 app.add_typer(marketdata_app, name="marketdata")
 app.command()(serve)
 console = Console()

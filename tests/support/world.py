@@ -49,7 +49,12 @@ class World:
     def event_names(self, since: int) -> list[str]:
         return [type(e).__qualname__ for e in self.new_events(since)]
 
-    def running_bot(self, limits: dict[str, Any] | None = None, symbols: list[str] | None = None) -> UUID:
+    def running_bot(
+        self,
+        limits: dict[str, Any] | None = None,
+        symbols: list[str] | None = None,
+        account: str = "paper",
+    ) -> UUID:
         bot = self.bus.dispatch(
             c.CreateBot(
                 actor=ACTOR,
@@ -57,6 +62,7 @@ class World:
                 strategy="grid",
                 allowed_symbols=symbols or ["BTC/USDT", "ETH/USDT"],
                 limits=limits or LIMITS,
+                exchange_account=account,
             )
         )
         self.bus.dispatch(c.StartBot(actor=ACTOR, bot_id=bot.aggregate_id))
