@@ -3,6 +3,7 @@ host replaced when the account names one (a regional endpoint, a proxy, a local 
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -14,6 +15,14 @@ from infrastructure.credentials import ExchangeCredentials
 SPOT_OPTIONS: dict[str, dict[str, Any]] = {
     "binance": {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False, "fetchMargins": False},
 }
+
+
+def ccxt_decimal(value: Any) -> Decimal:
+    """A number from ccxt as the exchange wrote it. ccxt parses the exchange's decimal strings into
+    floats; ``repr`` gives the shortest string that round-trips, which is the exchange's own digits
+    for any value of up to 15 significant digits."""
+    text = repr(value) if isinstance(value, float) else str(value)
+    return Decimal(text.removesuffix(".0"))
 
 
 def _rehost(urls: Any, base: str) -> Any:

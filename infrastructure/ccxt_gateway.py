@@ -12,11 +12,7 @@ ccxt's errors are translated here and nowhere else:
   backoff, a bounded number of times, then ``ExchangeUnavailable``;
 - maybe done (timeout, connection lost, 5xx, anything unexpected) on a submit or cancel:
   ``OutcomeUnknown``, for the caller to look up; on a read, retried like the above;
-- a client order id the exchange already has: ``OutcomeUnknown`` too (it is looked up, not resent).
-
-Amounts come back from ccxt as floats parsed from the exchange's decimal strings; ``_decimal`` turns
-them back through ``repr``, which gives the shortest string that round-trips, i.e. the exchange's own
-digits for any value of up to 15 significant digits."""
+- a client order id the exchange already has: ``OutcomeUnknown`` too (it is looked up, not resent)."""
 
 from __future__ import annotations
 
@@ -43,6 +39,7 @@ from application.gateway import (
 from domain.errors import InvalidInput
 from domain.orders import OrderRequest
 from domain.values import MarketSpec, OrderType, Side, Symbol
+from infrastructure.ccxt_exchanges import ccxt_decimal
 
 log = structlog.get_logger("tbot.ccxt")
 T = TypeVar("T")
@@ -73,16 +70,11 @@ class RetryPolicy:
         return [min(self.first_delay * 2**n, self.max_delay) for n in range(self.attempts - 1)]
 
 
-def _decimal(value: Any) -> Decimal:
-    text = repr(value) if isinstance(value, float) else str(value)
-    return Decimal(text.removesuffix(".0"))
-
-
 def _step(precision: Any, mode: int) -> Decimal | None:
     if precision is None:
         return None
     if mode == TICK_SIZE:
-        return _decimal(precision)
+        return ccxt_decimal(precision)
     if mode == DECIMAL_PLACES:
         return Decimal(1).scaleb(-int(precision))
     return None  # significant digits: no fixed step to check against
@@ -137,8 +129,8 @@ class CcxtGateway:
             specs[symbol] = MarketSpec(
                 amount_step=step,
                 price_tick=tick,
-                min_amount=_decimal(min_amount) if min_amount is not None else step,
-                min_notional=_decimal(min_cost) if min_cost is not None else Decimal(0),
+                min_amount=ccxt_decimal(min_amount) if min_amount is not None else step,
+                min_notional=ccxt_decimal(min_cost) if min_cost is not None else Decimal(0),
             )
         self._markets = specs
         if self._on_markets is not None:
@@ -301,8 +293,8 @@ class CcxtGateway:
 
     def _order(self, raw: dict[str, Any], symbol: Symbol) -> ExchangeOrder:
         status = _STATUS.get(str(raw.get("status")), ExchangeStatus.OPEN)
-        filled = _decimal(raw.get("filled") or 0)
-        quantity = _decimal(raw.get("amount") or 0)
+        filled = ccxt_decimal(raw.get("filled") or 0)
+        quantity = ccxt_decimal(raw.get("amount") or 0)
         if status is ExchangeStatus.CANCELLED and raw.get("timeInForce") in ("IOC", "FOK"):
             status = ExchangeStatus.EXPIRED
         return ExchangeOrder(
@@ -324,9 +316,9 @@ class CcxtGateway:
             exchange_order_id=order.exchange_order_id,
             symbol=order.symbol,
             side=Side(raw["side"]),
-            quantity=_decimal(raw["amount"]),
-            price=_decimal(raw["price"]),
-            fee=_decimal(fee.get("cost") or 0),
+            quantity=ccxt_decimal(raw["amount"]),
+            price=ccxt_decimal(raw["price"]),
+            fee=ccxt_decimal(fee.get("cost") or 0),
             fee_currency=str(fee.get("currency") or order.symbol.quote),
             maker=raw.get("takerOrMaker") == "maker",
             at=datetime.fromtimestamp(int(raw["timestamp"]) / 1000, UTC),

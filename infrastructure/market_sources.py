@@ -36,6 +36,9 @@ class RandomWalk:
         self._volatility = volatility
         self._candles: dict[Symbol, Candle] = {}
 
+    def close(self) -> None:
+        """Nothing to let go of."""
+
     def tick(self, at: datetime) -> list[Candle]:
         """Moves every symbol one step at ``at``; returns each symbol's current candle."""
         candles = []
@@ -96,6 +99,9 @@ class CsvReplay:
         self._started = started
         self._speed = speed
         self._next = 0
+
+    def close(self) -> None:
+        """Nothing to let go of."""
 
     def tick(self, at: datetime) -> list[Candle]:
         if not self._candles:

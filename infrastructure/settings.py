@@ -112,14 +112,17 @@ class Settings(BaseSettings):
     exchange_timeout_seconds: float = Field(
         default=10.0, gt=0, le=120, description="how long a request to a real exchange may take"
     )
-    marketdata_source: Literal["random", "csv"] = Field(
+    marketdata_source: Literal["random", "csv", "ccxt"] = Field(
         default="random",
-        description="where `tbot marketdata run` gets prices: a seeded random walk, or a CSV file of "
-        "one-minute candles (marketdata_csv)",
+        description="where `tbot marketdata run` gets prices: a seeded random walk, a CSV file of "
+        "one-minute candles (marketdata_csv), or a real exchange (marketdata_account)",
+    )
+    marketdata_account: str | None = Field(
+        default=None, description="the exchange account (`tbot accounts add`) whose exchange ccxt polls"
     )
     marketdata_symbols: list[str] = Field(
         default_factory=lambda: ["BTC/USDT", "ETH/USDT", "SOL/USDT"],
-        description='the random walk\'s symbols, as JSON (["BTC/USDT"])',
+        description='the symbols of the random walk or the exchange, as JSON (["BTC/USDT"])',
     )
     marketdata_seed: int = 0
     marketdata_csv: Path | None = Field(

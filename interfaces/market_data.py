@@ -1,5 +1,6 @@
 """`tbot marketdata run`: market data into the `candles` read model and the mark prices (read
-database, and Redis with REDIS_URL), from a seeded random walk or a CSV file of candles."""
+database, and Redis with REDIS_URL), from a seeded random walk, a CSV file of candles, or a real
+exchange through ccxt."""
 
 from __future__ import annotations
 
@@ -9,18 +10,23 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
+import ccxt.async_support as ccxt
 import structlog
 import typer
+from sqlalchemy import Engine
 
 from application.ports import Clock
 from domain.market import Candle
 from domain.values import Symbol
 from infrastructure.adapters import PAPER_MARKETS
+from infrastructure.ccxt_candles import CcxtCandles
+from infrastructure.ccxt_exchanges import open_exchange
+from infrastructure.credentials import CredentialStore, CredentialsUnavailable
 from infrastructure.logging import configure_logging
 from infrastructure.mark_prices import MarkPriceStore
 from infrastructure.market_sources import CsvReplay, RandomWalk, read_candles_csv
 from infrastructure.settings import Settings
-from interfaces.errors import clear_errors, fail_usage
+from interfaces.errors import clear_errors, errors, fail_usage
 from interfaces.read_side import ReadSideContainer
 from projections.candles import CandleStore
 
@@ -33,6 +39,10 @@ START_PRICES = {"BTC/USDT": Decimal(60_000), "ETH/USDT": Decimal(3_000), "SOL/US
 class CandleSource(Protocol):
     def tick(self, at: datetime) -> list[Candle]:
         """The candles the moment ``at`` completes or updates."""
+        ...
+
+    def close(self) -> None:
+        """Lets go of connections."""
         ...
 
 
@@ -59,16 +69,21 @@ class MarketDataWorker:
         return candles
 
     def run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.step()
-            except Exception as error:  # a database or Redis outage: keep ticking
-                log.warning("market data tick failed", error=str(error))
-            self._stop.wait(self.interval)
+        try:
+            while not self._stop.is_set():
+                try:
+                    self.step()
+                except Exception as error:  # a database, Redis or exchange outage: keep ticking
+                    log.warning("market data tick failed", error=str(error))
+                self._stop.wait(self.interval)
+        finally:
+            self.source.close()
 
 
-def build_source(settings: Settings, clock: Clock, marks: MarkPriceStore) -> CandleSource:
+def build_source(settings: Settings, clock: Clock, marks: MarkPriceStore, engine: Engine) -> CandleSource:
     """The configured source; a random walk starts each symbol at its mark price, if it has one."""
+    if settings.marketdata_source == "ccxt":
+        return _exchange_source(settings, clock, engine)
     if settings.marketdata_source == "csv":
         if settings.marketdata_csv is None:
             fail_usage("marketdata_csv: required when marketdata_source is csv (TBOT_MARKETDATA_CSV)")
@@ -93,13 +108,39 @@ def build_source(settings: Settings, clock: Clock, marks: MarkPriceStore) -> Can
     return RandomWalk(start, PAPER_MARKETS, seed=settings.marketdata_seed)
 
 
+def _exchange_source(settings: Settings, clock: Clock, engine: Engine) -> CcxtCandles:
+    account = settings.marketdata_account
+    if not account:
+        fail_usage("marketdata_account: required when marketdata_source is ccxt (TBOT_MARKETDATA_ACCOUNT)")
+    key = settings.credentials_key.get_secret_value() if settings.credentials_key else None
+    try:
+        credentials = CredentialStore(engine, key, clock.now).load(account)
+    except CredentialsUnavailable as error:
+        fail_usage(str(error))
+    if credentials is None:
+        fail_usage(f"marketdata_account: no exchange account {account!r} (add it with `tbot accounts add`)")
+    symbols = [Symbol.parse(text, "marketdata_symbols") for text in settings.marketdata_symbols]
+    source = CcxtCandles(open_exchange(credentials, settings.exchange_timeout_seconds), symbols)
+    try:
+        unlisted = source.check_symbols()
+    except ccxt.BaseError as error:
+        source.close()
+        errors.print(f"cannot reach the exchange of {account!r}: {error}")
+        raise typer.Exit(1) from None
+    if unlisted:
+        source.close()
+        names = ", ".join(str(s) for s in unlisted)
+        fail_usage(f"marketdata_symbols: {credentials.exchange_id} lists no spot market {names}")
+    return source
+
+
 def build_market_data_worker(container: Any) -> MarketDataWorker:
     settings: Settings = container.settings()
     clock = container.clock()
     candles = CandleStore(container.read_engine())
     marks = container.mark_price_store()
     return MarketDataWorker(
-        build_source(settings, clock, marks),
+        build_source(settings, clock, marks, container.read_engine()),
         candles,
         marks,
         clock,

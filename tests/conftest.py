@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 
 from infrastructure.settings import Settings
+from tests.support.fake_binance import FakeBinance
 from tests.support.schemas import fresh_schema
 from tests.support.world import World, world_on
 
@@ -88,3 +90,14 @@ def world(sqlite_settings: Settings) -> Iterator[World]:
 def pg_world(postgres_settings: Settings) -> Iterator[World]:
     with world_on(postgres_settings) as w:
         yield w
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeBinance]:
+    """A local Binance spot server (tests/support/fake_binance.py), BTC at 50,000 USDT."""
+    server = FakeBinance().start()
+    server.set_price("BTCUSDT", Decimal(50000))
+    try:
+        yield server
+    finally:
+        server.stop()

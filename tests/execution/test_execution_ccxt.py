@@ -33,16 +33,6 @@ KEY = new_key()
 TIMEOUT = 1.0
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeBinance]:
-    server = FakeBinance().start()
-    server.set_price("BTCUSDT", Decimal(50000))
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 def _accounts(container: Any) -> CcxtAccounts:
     engine, clock = container.read_engine(), container.clock()
     return CcxtAccounts(

@@ -6,8 +6,6 @@ reconciliation, and no second order is ever sent. The exchange account is set up
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from decimal import Decimal
 
 import pytest
 
@@ -23,16 +21,6 @@ from tests.support.world import world_on
 ACCOUNT = "binance-kill"
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeBinance]:
-    server = FakeBinance().start()
-    server.set_price("BTCUSDT", Decimal(50000))
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def test_a_worker_killed_between_submit_and_record_is_reconciled_without_a_second_order(

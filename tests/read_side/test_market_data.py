@@ -5,20 +5,27 @@ read database and in Redis, and mark prices drive the risk rules."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
+import typer
+from pydantic import SecretStr
 from sqlalchemy import select
 
 from application import commands as c
 from application.errors import OrderDenied
 from domain.risk import ReasonCode
 from domain.values import Symbol
+from infrastructure.credentials import CredentialStore, ExchangeCredentials, new_key
 from infrastructure.mark_prices import MarkPrices
 from infrastructure.settings import Settings
 from interfaces.market_data import MarketDataWorker, build_market_data_worker
+from interfaces.worker_tables import install_worker_tables
 from projections.candles import CandleStore
 from tests.support.clock import ManualClock
+from tests.support.fake_binance import API_KEY, SECRET, FakeBinance
 from tests.support.read_side import ReadSide, read_side_on
 from tests.support.world import ACTOR, LIMITS
 
@@ -85,3 +92,70 @@ def test_the_price_band_is_checked_against_the_mark(
             )
         )
     assert denied.value.reason_codes == [ReasonCode.PRICE_BAND]
+
+
+def _exchange_settings(settings: Settings, key: str, **changes: Any) -> Settings:
+    return settings.model_copy(
+        update={
+            "marketdata_source": "ccxt",
+            "marketdata_account": "binance-md",
+            "marketdata_symbols": ["BTC/USDT", "ETH/USDT"],
+            "credentials_key": SecretStr(key),
+            **changes,
+        }
+    )
+
+
+def test_candles_and_marks_come_from_the_exchange_through_ccxt(
+    read_settings: Settings, fake: FakeBinance
+) -> None:
+    key = new_key()
+    clock = ManualClock(datetime.now(UTC))  # the exchange's klines run on its own (real) time
+    with read_side_on(_exchange_settings(read_settings, key), clock) as read_side:
+        engine = read_side.container.read_engine()
+        install_worker_tables(engine)
+        credentials = ExchangeCredentials("binance-md", "binance", False, fake.url, API_KEY, SECRET)
+        CredentialStore(engine, key, clock.now).save(credentials)
+        worker = build_market_data_worker(read_side.container)
+        try:
+            backfilled = worker.step()
+            fake.set_price("BTCUSDT", Decimal("51000.5"))
+            updated = worker.step()
+        finally:
+            worker.source.close()
+        store = CandleStore(engine)
+        with engine.connect() as conn:
+            rows = conn.execute(select(store.table).where(store.table.c.symbol == "BTC/USDT")).all()
+        marks = read_side.container.mark_price_store().read()
+    btc = [c for c in backfilled if c.symbol == BTC]
+    assert len(btc) == 61 and {c.close for c in btc} == {Decimal(50000)}  # an hour back, and this minute
+    assert [(c.symbol, c.close) for c in updated if c.symbol == BTC] == [(BTC, Decimal("51000.5"))]
+    assert len(rows) == 61  # the minute in progress was rewritten, not added again
+    assert marks[BTC][0] == Decimal("51000.5") and marks[Symbol("ETH", "USDT")][0] == Decimal(3000)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"marketdata_account": None}, "marketdata_account: required"),
+        ({"marketdata_account": "nobody"}, "no exchange account 'nobody'"),
+        ({"marketdata_symbols": ["BTC/USDT", "SOL/USDT"]}, "lists no spot market SOL/USDT"),
+    ],
+)
+def test_a_bad_exchange_source_exits_2_naming_the_setting(
+    sqlite_settings: Settings,
+    fake: FakeBinance,
+    changes: dict[str, Any],
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    key = new_key()
+    with read_side_on(_exchange_settings(sqlite_settings, key, **changes)) as read_side:
+        engine = read_side.container.read_engine()
+        install_worker_tables(engine)
+        credentials = ExchangeCredentials("binance-md", "binance", False, fake.url, API_KEY, SECRET)
+        CredentialStore(engine, key, datetime.now).save(credentials)
+        with pytest.raises(typer.Exit) as exited:
+            build_market_data_worker(read_side.container)
+    assert exited.value.exit_code == 2
+    assert message in " ".join(capsys.readouterr().err.split())
