@@ -26,6 +26,7 @@ from application.handlers.execution import (
     RecordOrderSubmittedHandler,
 )
 from application.handlers.orders import CancelOrderHandler, PlaceOrderHandler
+from application.handlers.protection import RecordProtectionFiredHandler
 from application.results import Ack, FillAck, OrderAck
 
 HANDLERS: dict[type[c.Command], type[Handler[Any, Any]]] = {
@@ -46,6 +47,7 @@ HANDLERS: dict[type[c.Command], type[Handler[Any, Any]]] = {
     c.RecordOrderCancelled: RecordOrderCancelledHandler,
     c.RecordCancelRejected: RecordCancelRejectedHandler,
     c.RecordOrderExpired: RecordOrderExpiredHandler,
+    c.RecordProtectionFired: RecordProtectionFiredHandler,
 }
 
 
@@ -67,7 +69,8 @@ class CommandBus:
         | c.StopBot
         | c.UpdateRiskLimits
         | c.TripKillSwitch
-        | c.ResetKillSwitch,
+        | c.ResetKillSwitch
+        | c.RecordProtectionFired,
     ) -> Ack: ...
 
     @overload

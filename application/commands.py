@@ -80,6 +80,8 @@ class PlaceOrder(BotCommand):
     time_in_force: str = "GTC"
     client_order_id: str | None = None
     idempotency_key: str | None = None
+    stop_loss: Decimal | str | int | None = None
+    take_profit: Decimal | str | int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -129,3 +131,17 @@ class RecordCancelRejected(OrderCommand):
 @dataclass(frozen=True, kw_only=True)
 class RecordOrderExpired(OrderCommand):
     pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordProtectionFired(Command):
+    """The protection worker asked for a position's closing order (placed, or denied by risk)."""
+
+    position_id: UUID
+    episode: int
+    kind: str
+    level: Decimal
+    mark: Decimal
+    client_order_id: str
+    order_id: UUID | None
+    denied: list[str]

@@ -314,10 +314,11 @@ class ExecutionManager:
             )
             await self._record(follow, accepted)
         if answer.filled > order.filled_quantity:
-            recorded = set(order.trade_ids)
+            recorded: set[str] = set(order.trade_ids)
             for trade in await self._gateway(follow).order_trades(answer):
                 if trade.trade_id in recorded:
                     continue
+                recorded.add(trade.trade_id)
                 fill = c.RecordFill(
                     order_id=order_id,
                     trade_id=trade.trade_id,

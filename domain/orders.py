@@ -23,6 +23,9 @@ class OrderRequest:
     price: Decimal | None
     stop_price: Decimal | None
     time_in_force: TimeInForce
+    # Protection of the position this order opens or adds to: close it at the mark reaching these.
+    stop_loss: Decimal | None = None
+    take_profit: Decimal | None = None
 
     def __post_init__(self) -> None:
         if self.quantity <= 0:
@@ -35,10 +38,27 @@ class OrderRequest:
             raise InvalidInput("stop_price", f"is required for {self.order_type.value} orders")
         if not self.order_type.needs_stop_price and self.stop_price is not None:
             raise InvalidInput("stop_price", f"must be empty for {self.order_type.value} orders")
-        for name in ("price", "stop_price"):
+        for name in ("price", "stop_price", "stop_loss", "take_profit"):
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise InvalidInput(name, "must be greater than 0")
+        self._check_protection()
+
+    def _check_protection(self) -> None:
+        """A buy's stop loss lies below its take profit and its price, its take profit above its
+        price; a sell's the other way round."""
+        sign, side = self.side.sign, self.side.value
+        below, above = ("below", "above") if sign > 0 else ("above", "below")
+        stop_loss, take_profit = self.stop_loss, self.take_profit
+        if stop_loss is not None and take_profit is not None and (take_profit - stop_loss) * sign <= 0:
+            raise InvalidInput("stop_loss", f"must be {below} take_profit for a {side} order")
+        entry = self.price or self.stop_price
+        if entry is None:
+            return
+        if stop_loss is not None and (entry - stop_loss) * sign <= 0:
+            raise InvalidInput("stop_loss", f"must be {below} the order's price for a {side} order")
+        if take_profit is not None and (take_profit - entry) * sign <= 0:
+            raise InvalidInput("take_profit", f"must be {above} the order's price for a {side} order")
 
     @property
     def signed_quantity(self) -> Decimal:
@@ -63,6 +83,8 @@ def parse_order_request(
     price: object | None = None,
     stop_price: object | None = None,
     time_in_force: str | TimeInForce = TimeInForce.GTC,
+    stop_loss: object | None = None,
+    take_profit: object | None = None,
 ) -> OrderRequest:
     """Builds an OrderRequest from raw input; every error names its field and rule."""
     return OrderRequest(
@@ -74,4 +96,6 @@ def parse_order_request(
         price=None if price is None else positive_decimal(price, "price"),
         stop_price=None if stop_price is None else positive_decimal(stop_price, "stop_price"),
         time_in_force=enum_field(TimeInForce, time_in_force, "time_in_force"),
+        stop_loss=None if stop_loss is None else positive_decimal(stop_loss, "stop_loss"),
+        take_profit=None if take_profit is None else positive_decimal(take_profit, "take_profit"),
     )

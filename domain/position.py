@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, cast
 from domain.aggregate import TradingAggregate
 from domain.ids import BotId, OrderId, PositionId, TradeId
 from domain.position_math import PositionState, apply_fill
+from domain.risk import RiskLimits
 from domain.values import Stamp, Symbol
 
 
@@ -40,10 +41,39 @@ class Position(TradingAggregate):
 
         def apply(self, aggregate: Any) -> None:
             position = cast(Position, aggregate)
+            if self.quantity * position.quantity <= 0:  # closed, opened or flipped: a new episode
+                position.stop_loss = position.take_profit = None
+                if self.quantity != 0:
+                    position.episode += 1
             position.quantity = self.quantity
             position.average_price = self.average_price
             position.realized_pnl = self.realized_pnl
             position.fees_paid += self.fee_quote
+
+    class ProtectionSet(TradingAggregate.Event):
+        """Prices at which the open position is closed (by the protection worker)."""
+
+        stop_loss: Decimal | None
+        take_profit: Decimal | None
+
+        def apply(self, aggregate: Any) -> None:
+            position = cast(Position, aggregate)
+            position.stop_loss, position.take_profit = self.stop_loss, self.take_profit
+
+    class ProtectionFired(TradingAggregate.Event):
+        """The mark reached a protection level and a closing order was asked for (once per
+        episode): ``order_id`` if it was placed, ``denied`` with the risk reason codes if not."""
+
+        episode: int
+        kind: str  # "stop_loss" or "take_profit"
+        level: Decimal
+        mark: Decimal
+        client_order_id: str
+        order_id: OrderId | None
+        denied: list[str]
+
+        def apply(self, aggregate: Any) -> None:
+            cast(Position, aggregate).fired_episode = self.episode
 
     if TYPE_CHECKING:  # state set by the events above; not dataclass fields of the aggregate
         bot_id: BotId
@@ -52,6 +82,16 @@ class Position(TradingAggregate):
         average_price: Decimal
         realized_pnl: Decimal
         fees_paid: Decimal
+        episode: int  # counts the times the position opened from flat (or flipped)
+        stop_loss: Decimal | None
+        take_profit: Decimal | None
+        fired_episode: int  # the last episode whose protection fired
+
+    # Defaults for positions whose snapshot predates protection (not dataclass fields).
+    episode = 0
+    stop_loss = None
+    take_profit = None
+    fired_episode = 0
 
     @classmethod
     def open(cls, position_id: PositionId, bot_id: BotId, symbol: Symbol, stamp: Stamp) -> Position:
@@ -70,6 +110,62 @@ class Position(TradingAggregate):
 
     def unrealized_pnl(self, mark: Decimal) -> Decimal:
         return self.state.unrealized_pnl(mark)
+
+    def protect(self, stop_loss: Decimal | None, take_profit: Decimal | None, stamp: Stamp) -> bool:
+        """Sets the open position's protection levels; False if there is nothing to change."""
+        if self.quantity == 0 or (stop_loss, take_profit) == (self.stop_loss, self.take_profit):
+            return False
+        self._emit(self.ProtectionSet, stamp, stop_loss=stop_loss, take_profit=take_profit)
+        return True
+
+    def levels(self, limits: RiskLimits) -> tuple[Decimal | None, Decimal | None]:
+        """The stop loss and take profit in force: those set on the position, else the bot's
+        fractions of the average entry price."""
+        sign = 1 if self.quantity > 0 else -1
+        stop_loss, take_profit = self.stop_loss, self.take_profit
+        if stop_loss is None and limits.stop_loss_fraction is not None:
+            stop_loss = self.average_price * (1 - sign * limits.stop_loss_fraction)
+        if take_profit is None and limits.take_profit_fraction is not None:
+            take_profit = self.average_price * (1 + sign * limits.take_profit_fraction)
+        return stop_loss, take_profit
+
+    def triggered(self, limits: RiskLimits, mark: Decimal) -> tuple[str, Decimal] | None:
+        """The protection the mark has reached, if any has and none fired yet this episode."""
+        if self.quantity == 0 or self.fired_episode == self.episode:
+            return None
+        sign = 1 if self.quantity > 0 else -1
+        stop_loss, take_profit = self.levels(limits)
+        if stop_loss is not None and (mark - stop_loss) * sign <= 0:
+            return "stop_loss", stop_loss
+        if take_profit is not None and (mark - take_profit) * sign >= 0:
+            return "take_profit", take_profit
+        return None
+
+    def fire(
+        self,
+        kind: str,
+        level: Decimal,
+        mark: Decimal,
+        client_order_id: str,
+        order_id: OrderId | None,
+        denied: list[str],
+        stamp: Stamp,
+    ) -> bool:
+        """Records that this episode's protection fired; False if it already had."""
+        if self.fired_episode == self.episode:
+            return False
+        self._emit(
+            self.ProtectionFired,
+            stamp,
+            episode=self.episode,
+            kind=kind,
+            level=level,
+            mark=mark,
+            client_order_id=client_order_id,
+            order_id=order_id,
+            denied=denied,
+        )
+        return True
 
     def apply_fill(
         self,

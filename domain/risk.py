@@ -46,6 +46,10 @@ class RiskLimits:
     daily_loss_limit: Decimal
     price_band_pct: Decimal
     max_orders_per_minute: int
+    # Protection of every position the bot holds, as a fraction of its average entry price:
+    # 0.02 closes a long 2% below (stop loss) or above (take profit) its average.
+    stop_loss_fraction: Decimal | None = None
+    take_profit_fraction: Decimal | None = None
 
     def __post_init__(self) -> None:
         for name in (
@@ -61,6 +65,10 @@ class RiskLimits:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise InvalidInput(f"limits.{name}", "must be an integer greater than 0")
+        for name in ("stop_loss_fraction", "take_profit_fraction"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, Decimal) and 0 < value < 1):
+                raise InvalidInput(f"limits.{name}", "must be a decimal between 0 and 1")
 
 
 @dataclass(frozen=True)
@@ -237,7 +245,8 @@ def parse_risk_limits(raw: dict[str, object]) -> RiskLimits:
     """RiskLimits from raw input (strings or numbers); errors name ``limits.<field>``."""
     decimals = ("max_order_notional", "max_position_notional", "daily_loss_limit", "price_band_pct")
     integers = ("max_open_orders", "max_orders_per_minute")
-    unknown = sorted(set(raw) - set(decimals) - set(integers))
+    optional = ("stop_loss_fraction", "take_profit_fraction")
+    unknown = sorted(set(raw) - set(decimals) - set(integers) - set(optional))
     if unknown:
         raise InvalidInput(f"limits.{unknown[0]}", "is not a known limit")
     values: dict[str, object] = {}
@@ -246,6 +255,9 @@ def parse_risk_limits(raw: dict[str, object]) -> RiskLimits:
             raise InvalidInput(f"limits.{name}", "is required")
     for name in decimals:
         values[name] = decimal_field(raw[name], f"limits.{name}")
+    for name in optional:
+        if raw.get(name) is not None:
+            values[name] = decimal_field(raw[name], f"limits.{name}")
     for name in integers:
         value = raw[name]
         if isinstance(value, str) and value.isdigit():

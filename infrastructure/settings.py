@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     )
     execution_concurrency: int = Field(default=32, ge=1, le=1000, description="orders worked on at once")
     execution_batch_size: int = Field(default=200, ge=1, le=10_000)
+    protection_poll_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="how often stop losses and take profits are checked"
+    )
     credentials_key: SecretStr | None = Field(
         default=None,
         description="Fernet keys (comma-separated; the first seals) that encrypt exchange credentials",

@@ -17,6 +17,7 @@ from interfaces.errors import clear_errors
 from interfaces.execution import build_execution_worker, execution_app
 from interfaces.http.container import HttpContainer
 from interfaces.market_data import build_market_data_worker, marketdata_app
+from interfaces.protection import build_protection_worker, protection_app
 from interfaces.read_side import ReadSideContainer, build_worker
 from interfaces.worker_tables import install_worker_tables
 from projections.catalog import ALL_NAMES
@@ -31,6 +32,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 app.add_typer(execution_app, name="execution")
 app.add_typer(accounts_app, name="accounts")
+app.add_typer(protection_app, name="protection")
 app.add_typer(marketdata_app, name="marketdata")
 app.command()(serve)
 console = Console()
@@ -67,7 +69,8 @@ def run_all(
     port: Annotated[int | None, typer.Option(min=1, max=65535, help="port (TBOT_API_PORT)")] = None,
 ) -> None:
     """The demo, then the whole system in one process: the HTTP API, the projection workers,
-    execution on the paper exchange and offline market data (a random walk), with a demo user and
+    execution on the paper exchange, offline market data (a random walk) and the stop-loss and
+    take-profit worker, with a demo user and
     a fresh API key for its bot; serves until stopped (Ctrl-C)."""
     container = prepared_container()
     report = _play_demo(container)
@@ -89,6 +92,7 @@ def run_all(
         ("projections", build_worker(container, list(ALL_NAMES))),
         ("execution", build_execution_worker(container)),
         ("marketdata", build_market_data_worker(container)),
+        ("protection", build_protection_worker(container)),
     ]
     serve_app(container, port, workers=workers)
 

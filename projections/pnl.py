@@ -20,7 +20,7 @@ class PnlProjection(Projection):
     name = "pnl"
     public = ("pnl",)
     time_columns = {"pnl": "at"}
-    ignores = frozenset({Bot.Event, Order.Event})
+    ignores = frozenset({Bot.Event, Order.Event, Position.ProtectionSet, Position.ProtectionFired})
 
     @staticmethod
     def define(metadata: MetaData, suffix: str) -> dict[str, Table]:

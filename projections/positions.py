@@ -19,7 +19,7 @@ from projections.envelope import Envelope
 class PositionsProjection(Projection):
     name = "positions"
     public = ("positions",)
-    ignores = frozenset({Bot.Event, Order.Event})
+    ignores = frozenset({Bot.Event, Order.Event, Position.ProtectionSet, Position.ProtectionFired})
 
     @staticmethod
     def define(metadata: MetaData, suffix: str) -> dict[str, Table]:

@@ -41,6 +41,13 @@ def positions_of(conn: Connection, bot_id: UUID) -> list[dict[str, Any]]:
     return _rows(conn, select(positions).where(positions.c.bot_id == bot_id).order_by(positions.c.symbol))
 
 
+def open_position_ids(conn: Connection) -> list[UUID]:
+    """Every position that is not flat."""
+    positions = VIEWS["positions"]
+    query = select(positions.c.position_id).where(positions.c.quantity != 0).order_by(positions.c.position_id)
+    return list(conn.execute(query).scalars())
+
+
 def risk_decisions_of(conn: Connection, bot_id: UUID) -> list[dict[str, Any]]:
     decisions = VIEWS["risk_decisions"]
     query = select(decisions).where(decisions.c.bot_id == bot_id).order_by(decisions.c.event_position)

@@ -8,6 +8,7 @@ When a report ends an order, what was left of it is released on the bot in the s
 from __future__ import annotations
 
 from abc import abstractmethod
+from decimal import Decimal
 from typing import TypeVar
 
 from application.commands import (
@@ -86,6 +87,16 @@ class RecordOrderExpiredHandler(_OrderReport[RecordOrderExpired]):
         return order.expire(stamp)
 
 
+def _protect(position: Position, order: Order, signed: Decimal, stamp: Stamp) -> None:
+    """An order with a stop loss or take profit protects the position it opened or added to."""
+    request = order.request
+    if (request.stop_loss is None and request.take_profit is None) or position.quantity * signed <= 0:
+        return
+    stop_loss = request.stop_loss if request.stop_loss is not None else position.stop_loss
+    take_profit = request.take_profit if request.take_profit is not None else position.take_profit
+    position.protect(stop_loss, take_profit, stamp)
+
+
 class RecordFillHandler(Handler[RecordFill, FillAck]):
     """Records a trade on the order, the position and the bot's ledger in one transaction.
     A trade id already recorded appends nothing; an overfill is refused."""
@@ -110,6 +121,7 @@ class RecordFillHandler(Handler[RecordFill, FillAck]):
         signed = quantity * order.request.side.sign
         fee_quote = order.fee_in_quote(fee, fee_currency, price)
         realized = position.apply_fill(order.order_id, trade_id, signed, price, fee_quote, stamp)
+        _protect(position, order, signed, stamp)
         bot.book_fill(order.order_id, symbol, signed, realized, stamp)
         return self._ack(order, trade_id, position, self.store.record(order, position, bot), changed=True)
 

@@ -33,6 +33,8 @@ class PlaceOrderHandler(Handler[PlaceOrder, OrderAck]):
             price=command.price,
             stop_price=command.stop_price,
             time_in_force=command.time_in_force,
+            stop_loss=command.stop_loss,
+            take_profit=command.take_profit,
         )
         bot = self.store.load(Bot, command.bot_id, "bot")
         order_id = order_id_for(bot.bot_id, request.client_order_id)

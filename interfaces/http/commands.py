@@ -166,6 +166,8 @@ def place_order(
         time_in_force=body.time_in_force,
         client_order_id=body.client_order_id,
         idempotency_key=idempotency_key,
+        stop_loss=body.stop_loss,
+        take_profit=body.take_profit,
     )
     return _order_accepted(_dispatch(bus, command))
 

@@ -67,6 +67,12 @@ class RiskLimitsBody(BaseModel):
     daily_loss_limit: Money = Field(gt=0, examples=["2000"])
     price_band_pct: Money = Field(gt=0, le=100, examples=["5"])
     max_orders_per_minute: int = Field(gt=0, le=100_000, examples=[60])
+    stop_loss_fraction: Money | None = Field(
+        default=None, gt=0, lt=1, description="close positions this fraction past their average, at a loss"
+    )
+    take_profit_fraction: Money | None = Field(
+        default=None, gt=0, lt=1, description="close positions this fraction past their average, at a gain"
+    )
 
     def as_limits(self) -> dict[str, Any]:
         return {name: str(value) if isinstance(value, Decimal) else value for name, value in self}
@@ -100,6 +106,12 @@ class PlaceOrderBody(BaseModel):
     stop_price: Money | None = Field(default=None, gt=0)
     time_in_force: Literal["GTC", "IOC", "FOK"] = "GTC"
     client_order_id: ClientOrderIdText | None = Field(default=None, examples=["grid-1-buy-7"])
+    stop_loss: Money | None = Field(
+        default=None, gt=0, description="close the position this order opens when the mark reaches it"
+    )
+    take_profit: Money | None = Field(
+        default=None, gt=0, description="close the position this order opens when the mark reaches it"
+    )
 
 
 class CommandAccepted(BaseModel):

@@ -1,0 +1,165 @@
+"""Stop loss and take profit, end to end on the paper exchange: set on the order or as the bot's
+fractions, fired by the mark price, closed through the normal order path, once per episode, even
+when the worker stops between placing the closing order and recording that it fired."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from application import commands as c
+from application.bus import CommandBus
+from application.protection import PROTECTION_ACTOR, ProtectionManager
+from domain.ids import BotId, position_id_for
+from domain.order import Order
+from domain.order_states import OrderStatus
+from domain.position import Position
+from infrastructure.settings import Settings
+from interfaces.protection import ReadModelPositions
+from interfaces.read_side import build_worker
+from tests.support.execution import Execution, execution_on
+from tests.support.world import ACTOR, BTC, LIMITS
+
+
+@pytest.fixture
+def execution(any_settings: Settings) -> Iterator[Execution]:
+    with execution_on(any_settings) as running:
+        running.start()
+        yield running
+
+
+class _Protection:
+    """The protection manager over the real positions read model, kept caught up."""
+
+    def __init__(self, execution: Execution, bus: Any = None) -> None:
+        self.execution = execution
+        container = execution.container
+        container.read_models().install()
+        self.projections = build_worker(container, ["positions"])
+        positions = ReadModelPositions(container.read_engine())
+        self.manager = ProtectionManager(
+            bus or execution.world.bus, execution.world.store, positions, execution.prices
+        )
+
+    def check(self) -> list[Any]:
+        self.projections.drain()
+        return self.manager.check()
+
+
+def _position(execution: Execution, bot_id: Any) -> Position:
+    return execution.world.store.load(Position, position_id_for(BotId(bot_id), "BTC/USDT"))
+
+
+def _closing_orders(execution: Execution, since: int) -> list[Any]:
+    return [
+        e
+        for e in execution.world.new_events(since)
+        if type(e).__qualname__ == "Order.Placed" and e.meta.actor == PROTECTION_ACTOR
+    ]
+
+
+def test_a_stop_loss_set_on_the_order_closes_the_position_once(execution: Execution) -> None:
+    world = execution.world
+    bot_id = world.running_bot()
+    order_id = world.place(bot_id, "sl-1", "buy", "0.1", stop_loss="49000", take_profit="52000")
+    execution.cycle()
+    assert execution.status(order_id) is OrderStatus.FILLED
+    position = _position(execution, bot_id)
+    assert (position.stop_loss, position.take_profit, position.episode) == (Decimal(49000), Decimal(52000), 1)
+    protection = _Protection(execution)
+    before = world.store.last_position()
+    assert protection.check() == []  # 50,000 is inside the band
+    execution.prices.set(BTC, Decimal(48900))
+    fired = protection.check()
+    assert [(f.kind, f.mark, f.denied) for f in fired] == [("stop_loss", Decimal(48900), [])]
+    closing = world.store.load(Order, fired[0].order_id)
+    assert (closing.request.side.value, closing.request.quantity) == ("sell", Decimal("0.1"))
+    assert closing.client_order_id == "protect-BTCUSDT-1"
+    execution.cycle()
+    assert _position(execution, bot_id).quantity == 0
+    assert protection.check() == [] and protection.check() == []
+    assert len(_closing_orders(execution, before)) == 1
+    names = [
+        type(e).__qualname__ for e in world.new_events(before) if type(e).__qualname__.startswith("Position")
+    ]
+    assert names.count("Position.ProtectionFired") == 1
+
+
+def test_the_bots_take_profit_fraction_protects_every_position(execution: Execution) -> None:
+    world = execution.world
+    bot_id = world.running_bot(limits={**LIMITS, "take_profit_fraction": "0.02"})
+    world.place(bot_id, "tp-1", "sell", "0.1")  # a short, filled at 49,950 (10 bps of slippage)
+    execution.cycle()
+    protection = _Protection(execution)
+    execution.prices.set(BTC, Decimal(49000))  # above 49,950 x 0.98 = 48,951
+    assert protection.check() == []
+    execution.prices.set(BTC, Decimal(48951))
+    fired = protection.check()
+    assert [(f.kind, f.denied) for f in fired] == [("take_profit", [])]
+    assert world.store.load(Order, fired[0].order_id).request.side.value == "buy"
+    execution.cycle()
+    assert _position(execution, bot_id).quantity == 0
+
+
+def test_a_closing_order_risk_denies_is_recorded_once(execution: Execution) -> None:
+    world = execution.world
+    bot_id = world.running_bot()
+    world.place(bot_id, "d-1", "buy", "0.1", stop_loss="49000")
+    execution.cycle()
+    world.bus.dispatch(c.PauseBot(actor=ACTOR, bot_id=bot_id))
+    protection = _Protection(execution)
+    execution.prices.set(BTC, Decimal(48000))
+    before = world.store.last_position()
+    fired = protection.check()
+    assert [(f.order_id, f.denied) for f in fired] == [(None, ["BOT_NOT_RUNNING"])]
+    assert protection.check() == []
+    denials = [e for e in world.new_events(before) if type(e).__qualname__ == "Bot.OrderDenied"]
+    assert len(denials) == 1
+
+
+class _DiesBeforeRecording:
+    """A bus whose process stops after placing the closing order, before recording the firing."""
+
+    def __init__(self, bus: CommandBus) -> None:
+        self.bus = bus
+
+    def dispatch(self, command: Any) -> Any:
+        if isinstance(command, c.RecordProtectionFired):
+            raise SystemExit("killed")
+        return self.bus.dispatch(command)
+
+
+def test_a_worker_that_stops_between_placing_and_recording_places_nothing_twice(
+    execution: Execution,
+) -> None:
+    world = execution.world
+    bot_id = world.running_bot()
+    world.place(bot_id, "k-1", "buy", "0.1", take_profit="51000")
+    execution.cycle()
+    execution.prices.set(BTC, Decimal(51500))
+    before = world.store.last_position()
+    with pytest.raises(SystemExit):
+        _Protection(execution, _DiesBeforeRecording(world.bus)).check()
+    fired = _Protection(execution).check()  # the next run
+    assert [f.kind for f in fired] == ["take_profit"]
+    assert len(_closing_orders(execution, before)) == 1
+    assert _position(execution, bot_id).fired_episode == 1
+
+
+def test_a_new_episode_is_protected_anew(execution: Execution) -> None:
+    world = execution.world
+    bot_id = world.running_bot(limits={**LIMITS, "stop_loss_fraction": "0.01"})
+    protection = _Protection(execution)
+    for episode, coid in ((1, "e-1"), (2, "e-2")):
+        execution.prices.set(BTC, Decimal(50000))
+        world.place(bot_id, coid, "buy", "0.1")
+        execution.cycle()
+        execution.prices.set(BTC, Decimal(49000))
+        fired = protection.check()
+        assert len(fired) == 1
+        assert world.store.load(Order, fired[0].order_id).client_order_id == f"protect-BTCUSDT-{episode}"
+        execution.cycle()
+        assert _position(execution, bot_id).quantity == 0
