@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from typing import Any
 
 import ccxt.async_support as ccxt
 
 from domain.market import Candle
 from domain.values import Symbol
-from infrastructure.ccxt_exchanges import ccxt_decimal
+from infrastructure.ccxt_exchanges import ccxt_decimal, own_decimal_context
 
 MINUTE_MS = 60_000
 
@@ -28,12 +29,18 @@ class CcxtCandles:
 
     def check_symbols(self) -> list[Symbol]:
         """The configured symbols the exchange does not list as spot markets."""
-        markets = self._runner.run(self.exchange.load_markets())
+        markets = self._runner.run(self._markets())
         return [s for s in self.symbols if str(s) not in markets or not markets[str(s)].get("spot")]
+
+    @own_decimal_context
+    async def _markets(self) -> dict[str, Any]:
+        markets: dict[str, Any] = await self.exchange.load_markets()
+        return markets
 
     def tick(self, at: datetime) -> list[Candle]:
         return self._runner.run(self._fetch_all(at))
 
+    @own_decimal_context
     async def _fetch_all(self, at: datetime) -> list[Candle]:
         fetched = await asyncio.gather(*(self._fetch(symbol, at) for symbol in self.symbols))
         return [candle for candles in fetched for candle in candles]
@@ -57,5 +64,5 @@ class CcxtCandles:
         return candles
 
     def close(self) -> None:
-        self._runner.run(self.exchange.close())
+        self._runner.run(own_decimal_context(self.exchange.close)())
         self._runner.close()

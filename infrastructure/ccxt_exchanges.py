@@ -3,8 +3,11 @@ host replaced when the account names one (a regional endpoint, a proxy, a local 
 
 from __future__ import annotations
 
+import decimal
+from collections.abc import Awaitable, Callable, Coroutine
 from decimal import Decimal
-from typing import Any
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import ccxt.async_support as ccxt
@@ -15,6 +18,24 @@ from infrastructure.credentials import ExchangeCredentials
 SPOT_OPTIONS: dict[str, dict[str, Any]] = {
     "binance": {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False, "fetchMargins": False},
 }
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def own_decimal_context(call: Callable[P, Awaitable[T]]) -> Callable[P, Coroutine[Any, Any, T]]:
+    """Runs a coroutine that uses ccxt in a decimal context of its own. ccxt's precision functions
+    change the *current* decimal context (rounding half up, underflow trapped), which would
+    otherwise leak into every later Decimal operation of the thread, our money arithmetic
+    included."""
+
+    @wraps(call)
+    async def isolated(*args: P.args, **kwargs: P.kwargs) -> T:
+        with decimal.localcontext():
+            return await call(*args, **kwargs)
+
+    return isolated
 
 
 def ccxt_decimal(value: Any) -> Decimal:

@@ -39,7 +39,7 @@ from application.gateway import (
 from domain.errors import InvalidInput
 from domain.orders import OrderRequest
 from domain.values import MarketSpec, OrderType, Side, Symbol
-from infrastructure.ccxt_exchanges import ccxt_decimal
+from infrastructure.ccxt_exchanges import ccxt_decimal, own_decimal_context
 
 log = structlog.get_logger("tbot.ccxt")
 T = TypeVar("T")
@@ -108,6 +108,7 @@ class CcxtGateway:
         assert self._markets is not None
         return self._markets
 
+    @own_decimal_context
     async def refresh_markets(self) -> dict[Symbol, MarketSpec]:
         loaded = await self._read("load markets", lambda: self.exchange.load_markets(reload=True))
         mode = self.exchange.precisionMode
@@ -140,6 +141,7 @@ class CcxtGateway:
 
     # the port
 
+    @own_decimal_context
     async def submit(self, request: OrderRequest) -> ExchangeOrder:
         symbol = await self._market_symbol(request.symbol)
         amount = self._exact(symbol, "quantity", request.quantity, self.exchange.amount_to_precision)
@@ -175,6 +177,7 @@ class CcxtGateway:
             raise OutcomeUnknown(f"{self.account}: {self._reason(error)}") from error
         return self._order(placed, request.symbol)
 
+    @own_decimal_context
     async def cancel(self, client_order_id: str, symbol: Symbol) -> ExchangeOrder:
         """Cancels by client order id. When the exchange will not cancel, the order is looked up:
         an order it never had is OrderUnknown, one already final is answered as it is, and one it
@@ -206,6 +209,7 @@ class CcxtGateway:
                 return found
         return self._order(answer, symbol)
 
+    @own_decimal_context
     async def lookup(self, client_order_id: str, symbol: Symbol) -> ExchangeOrder | None:
         market = await self._market_symbol(symbol)
         try:
@@ -217,11 +221,13 @@ class CcxtGateway:
             return None
         return self._order(found, symbol)
 
+    @own_decimal_context
     async def open_orders(self, symbol: Symbol) -> list[ExchangeOrder]:
         market = await self._market_symbol(symbol)
         listed = await self._read(f"open orders {symbol}", lambda: self.exchange.fetch_open_orders(market))
         return [self._order(order, symbol) for order in listed if order.get("clientOrderId")]
 
+    @own_decimal_context
     async def order_trades(self, order: ExchangeOrder) -> list[ExchangeTrade]:
         """The order's fills, each once, oldest first (exchanges may list a trade twice or out of
         order while it settles)."""
@@ -238,6 +244,7 @@ class CcxtGateway:
             trades.setdefault(trade.trade_id, trade)
         return sorted(trades.values(), key=lambda t: (t.at, t.trade_id))
 
+    @own_decimal_context
     async def close(self) -> None:
         await self.exchange.close()
 
