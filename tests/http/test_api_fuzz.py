@@ -10,6 +10,11 @@ from typing import Any, cast
 
 import pytest
 import schemathesis
+
+# Imported now, at collection, not lazily by `from_url` mid-suite, where pytest's rewrite of the
+# module once failed with "AST constructor recursion depth mismatch": a CPython 3.11 fault in the
+# AST constructor's recursion bookkeeping seen in threaded programs (python/cpython#106905).
+import schemathesis.specs.openapi.schemas
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
