@@ -54,6 +54,8 @@ _STATUS = {
 }
 # Surely not carried out by the exchange: safe to ask again after a pause.
 _NOT_DONE = (ccxt.RateLimitExceeded, ccxt.DDoSProtection, ccxt.InvalidNonce)
+# Timeouts and outages: on a read, which changes nothing, also safe to ask again.
+_TRANSIENT = (ccxt.RequestTimeout, ccxt.ExchangeNotAvailable)
 # The exchange said no to the order itself.
 _REFUSED = (ccxt.InsufficientFunds, ccxt.InvalidOrder, ccxt.BadRequest, ccxt.OperationRejected)
 
@@ -164,17 +166,11 @@ class CcxtGateway:
             return created
 
         try:
-            placed = await self._retrying(f"submit {request.client_order_id}", create)
-        except ccxt.DuplicateOrderId as error:
-            raise OutcomeUnknown(f"the exchange already has the client order id: {error}") from error
+            placed = await self._write(f"submit {request.client_order_id}", create)
         except _REFUSED as error:
-            if "duplicate" in str(error).lower():
+            if isinstance(error, ccxt.DuplicateOrderId) or "duplicate" in str(error).lower():
                 raise OutcomeUnknown(f"the exchange already has the client order id: {error}") from error
             raise OrderRefused(self._reason(error)) from error
-        except ccxt.AuthenticationError as error:
-            raise self._refused_credentials(error) from error
-        except (ccxt.OperationFailed, ccxt.ExchangeError) as error:
-            raise OutcomeUnknown(f"{self.account}: {self._reason(error)}") from error
         return self._order(placed, request.symbol)
 
     @own_decimal_context
@@ -191,18 +187,14 @@ class CcxtGateway:
             return cancelled
 
         try:
-            answer = await self._retrying(f"cancel {client_order_id}", cancel)
-        except (ccxt.OrderNotFound, *_REFUSED) as error:
+            answer = await self._write(f"cancel {client_order_id}", cancel)
+        except _REFUSED as error:  # OrderNotFound among them
             found = await self.lookup(client_order_id, symbol)
             if found is None:
                 raise OrderUnknown(client_order_id) from error
             if found.status is ExchangeStatus.OPEN:
                 return replace(found, reason=self._reason(error))
             return found
-        except ccxt.AuthenticationError as error:
-            raise self._refused_credentials(error) from error
-        except (ccxt.OperationFailed, ccxt.ExchangeError) as error:
-            raise OutcomeUnknown(f"{self.account}: {self._reason(error)}") from error
         if answer.get("status") in (None, "open"):
             found = await self.lookup(client_order_id, symbol)  # some exchanges answer a cancel thinly
             if found is not None:
@@ -252,32 +244,36 @@ class CcxtGateway:
 
     async def _read(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
         """A request that changes nothing: retried on anything transient, then ExchangeUnavailable."""
-
-        async def attempt() -> T:
-            try:
-                return await call()
-            except (ccxt.RequestTimeout, ccxt.ExchangeNotAvailable) as error:
-                raise _Transient(error) from error
-
         try:
-            return await self._retrying(what, attempt)
-        except _Transient as error:
-            raise ExchangeUnavailable(f"{self.account}: {what}: {self._reason(error.cause)}") from error
+            return await self._retrying(what, call, (*_NOT_DONE, *_TRANSIENT))
         except ccxt.AuthenticationError as error:
             raise self._refused_credentials(error) from error
         except (ccxt.NetworkError, ccxt.BadResponse) as error:
             raise ExchangeUnavailable(f"{self.account}: {what}: {self._reason(error)}") from error
 
-    async def _retrying(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
-        """Calls, pausing and calling again while the exchange surely did nothing (rate limits),
-        at most ``retry.attempts`` times; then ExchangeUnavailable."""
+    async def _write(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+        """A request that may change something at the exchange: retried only while it surely did
+        nothing. A refusal comes out as ccxt's own error, for the caller to read; anything else
+        unexpected leaves the outcome unknown."""
+        try:
+            return await self._retrying(what, call, _NOT_DONE)
+        except _REFUSED:
+            raise
+        except ccxt.AuthenticationError as error:
+            raise self._refused_credentials(error) from error
+        except (ccxt.OperationFailed, ccxt.ExchangeError) as error:
+            raise OutcomeUnknown(f"{self.account}: {self._reason(error)}") from error
+
+    async def _retrying(
+        self, what: str, call: Callable[[], Awaitable[T]], again: tuple[type[Exception], ...]
+    ) -> T:
+        """Calls, pausing and calling again on the errors ``again`` names, at most
+        ``retry.attempts`` times; then ExchangeUnavailable."""
         for delay in [*self.retry.delays(), None]:
             try:
                 return await call()
-            except (*_NOT_DONE, _Transient) as error:
+            except again as error:
                 if delay is None:
-                    if isinstance(error, _Transient):
-                        raise
                     raise ExchangeUnavailable(f"{self.account}: {what}: {self._reason(error)}") from error
                 log.warning("exchange busy; retrying", account=self.account, what=what, delay=delay)
                 await self._sleep(delay)
@@ -339,11 +335,3 @@ class CcxtGateway:
         text = str(error)
         prefix = f"{self.exchange.id} "
         return text[len(prefix) :] if text.startswith(prefix) else text
-
-
-class _Transient(Exception):
-    """A read that may be asked again: timeouts and outages, which change nothing on a read."""
-
-    def __init__(self, cause: BaseException) -> None:
-        super().__init__(str(cause))
-        self.cause = cause
