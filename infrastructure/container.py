@@ -5,12 +5,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 from dependency_injector import containers, providers
+from sqlalchemy import Engine
 
 from application.bus import CommandBus
 from application.handlers.base import HandlerDeps
 from application.ports import Clock
 from domain.values import Symbol
 from infrastructure.adapters import SystemClock, UuidFactory
+from infrastructure.credentials import CredentialStore
 from infrastructure.event_store import open_store
 from infrastructure.exchange_markets import AccountMarketRules, ExchangeMarketStore
 from infrastructure.mark_prices import MarkPrices, MarkPriceStore, open_mark_price_store
@@ -22,6 +24,12 @@ def reference_prices(settings: Settings) -> dict[Symbol, Decimal]:
     return {
         Symbol.parse(text, "reference_prices"): price for text, price in settings.reference_prices.items()
     }
+
+
+def credential_store(settings: Settings, engine: Engine, clock: Clock) -> CredentialStore:
+    """The exchange accounts' credentials, sealed under TBOT_CREDENTIALS_KEY."""
+    key = settings.credentials_key.get_secret_value() if settings.credentials_key else None
+    return CredentialStore(engine, key, clock.now)
 
 
 def mark_prices(settings: Settings, store: MarkPriceStore, clock: Clock) -> MarkPrices:
@@ -38,6 +46,7 @@ class Container(containers.DeclarativeContainer):
     prices = providers.Singleton(mark_prices, settings=settings, store=mark_price_store, clock=clock)
     market_store = providers.Singleton(ExchangeMarketStore, engine=read_engine, now=clock.provided.now)
     markets = providers.Singleton(AccountMarketRules, store=market_store)
+    credentials = providers.Singleton(credential_store, settings=settings, engine=read_engine, clock=clock)
     store = providers.Singleton(open_store, settings=settings)
     handler_deps = providers.Singleton(
         HandlerDeps,

@@ -24,7 +24,6 @@ from infrastructure.credentials import (
     exchange_id,
     new_key,
 )
-from infrastructure.exchange_markets import ExchangeMarketStore
 from interfaces.errors import clear_errors, fail_usage
 from interfaces.read_side import ReadSideContainer
 from interfaces.worker_tables import install_worker_tables
@@ -34,10 +33,9 @@ console = Console()
 
 
 def _store(container: ReadSideContainer) -> CredentialStore:
-    settings = container.settings()
-    key = settings.credentials_key.get_secret_value() if settings.credentials_key else None
     install_worker_tables(container.read_engine())
-    return CredentialStore(container.read_engine(), key, container.clock().now)
+    store: CredentialStore = container.credentials()
+    return store
 
 
 def _secret(variable: str, prompt: str) -> str:
@@ -78,9 +76,7 @@ def accounts_add(
             credentials_name, credentials_exchange, sandbox, credentials_url, api_key, secret
         )
         store.save(credentials)
-    except InvalidInput as error:
-        fail_usage(str(error))
-    except CredentialsUnavailable as error:
+    except (InvalidInput, CredentialsUnavailable) as error:
         fail_usage(str(error))
     console.print(f"account {name} ({exchange}{', sandbox' if sandbox else ''}) stored")
 
@@ -119,11 +115,7 @@ def accounts_markets(name: Annotated[str, typer.Argument(help="the account's nam
     container = ReadSideContainer()
     settings = container.settings()
     store = _store(container)
-    accounts = CcxtAccounts(
-        store,
-        ExchangeMarketStore(container.read_engine(), container.clock().now),
-        settings.exchange_timeout_seconds,
-    )
+    accounts = CcxtAccounts(store, container.market_store(), settings.exchange_timeout_seconds)
 
     async def load() -> int:
         try:

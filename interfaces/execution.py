@@ -16,9 +16,7 @@ import typer
 from application.execution import ExecutionManager, ExecutionSettings
 from infrastructure.adapters import PAPER_MARKETS
 from infrastructure.ccxt_accounts import CcxtAccounts
-from infrastructure.credentials import CredentialStore
 from infrastructure.exchange_accounts import ExchangeAccounts
-from infrastructure.exchange_markets import ExchangeMarketStore
 from infrastructure.execution_state import SqlExecutionState
 from infrastructure.logging import configure_logging
 from infrastructure.paper_exchange import PaperSettings
@@ -111,12 +109,7 @@ def build_execution_worker(container: Any, locks: ProjectionLocks | None = None)
         seed=settings.paper_seed,
     )
     engine = container.read_engine()
-    key = settings.credentials_key.get_secret_value() if settings.credentials_key else None
-    live = CcxtAccounts(
-        CredentialStore(engine, key, clock.now),
-        ExchangeMarketStore(engine, clock.now),
-        settings.exchange_timeout_seconds,
-    )
+    live = CcxtAccounts(container.credentials(), container.market_store(), settings.exchange_timeout_seconds)
     journal = PaperJournal(engine)
     balances = settings.paper_balances
     accounts = ExchangeAccounts(journal, balances, PAPER_MARKETS, paper, clock.now, container.prices(), live)

@@ -13,7 +13,6 @@ from typing import Any, Protocol
 import ccxt.async_support as ccxt
 import structlog
 import typer
-from sqlalchemy import Engine
 
 from application.ports import Clock
 from domain.market import Candle
@@ -80,10 +79,12 @@ class MarketDataWorker:
             self.source.close()
 
 
-def build_source(settings: Settings, clock: Clock, marks: MarkPriceStore, engine: Engine) -> CandleSource:
+def build_source(
+    settings: Settings, clock: Clock, marks: MarkPriceStore, credentials: CredentialStore
+) -> CandleSource:
     """The configured source; a random walk starts each symbol at its mark price, if it has one."""
     if settings.marketdata_source == "ccxt":
-        return _exchange_source(settings, clock, engine)
+        return _exchange_source(settings, credentials)
     if settings.marketdata_source == "csv":
         if settings.marketdata_csv is None:
             fail_usage("marketdata_csv: required when marketdata_source is csv (TBOT_MARKETDATA_CSV)")
@@ -108,13 +109,12 @@ def build_source(settings: Settings, clock: Clock, marks: MarkPriceStore, engine
     return RandomWalk(start, PAPER_MARKETS, seed=settings.marketdata_seed)
 
 
-def _exchange_source(settings: Settings, clock: Clock, engine: Engine) -> CcxtCandles:
+def _exchange_source(settings: Settings, store: CredentialStore) -> CcxtCandles:
     account = settings.marketdata_account
     if not account:
         fail_usage("marketdata_account: required when marketdata_source is ccxt (TBOT_MARKETDATA_ACCOUNT)")
-    key = settings.credentials_key.get_secret_value() if settings.credentials_key else None
     try:
-        credentials = CredentialStore(engine, key, clock.now).load(account)
+        credentials = store.load(account)
     except CredentialsUnavailable as error:
         fail_usage(str(error))
     if credentials is None:
@@ -140,7 +140,7 @@ def build_market_data_worker(container: Any) -> MarketDataWorker:
     candles = CandleStore(container.read_engine())
     marks = container.mark_price_store()
     return MarketDataWorker(
-        build_source(settings, clock, marks, container.read_engine()),
+        build_source(settings, clock, marks, container.credentials()),
         candles,
         marks,
         clock,
