@@ -101,18 +101,8 @@ def test_an_order_for_an_account_that_is_not_configured_is_rejected(execution: E
     admitted, and execution rejects it without sending anything."""
     world = execution.world
     execution.container.market_store().save("binance-main", {BTC: PAPER_MARKETS[BTC]})
-    created = world.bus.dispatch(
-        c.CreateBot(
-            actor=ACTOR,
-            name="live bot",
-            strategy="grid",
-            allowed_symbols=["BTC/USDT"],
-            limits=LIMITS,
-            exchange_account="binance-main",
-        )
-    )
-    world.bus.dispatch(c.StartBot(actor=ACTOR, bot_id=created.aggregate_id))
-    order_id = world.place(created.aggregate_id, "x-1", "buy", "0.1")
+    bot_id = world.running_bot(symbols=["BTC/USDT"], account="binance-main")
+    order_id = world.place(bot_id, "x-1", "buy", "0.1")
     execution.cycle()
     order = execution.order(order_id)
     assert order.status is OrderStatus.REJECTED
@@ -121,19 +111,9 @@ def test_an_order_for_an_account_that_is_not_configured_is_rejected(execution: E
 
 def test_an_order_on_an_account_whose_markets_are_unknown_is_denied(execution: Execution) -> None:
     world = execution.world
-    created = world.bus.dispatch(
-        c.CreateBot(
-            actor=ACTOR,
-            name="live bot",
-            strategy="grid",
-            allowed_symbols=["BTC/USDT"],
-            limits=LIMITS,
-            exchange_account="kraken-main",
-        )
-    )
-    world.bus.dispatch(c.StartBot(actor=ACTOR, bot_id=created.aggregate_id))
+    bot_id = world.running_bot(symbols=["BTC/USDT"], account="kraken-main")
     with pytest.raises(OrderDenied) as denied:
-        world.place(created.aggregate_id, "x-1", "buy", "0.1")
+        world.place(bot_id, "x-1", "buy", "0.1")
     assert denied.value.reason_codes == [ReasonCode.MARKET_UNKNOWN]
 
 

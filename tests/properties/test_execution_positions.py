@@ -5,9 +5,7 @@ filled beyond its quantity, and the position equals the sum of the exchange's fi
 from __future__ import annotations
 
 import contextlib
-import tempfile
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -18,8 +16,7 @@ from application import commands as c
 from application.errors import OrderDenied
 from domain.ids import BotId, position_id_for
 from domain.position import Position
-from infrastructure.settings import Settings
-from tests.support.execution import execution_on
+from tests.support.execution import scratch_execution
 from tests.support.world import ACTOR, BTC
 
 LIMITS = {
@@ -43,42 +40,33 @@ actions = st.one_of(
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(actions, min_size=1, max_size=25))
 def test_positions_equal_the_sum_of_the_exchange_fills(script: list[tuple[Any, ...]]) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        stores = Settings(  # type: ignore[call-arg]
-            _env_file=None,
-            sqlite_path=Path(folder) / "events.sqlite3",
-            read_sqlite_path=Path(folder) / "read.sqlite3",
-        )
-        with execution_on(stores) as execution:
-            execution.start()
-            world = execution.world
-            bot_id = world.running_bot(limits=LIMITS, symbols=["BTC/USDT"])
-            placed: list[UUID] = []
-            for n, (kind, side, quantity, value) in enumerate(script):
-                if kind == "price":
-                    execution.prices.set(BTC, value)
-                elif kind == "cancel":
-                    target = placed[value % len(placed)] if placed else None
-                    if target is not None and execution.status(target).is_open:
-                        world.bus.dispatch(c.CancelOrder(actor=ACTOR, order_id=target))
-                else:
-                    with contextlib.suppress(OrderDenied):  # the risk rules may refuse it: fine
-                        placed.append(
-                            world.place(bot_id, f"o-{n}", side, str(quantity), value and str(value))
-                        )
-                execution.cycle()
+    with scratch_execution() as execution:
+        world = execution.world
+        bot_id = world.running_bot(limits=LIMITS, symbols=["BTC/USDT"])
+        placed: list[UUID] = []
+        for n, (kind, side, quantity, value) in enumerate(script):
+            if kind == "price":
+                execution.prices.set(BTC, value)
+            elif kind == "cancel":
+                target = placed[value % len(placed)] if placed else None
+                if target is not None and execution.status(target).is_open:
+                    world.bus.dispatch(c.CancelOrder(actor=ACTOR, order_id=target))
+            else:
+                with contextlib.suppress(OrderDenied):  # the risk rules may refuse it: fine
+                    placed.append(world.place(bot_id, f"o-{n}", side, str(quantity), value and str(value)))
             execution.cycle()
+        execution.cycle()
 
-            exchange = execution.accounts.paper("paper").account.exchange
-            trades = exchange.trades()
-            orders = [execution.order(order_id) for order_id in placed]
-            recorded = sorted(t for order in orders for t in order.trade_ids)
-            assert recorded == sorted(t.trade_id for t in trades)
-            assert all(order.filled_quantity <= order.request.quantity for order in orders)
-            for order in orders:
-                at_exchange = exchange.lookup(order.id.hex)
-                assert order.filled_quantity == (at_exchange.filled if at_exchange else 0)
-            position = world.store.find(Position, position_id_for(BotId(bot_id), "BTC/USDT"))
-            quantity = position.quantity if position is not None else Decimal(0)
-            assert quantity == sum((t.quantity * t.side.sign for t in trades), Decimal(0))
-            assert all(amount >= 0 for amount in exchange.balances.values())
+        exchange = execution.accounts.paper("paper").account.exchange
+        trades = exchange.trades()
+        orders = [execution.order(order_id) for order_id in placed]
+        recorded = sorted(t for order in orders for t in order.trade_ids)
+        assert recorded == sorted(t.trade_id for t in trades)
+        assert all(order.filled_quantity <= order.request.quantity for order in orders)
+        for order in orders:
+            at_exchange = exchange.lookup(order.id.hex)
+            assert order.filled_quantity == (at_exchange.filled if at_exchange else 0)
+        position = world.store.find(Position, position_id_for(BotId(bot_id), "BTC/USDT"))
+        quantity = position.quantity if position is not None else Decimal(0)
+        assert quantity == sum((t.quantity * t.side.sign for t in trades), Decimal(0))
+        assert all(amount >= 0 for amount in exchange.balances.values())

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -151,3 +153,17 @@ def execution_on(
         execution.close()
         store.close()
         container.read_engine().dispose()
+
+
+@contextmanager
+def scratch_execution() -> Iterator[Execution]:
+    """A started execution on SQLite files of its own (one per hypothesis example)."""
+    with tempfile.TemporaryDirectory() as folder:
+        stores = Settings(  # type: ignore[call-arg]
+            _env_file=None,
+            sqlite_path=Path(folder) / "events.sqlite3",
+            read_sqlite_path=Path(folder) / "read.sqlite3",
+        )
+        with execution_on(stores) as execution:
+            execution.start()
+            yield execution
