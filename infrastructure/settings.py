@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     feed_send_timeout_seconds: float = Field(
         default=10.0, gt=0, le=300, description="longest a live-feed client may take to accept one message"
     )
+    feed_price_poll_seconds: float = Field(
+        default=0.25, gt=0, le=60, description="how often the live feed looks for new mark prices"
+    )
     projection_batch_size: int = Field(default=500, gt=0, le=10_000)
     rebuild_processes: int = Field(
         default=0, ge=0, le=64, description="processes a rebuild fills its tables with; 0 means one per CPU"

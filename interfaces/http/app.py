@@ -31,7 +31,9 @@ def create_app(container: Any) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.container = container
-    app.state.feed_hub = FeedHub(container.feed_source(), container.settings().feed_queue_limit)
+    app.state.feed_hub = FeedHub(
+        container.feed_source(), container.settings().feed_queue_limit, container.price_watch()
+    )
     install_error_handlers(app)
 
     app.add_middleware(RequestContext)

@@ -9,6 +9,7 @@ from infrastructure.identity import IdentityStore
 from infrastructure.rate_limits import open_rate_limiter
 from infrastructure.read_database import create_async_read_engine
 from infrastructure.tokens import TokenIssuer
+from interfaces.http.feed_prices import PriceWatch
 from interfaces.read_side import ReadSideContainer
 from projections.feed import FeedSource
 
@@ -26,4 +27,9 @@ class HttpContainer(ReadSideContainer):
     query_engine = providers.Singleton(create_async_read_engine, settings=ReadSideContainer.settings)
     feed_source = providers.Singleton(
         FeedSource, live_store=ReadSideContainer.live_store.provided.bound, reader=ReadSideContainer.reader
+    )
+    price_watch = providers.Singleton(
+        PriceWatch,
+        read=ReadSideContainer.mark_price_store.provided.read,
+        poll_seconds=ReadSideContainer.settings.provided.feed_price_poll_seconds,
     )

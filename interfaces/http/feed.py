@@ -3,10 +3,11 @@
 ``after=N`` resumes: first what the caller may see after N (from the live stream, or the event
 store for what the stream no longer holds), then live entries, with no gap and no repeat at the
 seam; without ``after`` the feed starts at the event store's head when the client connects.
-Messages are JSON: ``subscribed`` once, then ``event``s, ``heartbeat``s while nothing
-happens (their ``position`` is a safe place to resume from), and an ``error`` before the server
-ends a subscription (``slow_consumer``, ``live_unavailable``, ``server_stopping``) naming the
-position to resume after."""
+``prices=BTC/USDT,ETH/USDT`` (or ``*``) adds mark prices once the feed is live (feed_prices.py).
+Messages are JSON: ``subscribed`` once, then ``event``s, ``price``s if asked for, a
+``heartbeat`` when no event was sent for a while (its ``position`` is a safe place to resume
+from), and an ``error`` before the server ends a subscription (``slow_consumer``,
+``live_unavailable``, ``server_stopping``) naming the position to resume after."""
 
 from __future__ import annotations
 
@@ -22,9 +23,11 @@ from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
 from application.access import Caller
+from domain.errors import InvalidInput
 from interfaces.http.deps import identify
 from interfaces.http.errors import RateLimited, error
 from interfaces.http.feed_hub import BATCH, WAIT_SECONDS, End, FeedHub, Subscription, render
+from interfaces.http.feed_prices import PriceFilter, PriceMessage, parse_price_filter
 
 log = structlog.get_logger("tbot.feed")
 router = APIRouter(tags=["live feed"])
@@ -45,10 +48,13 @@ async def feed(websocket: WebSocket) -> None:
     after = await _after(websocket, box)
     if after is False:
         return
+    prices = await _prices(websocket)
+    if prices is None:
+        return
     hub: FeedHub = websocket.app.state.feed_hub
     await hub.start()
     await websocket.accept()
-    connection = _Connection(websocket, hub, caller, box.settings(), box.clock().now)
+    connection = _Connection(websocket, hub, caller, prices, box.settings(), box.clock().now)
     # without ``after``: from now, the event store's head (the live model may not be there yet)
     cursor = await asyncio.to_thread(box.reader().head) if after is None else after
     serving = asyncio.create_task(connection.serve(cursor))
@@ -95,11 +101,24 @@ async def _after(websocket: WebSocket, box: Any) -> int | bool | None:
         rule = f"must not be beyond the last event's position ({head})"
     if rule is None:
         return int(text)
-    problem = {"field": "query.after", "rule": rule, "type": "value_error"}
+    await _refuse(websocket, InvalidInput("query.after", rule))
+    return False
+
+
+async def _prices(websocket: WebSocket) -> PriceFilter | None:
+    """The mark prices asked for, or None once the handshake is refused with a 422."""
+    try:
+        return parse_price_filter(websocket.query_params.get("prices"))
+    except InvalidInput as invalid:
+        await _refuse(websocket, invalid)
+        return None
+
+
+async def _refuse(websocket: WebSocket, invalid: InvalidInput) -> None:
+    problem = {"field": invalid.field, "rule": invalid.rule, "type": "value_error"}
     await websocket.send_denial_response(
         error(422, "invalid_request", "the request breaks the rules below", problems=[problem])
     )
-    return False
 
 
 async def _until_disconnected(websocket: WebSocket) -> None:
@@ -110,11 +129,18 @@ async def _until_disconnected(websocket: WebSocket) -> None:
 
 class _Connection:
     def __init__(
-        self, websocket: WebSocket, hub: FeedHub, caller: Caller, settings: Any, now: Callable[[], datetime]
+        self,
+        websocket: WebSocket,
+        hub: FeedHub,
+        caller: Caller,
+        prices: PriceFilter,
+        settings: Any,
+        now: Callable[[], datetime],
     ) -> None:
         self.websocket = websocket
         self.hub = hub
         self.caller = caller
+        self.prices = prices
         self.heartbeat_seconds: float = settings.feed_heartbeat_seconds
         self.send_timeout: float = settings.feed_send_timeout_seconds
         self.now = now
@@ -129,7 +155,7 @@ class _Connection:
             # to the hub's position at that moment, and continue from the queue
             while self.hub.position - self.sent > BATCH:
                 await self._catch_up(self.hub.position)
-            self.subscription = self.hub.subscribe(self.caller)
+            self.subscription = self.hub.subscribe(self.caller, self.prices)
             await self._catch_up(self.subscription.start)
             await self._follow(self.subscription)
         except SlowConsumer:
@@ -154,20 +180,26 @@ class _Connection:
             self.sent = reached
 
     async def _follow(self, subscription: Subscription) -> None:
+        loop = asyncio.get_running_loop()
+        beat_at = loop.time() + self.heartbeat_seconds  # prices do not put the heartbeat off
         while True:
             try:
-                item = await asyncio.wait_for(subscription.queue.get(), self.heartbeat_seconds)
+                item = await asyncio.wait_for(subscription.queue.get(), max(0.0, beat_at - loop.time()))
             except TimeoutError:
                 # nothing waiting: everything the hub has read that this client may see was sent
                 self.sent = max(self.sent, self.hub.position)
                 await self._send({"type": "heartbeat", "position": self.sent, "at": self.now().isoformat()})
+                beat_at = loop.time() + self.heartbeat_seconds
                 continue
             if isinstance(item, End):
                 await self._end(item)
                 return
-            if item.position > self.sent:
+            if isinstance(item, PriceMessage):
+                await self._send_text(item.text)
+            elif item.position > self.sent:
                 await self._send_text(item.text)
                 self.sent = item.position
+                beat_at = loop.time() + self.heartbeat_seconds
 
     async def _end(self, why: End) -> None:
         """Tells the client why and where to resume, then closes. A slow consumer's socket may be

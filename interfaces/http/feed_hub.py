@@ -1,6 +1,7 @@
 """One reader of the live feed per server process, fanning each new entry out to every subscribed
-WebSocket client that may see it. Each subscriber has a bounded queue: one that falls too far
-behind is ended as a slow consumer instead of holding memory for it."""
+WebSocket client that may see it, and the mark prices each client asked for. Each subscriber has a
+bounded queue: one that falls too far behind is ended as a slow consumer instead of holding memory
+for it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import orjson
 import structlog
 
 from application.access import Caller
+from interfaces.http.feed_prices import NO_PRICES, PriceFilter, PriceMessage, PriceWatch
 from projections.feed import FeedSource
 
 log = structlog.get_logger("tbot.feed")
@@ -59,14 +61,20 @@ class Subscription:
     caller: Caller
     start: int  # the hub's position when it subscribed: it gets what the hub reads after this
     limit: int
-    queue: asyncio.Queue[Message | End] = field(default_factory=asyncio.Queue)
+    prices: PriceFilter = NO_PRICES
+    queue: asyncio.Queue[Message | PriceMessage | End] = field(default_factory=asyncio.Queue)
     ended: bool = False
 
-    def offer(self, message: Message) -> None:
-        if self.ended or not self.caller.may_read_owner(message.owner):
+    def offer(self, message: Message | PriceMessage) -> None:
+        if self.ended:
+            return
+        if isinstance(message, PriceMessage):
+            if not self.prices.wants(message.symbol):
+                return
+        elif not self.caller.may_read_owner(message.owner):
             return
         if self.queue.qsize() >= self.limit:
-            self.end(End("slow_consumer", f"more than {self.limit} events were waiting for this client"))
+            self.end(End("slow_consumer", f"more than {self.limit} messages were waiting for this client"))
             return
         self.queue.put_nowait(message)
 
@@ -77,12 +85,14 @@ class Subscription:
 
 
 class FeedHub:
-    def __init__(self, source: FeedSource, queue_limit: int) -> None:
+    def __init__(self, source: FeedSource, queue_limit: int, prices: PriceWatch) -> None:
         self.source = source
         self.queue_limit = queue_limit
+        self.prices = prices
         self.position = 0
         self.subscribers: set[Subscription] = set()
         self._task: asyncio.Task[None] | None = None
+        self._price_task: asyncio.Task[None] | None = None
         self._starting = asyncio.Lock()
 
     async def start(self) -> None:
@@ -95,14 +105,26 @@ class FeedHub:
     async def stop(self) -> None:
         for subscription in list(self.subscribers):
             subscription.end(End("server_stopping", "the server is stopping"))
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        tasks = [task for task in (self._task, self._price_task) if task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
-    def subscribe(self, caller: Caller) -> Subscription:
-        subscription = Subscription(caller, start=self.position, limit=self.queue_limit)
+    def subscribe(self, caller: Caller, prices: PriceFilter = NO_PRICES) -> Subscription:
+        """A subscription to what the hub reads from now on; one that asks for prices first gets
+        the latest mark of each (the price watch starts with the first such subscription)."""
+        subscription = Subscription(caller, start=self.position, limit=self.queue_limit, prices=prices)
         self.subscribers.add(subscription)
+        if prices:
+            for message in self.prices.snapshot(prices):
+                subscription.offer(message)
+            if self._price_task is None:
+                self._price_task = asyncio.create_task(self.prices.run(self._offer_price), name="feed-prices")
         return subscription
+
+    def _offer_price(self, message: PriceMessage) -> None:
+        for subscription in list(self.subscribers):
+            subscription.offer(message)
 
     def unsubscribe(self, subscription: Subscription) -> None:
         self.subscribers.discard(subscription)

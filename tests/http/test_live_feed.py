@@ -5,8 +5,11 @@ consumer told why, disconnected, and able to resume; isolation and refused hands
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +18,9 @@ from pydantic import SecretStr
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
+from domain.values import Symbol
+from infrastructure.mark_prices import open_mark_price_store
+from infrastructure.read_database import create_read_engine
 from infrastructure.settings import Settings
 from tests.support.api import LIMITS, Api, api_on
 from tests.support.feed import FeedClient, StalledClient
@@ -112,7 +118,14 @@ def test_an_idle_feed_hears_heartbeats_with_a_position_to_resume_from(api: Api) 
 
 @pytest.mark.parametrize(
     ("user", "query", "status"),
-    [(None, "", 401), ("nobody", "", 401), ("alice", "?after=abc", 422), ("alice", "?after=99999999", 422)],
+    [
+        (None, "", 401),
+        ("nobody", "", 401),
+        ("alice", "?after=abc", 422),
+        ("alice", "?after=99999999", 422),
+        ("alice", "?prices=btc-usdt", 422),
+        ("alice", "?prices=", 422),
+    ],
 )
 def test_refused_handshakes(api: Api, user: str | None, query: str, status: int) -> None:
     headers = {"X-API-Key": api.keys.get(user or "", "tbot_0000000000000000_" + "x" * 43)} if user else {}
@@ -120,7 +133,65 @@ def test_refused_handshakes(api: Api, user: str | None, query: str, status: int)
         connect(api.base_url.replace("http", "ws") + "/v1/feed" + query, additional_headers=headers)
     assert refused.value.response.status_code == status
     if status == 422:
-        assert b"query.after" in refused.value.response.body
+        field = query[1:].split("=", maxsplit=1)[0]
+        assert refused.value.response.body is not None
+        [problem] = json.loads(refused.value.response.body)["error"]["problems"]
+        assert problem["field"] == f"query.{field}" and problem["rule"]
+
+
+def test_mark_prices_for_the_symbols_asked_for(api: Api, module_postgres_redis_settings: Settings) -> None:
+    """Marks as market data writes them: a client gets the latest of each symbol it asked for, then
+    each change once; others get none; heartbeats still come while prices flow."""
+    settings = module_postgres_redis_settings
+    marks = open_mark_price_store(settings, create_read_engine(settings))
+    marks.install()
+    btc, eth = Symbol("BTC", "USDT"), Symbol("ETH", "USDT")
+    marks.write({btc: (Decimal("50000.5"), datetime.now(UTC)), eth: (Decimal("3000"), datetime.now(UTC))})
+    bot = api.create_bot("alice")
+    with (
+        FeedClient(api, "alice", prices="BTC/USDT") as btc_only,
+        FeedClient(api, "bob", prices="*") as every,
+        FeedClient(api, "alice") as plain,
+    ):
+        assert _price_of(btc_only.next()) == ("BTC/USDT", "50000.5")
+        assert {_price_of(every.next()), _price_of(every.next())} == {
+            ("BTC/USDT", "50000.5"),
+            ("ETH/USDT", "3000"),
+        }
+        for n in range(12):  # a new BTC price every 0.1s for longer than two heartbeat periods
+            now = datetime.now(UTC)
+            marks.write({btc: (Decimal(f"50001.{n:02d}"), now), eth: (Decimal("3000"), now)})
+            time.sleep(0.1)
+        marks.write({eth: (Decimal("3001.25"), datetime.now(UTC))})
+        time.sleep(0.6)  # the feed looks for new prices every 0.25s
+        until = _place(api, "alice", bot, 1, "p1")
+        plain_events = plain.events_through(until)  # fails on any message but events and heartbeats
+        seen = _until_event(btc_only, until)
+        every_seen = _until_event(every, until)
+    btc_prices = [_price_of(m) for m in seen if m["type"] == "price"]
+    assert {symbol for symbol, _ in btc_prices} == {"BTC/USDT"}
+    assert [Decimal(p) for _, p in btc_prices] == sorted({Decimal(p) for _, p in btc_prices})  # no repeats
+    assert btc_prices[-1] == ("BTC/USDT", "50001.11")
+    kinds = [m["type"] for m in seen]
+    last_price = len(kinds) - kinds[::-1].index("price")
+    assert "heartbeat" in kinds[:last_price]  # while prices came faster than heartbeats
+    assert ("ETH/USDT", "3001.25") in [_price_of(m) for m in every_seen if m["type"] == "price"]
+    assert [e["event"] for e in plain_events][-2:] == ["Bot.OrderAdmitted", "Order.Placed"]
+
+
+def _price_of(message: dict[str, Any]) -> tuple[str, str]:
+    assert message["type"] == "price" and message["at"].startswith("20"), message
+    return message["symbol"], message["price"]
+
+
+def _until_event(client: FeedClient, position: int) -> list[dict[str, Any]]:
+    """Every message up to the event at ``position`` or a heartbeat past it."""
+    messages: list[dict[str, Any]] = []
+    while True:
+        message = client.next()
+        messages.append(message)
+        if message["type"] in ("event", "heartbeat") and message["position"] >= position:
+            return messages
 
 
 @pytest.fixture

@@ -3,6 +3,12 @@ so its feed works with no other process's help."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from domain.values import Symbol
+from infrastructure.mark_prices import open_mark_price_store
+from infrastructure.read_database import create_read_engine
 from infrastructure.settings import Settings
 from tests.support.api import api_on
 from tests.support.feed import FeedClient
@@ -17,3 +23,16 @@ def test_the_embedded_server_feeds_its_own_events(sqlite_settings: Settings) -> 
             events = feed.events_through(paused)
     assert [e["event"] for e in events] == ["Bot.Created", "Bot.Started", "Bot.Paused"]
     assert [e["position"] for e in events] == [1, 2, paused] and {e["bot_id"] for e in events} == {bot_id}
+
+
+def test_the_embedded_server_feeds_mark_prices_from_its_database(sqlite_settings: Settings) -> None:
+    marks = open_mark_price_store(sqlite_settings, create_read_engine(sqlite_settings))
+    with api_on(sqlite_settings, {"alice": "trader"}, TBOT_FEED_PRICE_POLL_SECONDS="0.1") as api:
+        marks.install()
+        marks.write({Symbol("ETH", "USDT"): (Decimal("2999.5"), datetime.now(UTC))})
+        with FeedClient(api, "alice", prices="ETH/USDT,BTC/USDT") as feed:
+            first = feed.next()
+            marks.write({Symbol("ETH", "USDT"): (Decimal("3000.25"), datetime.now(UTC))})
+            second = feed.next()
+    assert (first["type"], first["symbol"], first["price"]) == ("price", "ETH/USDT", "2999.5")
+    assert (second["type"], second["symbol"], second["price"]) == ("price", "ETH/USDT", "3000.25")

@@ -7,6 +7,7 @@ import socket
 import time
 from contextlib import ExitStack
 from typing import Any
+from urllib.parse import urlencode
 
 from websockets.client import ClientProtocol
 from websockets.frames import Close, Frame, Opcode
@@ -17,16 +18,21 @@ from websockets.uri import parse_uri
 from tests.support.api import Api
 
 
-def feed_url(api: Api, after: int | None) -> str:
-    url = api.base_url.replace("http://", "ws://") + "/v1/feed"
-    return url if after is None else f"{url}?after={after}"
+def feed_url(api: Api, after: int | None, prices: str | None = None) -> str:
+    query = {"after": after, "prices": prices}
+    asked = urlencode({name: value for name, value in query.items() if value is not None}, safe="/,*")
+    return api.base_url.replace("http://", "ws://") + "/v1/feed" + (f"?{asked}" if asked else "")
 
 
 class FeedClient:
-    def __init__(self, api: Api, user: str, after: int | None = None) -> None:
+    def __init__(self, api: Api, user: str, after: int | None = None, prices: str | None = None) -> None:
         self._stack = ExitStack()
         self.ws: ClientConnection = self._stack.enter_context(
-            connect(feed_url(api, after), additional_headers={"X-API-Key": api.keys[user]}, open_timeout=10)
+            connect(
+                feed_url(api, after, prices),
+                additional_headers={"X-API-Key": api.keys[user]},
+                open_timeout=10,
+            )
         )
         self.subscribed = self.next()
         assert self.subscribed["type"] == "subscribed", self.subscribed
