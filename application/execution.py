@@ -11,6 +11,11 @@ what happens there, through the same command handlers as everything else.
   calls this the receive window), is it sent again, with the same client order id.
 - It follows fills by asking each account for its open orders per symbol and looking up the ones
   that left that list; fills are recorded by trade id, so a fill reported twice is recorded once.
+- Where the exchange pushes order changes (an OrderStream, a WebSocket), each change is acted on as
+  it comes, the same way. Polling goes on as the safety net: at the usual pace until the stream has
+  been up for ``stream_grace_seconds`` (so at least one poll follows every (re)connection and
+  covers what happened while it was down), then only every ``stream_sweep_seconds`` (a stream
+  can lose a message without breaking).
 - On start-up, before it reads anything new, it reconciles every order it was following with the
   exchange; what it records then has the actor ``system:reconciliation``.
 
@@ -42,6 +47,7 @@ from application.gateway import (
     ExchangeUnavailable,
     GatewayDirectory,
     OrderRefused,
+    OrderStream,
     OrderUnknown,
     OutcomeUnknown,
     UnknownAccount,
@@ -50,7 +56,7 @@ from application.ports import Clock
 from application.results import FillAck, OrderAck
 from application.store import TradingApplication
 from domain.bot import Bot
-from domain.ids import ClientOrderId, OrderId, exchange_client_order_id
+from domain.ids import ClientOrderId, OrderId, exchange_client_order_id, order_id_of_exchange_client_order_id
 from domain.order import Order
 from domain.order_states import OrderStatus
 from domain.values import Symbol
@@ -83,12 +89,22 @@ class _Follow:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
+@dataclass
+class _Stream:
+    """One account's order stream: its task, and since when it has been up (None while broken)."""
+
+    task: asyncio.Task[None] | None = None
+    up_since: float | None = None
+
+
 @dataclass(frozen=True)
 class ExecutionSettings:
     batch_size: int = 200
     concurrency: int = 32
     settle_seconds: float = 10.0
     retry_seconds: float = 1.0
+    stream_grace_seconds: float = 3.0
+    stream_sweep_seconds: float = 30.0
 
 
 class ExecutionManager:
@@ -115,6 +131,8 @@ class ExecutionManager:
         self.position = 0
         self._working: dict[UUID, _Follow] = {}
         self._slots = asyncio.Semaphore(self.settings.concurrency)
+        self._streams: dict[str, _Stream] = {}
+        self._polled: dict[tuple[str, Symbol], float] = {}  # when each group was last polled
 
     @property
     def working(self) -> list[WorkingOrder]:
@@ -343,15 +361,80 @@ class ExecutionManager:
     async def poll(self) -> None:
         """Looks up the orders whose outcome is unknown and are due, and brings in what changed for
         the others: one open-orders request per account and symbol, a lookup for each order that
-        left the list."""
+        left the list (for an account whose stream is up, only every ``stream_sweep_seconds``)."""
         now = self.monotonic()
         due = [f for f in self._working.values() if not f.settled and f.check_at <= now]
         await self._each(due, self._recheck)
+        self._watch_accounts()
         groups: dict[tuple[str, Symbol], list[_Follow]] = {}
         for follow in self._working.values():
-            if follow.settled:
-                groups.setdefault((follow.order.account, follow.order.symbol), []).append(follow)
+            key = (follow.order.account, follow.order.symbol)
+            if follow.settled and self._poll_due(key, now):
+                groups.setdefault(key, []).append(follow)
         await self._each(groups.values(), self._follow_group)
+
+    def _poll_due(self, key: tuple[str, Symbol], now: float) -> bool:
+        stream = self._streams.get(key[0])
+        if (
+            stream is None
+            or stream.up_since is None
+            or now - stream.up_since < self.settings.stream_grace_seconds
+        ):
+            return True
+        return now - self._polled.get(key, float("-inf")) >= self.settings.stream_sweep_seconds
+
+    # following order streams
+
+    def _watch_accounts(self) -> None:
+        """Starts watching each account with working orders whose exchange can push changes."""
+        for account in {follow.order.account for follow in self._working.values()} - self._streams.keys():
+            try:
+                gateway = self.gateways.gateway(account)
+            except UnknownAccount:
+                continue
+            stream = self._streams[account] = _Stream()
+            if isinstance(gateway, OrderStream) and gateway.streams_orders:
+                stream.task = asyncio.create_task(
+                    self._watch(account, gateway, stream), name=f"watch-{account}"
+                )
+
+    async def _watch(self, account: str, gateway: OrderStream, stream: _Stream) -> None:
+        while True:
+            if stream.up_since is None:
+                stream.up_since = self.monotonic()
+            try:
+                changes = await gateway.watch_orders()
+                await self._each(changes, self._on_change)
+            except Exception as error:  # a broken stream, or a change that could not be recorded
+                stream.up_since = None  # polled at the usual pace until it has been back a while
+                log.warning("order stream interrupted; polling meanwhile", account=account, error=str(error))
+                await asyncio.sleep(self.settings.retry_seconds)
+
+    async def _on_change(self, change: ExchangeOrder) -> None:
+        follow = self._following(change.client_order_id)
+        if follow is None:
+            return  # not an order of ours, or already ended
+        async with follow.lock:
+            if follow.settled:
+                await self._sync(follow, change, self._cause_of(follow))
+            else:
+                await self._resolve(follow, self._cause_of(follow))
+
+    def _following(self, client_order_id: str) -> _Follow | None:
+        try:
+            order_id = order_id_of_exchange_client_order_id(client_order_id)
+        except ValueError:
+            return None
+        follow = self._working.get(order_id)
+        return follow if follow is not None and follow.order.client_order_id == client_order_id else None
+
+    async def close(self) -> None:
+        """Stops watching the order streams."""
+        tasks = [stream.task for stream in self._streams.values() if stream.task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._streams.clear()
 
     async def _recheck(self, follow: _Follow) -> None:
         async with follow.lock:
@@ -369,6 +452,7 @@ class ExecutionManager:
                 error=str(error),
             )
             return
+        self._polled[(first.account, first.symbol)] = self.monotonic()
         still_open = {order.client_order_id: order for order in listed}
         for follow in group:
             answer = still_open.get(follow.order.client_order_id)

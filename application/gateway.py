@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from domain.orders import OrderRequest
 from domain.values import Side, Symbol
@@ -103,6 +103,24 @@ class ExchangeGateway(Protocol):
 
     async def close(self) -> None:
         """Lets go of connections."""
+        ...
+
+
+@runtime_checkable
+class OrderStream(Protocol):
+    """A gateway whose exchange pushes changes to the account's orders (over a WebSocket), so they
+    need not be polled for. A stream can lose messages and break; it speeds things up, and polling
+    stays the way nothing is missed."""
+
+    @property
+    def streams_orders(self) -> bool:
+        """Whether this account's orders can be watched."""
+        ...
+
+    async def watch_orders(self) -> list[ExchangeOrder]:
+        """Waits for the next changes to the account's orders (any symbol), each as the order
+        stands after it; ExchangeUnavailable when the stream breaks (the next call connects
+        again)."""
         ...
 
 

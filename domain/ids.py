@@ -61,6 +61,13 @@ def exchange_client_order_id(order_id: OrderId) -> ClientOrderId:
     return ClientOrderId(order_id.hex)
 
 
+def order_id_of_exchange_client_order_id(client_order_id: str) -> OrderId:
+    """The order an exchange client order id belongs to; ValueError if it is not one of ours."""
+    if len(client_order_id) != 32:
+        raise ValueError(f"not an exchange client order id of ours: {client_order_id!r}")
+    return OrderId(UUID(hex=client_order_id))
+
+
 def position_id_for(bot_id: BotId, symbol: str) -> PositionId:
     return PositionId(uuid5(bot_id, f"position:{symbol}"))
 

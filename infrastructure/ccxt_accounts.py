@@ -23,11 +23,13 @@ class CcxtAccounts:
         markets: ExchangeMarketStore,
         timeout_seconds: float,
         retry: RetryPolicy | None = None,
+        streams: bool = True,
     ) -> None:
         self._credentials = credentials
         self._markets = markets
         self._timeout = timeout_seconds
         self._retry = retry or RetryPolicy()
+        self._streams = streams
         self._gateways: dict[str, CcxtGateway] = {}
 
     def gateway(self, account: str) -> CcxtGateway:
@@ -42,7 +44,8 @@ class CcxtAccounts:
                 raise UnknownAccount(f"exchange account {account!r} is not configured")
             exchange = open_exchange(credentials, self._timeout)
             save = partial(self._markets.save, account)
-            gateway = self._gateways[account] = CcxtGateway(account, exchange, self._retry, save)
+            gateway = CcxtGateway(account, exchange, self._retry, save, streams=self._streams)
+            self._gateways[account] = gateway
         return gateway
 
     async def load_markets(self) -> None:

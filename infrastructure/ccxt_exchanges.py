@@ -1,5 +1,6 @@
 """A ccxt (async) exchange object for an account's credentials: sandbox mode if asked, the API's
-host replaced when the account names one (a regional endpoint, a proxy, a local test server)."""
+host replaced when the account names one (a proxy, a local test server). Exchanges ccxt can also
+follow over WebSockets come as their ``ccxt.pro`` class, which adds ``watch_*`` to the REST API."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import ccxt.async_support as ccxt
+import ccxt.pro as ccxt_pro
 
 from infrastructure.credentials import ExchangeCredentials
 
@@ -47,18 +49,22 @@ def ccxt_decimal(value: Any) -> Decimal:
 
 
 def _rehost(urls: Any, base: str) -> Any:
-    """``urls`` with every URL's scheme and host replaced by ``base``'s (paths kept)."""
+    """``urls`` with every URL's host replaced by ``base``'s, paths kept; the scheme is ``base``'s
+    for HTTP and its WebSocket counterpart (ws, wss) for WebSockets."""
     if isinstance(urls, dict):
         return {name: _rehost(url, base) for name, url in urls.items()}
-    if isinstance(urls, str) and urls.startswith("http"):
+    if isinstance(urls, str) and urls.startswith(("http", "ws")):
         scheme, host, *_ = urlsplit(base)
+        if urls.startswith("ws"):
+            scheme = "wss" if scheme == "https" else "ws"
         _, _, path, query, fragment = urlsplit(urls)
         return urlunsplit((scheme, host, path, query, fragment))
     return urls
 
 
 def open_exchange(credentials: ExchangeCredentials, timeout_seconds: float) -> ccxt.Exchange:
-    exchange_class = getattr(ccxt, credentials.exchange_id)
+    exchange_id = credentials.exchange_id
+    exchange_class = getattr(ccxt_pro, exchange_id, None) or getattr(ccxt, exchange_id)
     exchange: ccxt.Exchange = exchange_class(
         {
             "apiKey": credentials.api_key,

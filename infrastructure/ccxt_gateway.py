@@ -12,7 +12,10 @@ ccxt's errors are translated here and nowhere else:
   backoff, a bounded number of times, then ``ExchangeUnavailable``;
 - maybe done (timeout, connection lost, 5xx, anything unexpected) on a submit or cancel:
   ``OutcomeUnknown``, for the caller to look up; on a read, retried like the above;
-- a client order id the exchange already has: ``OutcomeUnknown`` too (it is looked up, not resent)."""
+- a client order id the exchange already has: ``OutcomeUnknown`` too (it is looked up, not resent).
+
+Where ccxt can watch the account's orders over a WebSocket (``watch_orders``), the gateway is an
+OrderStream too, unless streams are switched off."""
 
 from __future__ import annotations
 
@@ -90,10 +93,12 @@ class CcxtGateway:
         retry: RetryPolicy | None = None,
         on_markets: Callable[[dict[Symbol, MarketSpec]], None] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        streams: bool = True,
     ) -> None:
         self.account = account
         self.exchange = exchange
         self.retry = retry or RetryPolicy()
+        self.streams_orders = streams and exchange.has.get("watchOrders") is True
         self._on_markets = on_markets
         self._sleep = sleep
         self._markets: dict[Symbol, MarketSpec] | None = None
@@ -235,6 +240,22 @@ class CcxtGateway:
             trade = self._trade(raw, order)
             trades.setdefault(trade.trade_id, trade)
         return sorted(trades.values(), key=lambda t: (t.at, t.trade_id))
+
+    @own_decimal_context
+    async def watch_orders(self) -> list[ExchangeOrder]:
+        try:
+            pushed = await self.exchange.watch_orders()
+        except ccxt.BaseError as error:  # a broken connection, or credentials refused on subscribing
+            raise ExchangeUnavailable(f"{self.account}: order stream: {self._reason(error)}") from error
+        changes = []
+        for raw in pushed:
+            try:
+                symbol = Symbol.parse(str(raw.get("symbol")))
+            except InvalidInput:
+                continue  # not a spot market we trade
+            if raw.get("clientOrderId"):
+                changes.append(self._order(raw, symbol))
+        return changes
 
     @own_decimal_context
     async def close(self) -> None:

@@ -99,6 +99,13 @@ class Settings(BaseSettings):
     execution_poll_seconds: float = Field(
         default=0.5, gt=0, le=60, description="how often execution asks the exchanges about open orders"
     )
+    execution_sweep_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="how often execution still asks about open orders while the exchange pushes their "
+        "changes over a stream",
+    )
     execution_settle_seconds: float = Field(
         default=10.0,
         gt=0,
@@ -117,6 +124,11 @@ class Settings(BaseSettings):
     )
     exchange_timeout_seconds: float = Field(
         default=10.0, gt=0, le=120, description="how long a request to a real exchange may take"
+    )
+    exchange_streams: bool = Field(
+        default=True,
+        description="follow orders and prices over the exchanges' WebSockets where ccxt can; "
+        "false: poll only",
     )
     marketdata_source: Literal["random", "csv", "ccxt"] = Field(
         default="random",

@@ -82,6 +82,7 @@ class ExecutionWorker:
             self.started.set()
             await self._loop()
         finally:
+            await self.manager.close()
             await self.accounts.close()
 
     async def _loop(self) -> None:
@@ -109,7 +110,12 @@ def build_execution_worker(container: Any, locks: ProjectionLocks | None = None)
         seed=settings.paper_seed,
     )
     engine = container.read_engine()
-    live = CcxtAccounts(container.credentials(), container.market_store(), settings.exchange_timeout_seconds)
+    live = CcxtAccounts(
+        container.credentials(),
+        container.market_store(),
+        settings.exchange_timeout_seconds,
+        streams=settings.exchange_streams,
+    )
     journal = PaperJournal(engine)
     balances = settings.paper_balances
     accounts = ExchangeAccounts(journal, balances, PAPER_MARKETS, paper, clock.now, container.prices(), live)
@@ -124,6 +130,9 @@ def build_execution_worker(container: Any, locks: ProjectionLocks | None = None)
             batch_size=settings.execution_batch_size,
             concurrency=settings.execution_concurrency,
             settle_seconds=settings.execution_settle_seconds,
+            # polls at the usual pace go on for three polls' time after a stream (re)connects
+            stream_grace_seconds=3 * settings.execution_poll_seconds,
+            stream_sweep_seconds=settings.execution_sweep_seconds,
         ),
     )
     return ExecutionWorker(

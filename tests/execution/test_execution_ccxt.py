@@ -40,6 +40,7 @@ def _accounts(container: Any) -> CcxtAccounts:
         ExchangeMarketStore(engine, clock.now),
         timeout_seconds=TIMEOUT,
         retry=RetryPolicy(attempts=4, first_delay=0.01),
+        streams=False,  # step by step, polling only: the streams are tested on a running worker
     )
 
 

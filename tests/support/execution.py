@@ -96,6 +96,8 @@ class Execution:
         if self.runner is not None:
             # a "killed" process leaves its loop stopped, with the kill pending in a task
             with contextlib.suppress(RuntimeError, SystemExit):
+                self.runner.run(self.manager.close())
+            with contextlib.suppress(RuntimeError, SystemExit):
                 self.runner.run(self.accounts.close())
             with contextlib.suppress(RuntimeError, SystemExit):
                 self.runner.close()  # closes the loop whatever happens

@@ -1,18 +1,27 @@
-"""A local server that speaks enough of Binance's spot REST API for ccxt to trade on it, with
-faults that can be switched on: the exchange we cannot reach, faked at its HTTP boundary.
+"""A local server that speaks enough of Binance's spot REST and WebSocket APIs for ccxt to trade on
+it, with faults that can be switched on: the exchange we cannot reach, faked at its boundary.
 
 Endpoints: exchangeInfo, time, ticker/24hr, klines, order (POST/GET/DELETE), openOrders, myTrades.
 Signed endpoints check the API key header, the HMAC-SHA256 signature of the query (or form body)
 and the timestamp's receive window, like Binance. Orders match against a price the test sets:
 market orders fill at once, limits when the price reaches them, in ``fill_parts`` trades each.
 
+WebSockets: the WebSocket API (``/ws-api/v3``) answers ``userDataStream.subscribe.signature``
+(signature checked the same way) and then pushes an ``executionReport`` for every change to an
+order (new, each trade, cancelled, expired), as ccxt's ``watch_orders`` reads them; the market
+streams (``/ws/<n>``) answer ``SUBSCRIBE`` to ``<symbol>@ticker`` or ``@miniTicker`` with a
+``24hrTicker`` or ``24hrMiniTicker`` at once and on every price change. Faults: user-stream
+messages can be muted (lost), and every socket dropped.
+
 It runs on its own event loop in a thread, bound to 127.0.0.1 on a free port."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
+import json
 import threading
 import time
 from collections import Counter
@@ -21,7 +30,7 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Any
 from urllib.parse import parse_qsl
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 API_KEY = "fake-binance-key"
 SECRET = "fake-binance-secret"
@@ -132,6 +141,7 @@ class Faults:
     unavailable: int = 0  # requests answered 503 before anything is done
     cancel_unknown: int = 0  # cancels answered -2011 "Unknown order sent." whatever the order is
     trades_twice: bool = False  # myTrades lists every trade twice, newest first
+    mute_user_stream: bool = False  # order updates are not pushed (lost on the way)
 
 
 class FakeBinance:
@@ -145,6 +155,9 @@ class FakeBinance:
         self._lock = threading.Lock()
         self._next_order = 1000
         self._next_trade = 5000
+        self._user_sockets: dict[web.WebSocketResponse, int] = {}  # socket -> subscription id
+        self._ticker_sockets: dict[web.WebSocketResponse, set[str]] = {}  # socket -> stream names
+        self.stream_requests: list[dict[str, Any]] = []  # what clients sent on the WebSockets
         self._loop = asyncio.new_event_loop()
         self._runner: web.AppRunner | None = None
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True, name="fake-binance")
@@ -169,6 +182,8 @@ class FakeBinance:
             web.delete("/api/v3/order", self._cancel),
             web.get("/api/v3/openOrders", self._open_orders),
             web.get("/api/v3/myTrades", self._my_trades),
+            web.get("/ws-api/v3", self._ws_api),
+            web.get("/ws/{stream}", self._ws_streams),
         ]
         app.add_routes(routes)
         self._runner = web.AppRunner(app)
@@ -180,6 +195,7 @@ class FakeBinance:
         self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
 
     def stop(self) -> None:
+        self.drop_streams()
         if self._runner is not None:
             asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=10)
         self._loop.call_soon_threadsafe(self._loop.stop)
@@ -197,6 +213,22 @@ class FakeBinance:
             for order in sorted(self.orders.values(), key=lambda o: o.order_id):
                 if order.open and order.symbol == symbol and self._reached(order, price):
                     self._fill(order, order.price or price, maker=order.type == "LIMIT")
+            self._push_ticker(symbol)
+
+    def drop_streams(self) -> None:
+        """Closes every WebSocket, as an exchange does at maintenance or after 24 hours."""
+
+        async def drop() -> None:
+            for socket in [*self._user_sockets, *self._ticker_sockets]:
+                with contextlib.suppress(Exception):
+                    await socket.close()
+
+        if self._thread.is_alive():
+            asyncio.run_coroutine_threadsafe(drop(), self._loop).result(timeout=10)
+
+    def user_streams(self) -> int:
+        """How many sockets are subscribed to the account's order updates."""
+        return len(self._user_sockets)
 
     def order_by_client_id(self, client_order_id: str) -> FakeOrder | None:
         with self._lock:
@@ -212,10 +244,12 @@ class FakeBinance:
     async def _errors(self, request: web.Request, handler: Any) -> web.StreamResponse:
         self.requests[f"{request.method} {request.path}"] += 1
         with self._lock:
-            if self.faults.throttle > 0:
+            if request.path.startswith("/ws"):
+                pass  # the REST faults below are not the streams'
+            elif self.faults.throttle > 0:
                 self.faults.throttle -= 1
                 return web.json_response({"code": -1003, "msg": "Too many requests."}, status=429)
-            if self.faults.unavailable > 0:
+            elif self.faults.unavailable > 0:
                 self.faults.unavailable -= 1
                 return web.Response(status=503, text="Service Unavailable")
         try:
@@ -231,6 +265,9 @@ class FakeBinance:
         if request.headers.get("X-MBX-APIKEY") != API_KEY:
             raise BinanceError(401, -2015, "Invalid API-key, IP, or permissions for action.")
         payload, _, signature = query.rpartition("&signature=")
+        return self._checked(payload, signature)
+
+    def _checked(self, payload: str, signature: str) -> dict[str, str]:
         expected = hmac.new(SECRET.encode(), payload.encode(), hashlib.sha256).hexdigest()
         if not hmac.compare_digest(signature, expected):
             raise BinanceError(400, -1022, "Signature for this request is not valid.")
@@ -353,6 +390,7 @@ class FakeBinance:
                 raise BinanceError(400, -2011, "Unknown order sent.")
             order.status = "CANCELED"
             order.update_ms = self._now_ms()
+            self._report(order, "CANCELED")
             cancelled = {"origClientOrderId": order.client_order_id, "transactTime": order.update_ms}
             return web.json_response(order.body() | cancelled)
 
@@ -376,6 +414,131 @@ class FakeBinance:
             if self.faults.trades_twice:
                 trades = list(reversed(trades + trades))
         return web.json_response(trades)
+
+    # WebSockets
+
+    async def _ws_api(self, request: web.Request) -> web.WebSocketResponse:
+        """The WebSocket API: a signed ``userDataStream.subscribe.signature`` subscribes the socket
+        to the account's order updates."""
+        socket = web.WebSocketResponse(heartbeat=None)
+        await socket.prepare(request)
+        try:
+            async for message in socket:
+                if message.type is not WSMsgType.TEXT:
+                    continue
+                asked = json.loads(message.data)
+                self.stream_requests.append(asked)
+                await socket.send_json(self._ws_api_answer(socket, asked))
+        finally:
+            self._user_sockets.pop(socket, None)
+        return socket
+
+    def _ws_api_answer(self, socket: web.WebSocketResponse, asked: dict[str, Any]) -> dict[str, Any]:
+        if asked.get("method") != "userDataStream.subscribe.signature":
+            return {"id": asked.get("id"), "status": 400, "error": {"code": -1100, "msg": "Unknown method."}}
+        params = {k: str(v) for k, v in dict(asked.get("params") or {}).items()}
+        signature = params.pop("signature", "")
+        payload = "&".join(f"{k}={v}" for k, v in sorted(params.items()))
+        try:
+            if params.get("apiKey") != API_KEY:
+                raise BinanceError(401, -2015, "Invalid API-key, IP, or permissions for action.")
+            self._checked(payload, signature)
+        except BinanceError as error:
+            return {
+                "id": asked.get("id"),
+                "status": error.status,
+                "error": {"code": error.code, "msg": error.msg},
+            }
+        subscription = len(self._user_sockets)
+        self._user_sockets[socket] = subscription
+        return {"id": asked.get("id"), "status": 200, "result": {"subscriptionId": subscription}}
+
+    async def _ws_streams(self, request: web.Request) -> web.WebSocketResponse:
+        """Market streams: ``SUBSCRIBE`` to ``<symbol>@ticker`` (or ``@miniTicker``), then the ticker
+        at once and on each change."""
+        socket = web.WebSocketResponse(heartbeat=None)
+        await socket.prepare(request)
+        self._ticker_sockets[socket] = set()
+        try:
+            async for message in socket:
+                if message.type is not WSMsgType.TEXT:
+                    continue
+                asked = json.loads(message.data)
+                self.stream_requests.append(asked)
+                streams = [str(name) for name in asked.get("params") or []]
+                await socket.send_json({"result": None, "id": asked.get("id")})
+                if asked.get("method") == "SUBSCRIBE":
+                    self._ticker_sockets[socket] |= set(streams)
+                    with self._lock:
+                        for symbol in {name.split("@")[0].upper() for name in streams} & set(SYMBOLS):
+                            self._push_ticker(symbol)
+        finally:
+            self._ticker_sockets.pop(socket, None)
+        return socket
+
+    def _push_ticker(self, symbol: str) -> None:
+        price, now = _text(self.prices[symbol]), self._now_ms()
+        mini = {"E": now, "s": symbol, "c": price, "o": price, "h": price, "l": price, "v": "0", "q": "0"}
+        full = mini | {"p": "0", "P": "0", "w": price, "x": price, "Q": "0", "b": price, "B": "1"}
+        full |= {"a": price, "A": "1", "O": now - 86_400_000, "C": now, "F": 0, "L": 0, "n": 0}
+        tickers = {
+            f"{symbol.lower()}@miniTicker": {"e": "24hrMiniTicker", **mini},
+            f"{symbol.lower()}@ticker": {"e": "24hrTicker", **full},
+        }
+        for socket, streams in list(self._ticker_sockets.items()):
+            for stream in streams & tickers.keys():
+                self._send_soon(socket, tickers[stream])
+
+    def _report(self, order: FakeOrder, execution: str, trade: FakeTrade | None = None) -> None:
+        """Pushes an ``executionReport`` of ``order`` to the user-stream subscribers."""
+        if self.faults.mute_user_stream or not self._user_sockets:
+            return
+        now = self._now_ms()
+        report = {
+            "e": "executionReport",
+            "E": now,
+            "s": order.symbol,
+            "c": order.client_order_id if execution != "CANCELED" else f"cancel-{order.order_id}",
+            "S": order.side,
+            "o": order.type,
+            "f": order.time_in_force,
+            "q": _text(order.quantity),
+            "p": _text(order.price or Decimal(0)),
+            "P": _text(order.stop_price or Decimal(0)),
+            "F": "0.00000000",
+            "g": -1,
+            "C": order.client_order_id if execution == "CANCELED" else "",
+            "x": execution,
+            "X": order.status,
+            "r": "NONE",
+            "i": order.order_id,
+            "l": _text(trade.qty) if trade else "0.00000000",
+            "z": _text(order.executed),
+            "L": _text(trade.price) if trade else "0.00000000",
+            "n": _text(trade.commission) if trade else "0",
+            "N": trade.commission_asset if trade else None,
+            "T": now,
+            "t": trade.trade_id if trade else -1,
+            "I": 0,
+            "w": order.open,
+            "m": trade.maker if trade else False,
+            "M": False,
+            "O": order.time_ms,
+            "Z": _text(order.quote),
+            "Y": _text(trade.price * trade.qty) if trade else "0.00000000",
+            "Q": "0.00000000",
+        }
+        for socket, subscription in list(self._user_sockets.items()):
+            self._send_soon(socket, {"subscriptionId": subscription, "event": report})
+
+    def _send_soon(self, socket: web.WebSocketResponse, body: dict[str, Any]) -> None:
+        """Sends from the server's loop, in call order, from whichever thread changed the state."""
+
+        def send() -> None:
+            if not socket.closed:
+                self._loop.create_task(socket.send_json(body))
+
+        self._loop.call_soon_threadsafe(send)
 
     # matching
 
@@ -413,10 +576,12 @@ class FakeBinance:
             time_ms=self._now_ms(),
         )
         self.orders[order.order_id] = order
+        self._report(order, "NEW")
         if kind == "MARKET" or (kind == "LIMIT" and self._reached(order, mark)):
             self._fill(order, mark if kind == "MARKET" else min(price or mark, mark), maker=False)
         if order.open and order.time_in_force in ("IOC", "FOK"):
             order.status = "EXPIRED"
+            self._report(order, "EXPIRED")
         return order
 
     @staticmethod
@@ -458,8 +623,9 @@ class FakeBinance:
             )
             order.executed += qty
             order.quote += qty * price
-        order.status = "FILLED"
-        order.update_ms = self._now_ms()
+            order.status = "FILLED" if left == 0 else "PARTIALLY_FILLED"
+            order.update_ms = self._now_ms()
+            self._report(order, "TRADE", order.trades[-1])
 
     # lookups
 
