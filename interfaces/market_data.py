@@ -1,6 +1,7 @@
 """`tbot marketdata run`: market data into the `candles` read model and the mark prices (read
 database, and Redis with REDIS_URL), from a seeded random walk, a CSV file of candles, or a real
-exchange through ccxt."""
+exchange through ccxt. From an exchange ccxt can watch, marks come from its ticker stream as they
+are pushed, and from the candles' closes for a symbol whose stream is quiet or down."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from domain.values import Symbol
 from infrastructure.adapters import PAPER_MARKETS
 from infrastructure.ccxt_candles import CcxtCandles
 from infrastructure.ccxt_exchanges import open_exchange
-from infrastructure.credentials import CredentialStore, CredentialsUnavailable
+from infrastructure.ccxt_tickers import CcxtTickers
+from infrastructure.credentials import CredentialStore, CredentialsUnavailable, ExchangeCredentials
 from infrastructure.logging import configure_logging
 from infrastructure.mark_prices import MarkPriceStore
 from infrastructure.market_sources import CsvReplay, RandomWalk, read_candles_csv
@@ -47,27 +49,38 @@ class CandleSource(Protocol):
 
 class MarketDataWorker:
     def __init__(
-        self, source: CandleSource, candles: CandleStore, marks: MarkPriceStore, clock: Clock, interval: float
+        self,
+        source: CandleSource,
+        candles: CandleStore,
+        marks: MarkPriceStore,
+        clock: Clock,
+        interval: float,
+        tickers: CcxtTickers | None = None,
     ) -> None:
         self.source = source
         self.candles = candles
         self.marks = marks
         self.clock = clock
         self.interval = interval
+        self.tickers = tickers
         self._stop = threading.Event()
 
     def stop(self) -> None:
         self._stop.set()
 
     def step(self) -> list[Candle]:
-        """One tick: the new candles stored, each symbol marked at its last close."""
+        """One tick: the new candles stored, each symbol marked at its last close unless its ticker
+        stream marks it."""
         now = self.clock.now()
         candles = self.source.tick(now)
         self.candles.write(candles)
-        self.marks.write({c.symbol: (c.close, now) for c in candles})
+        streamed = self.tickers.fresh() if self.tickers is not None else set()
+        self.marks.write({c.symbol: (c.close, now) for c in candles if c.symbol not in streamed})
         return candles
 
     def run(self) -> None:
+        if self.tickers is not None:
+            self.tickers.start()
         try:
             while not self._stop.is_set():
                 try:
@@ -76,6 +89,8 @@ class MarketDataWorker:
                     log.warning("market data tick failed", error=str(error))
                 self._stop.wait(self.interval)
         finally:
+            if self.tickers is not None:
+                self.tickers.stop()
             self.source.close()
 
 
@@ -109,7 +124,7 @@ def build_source(
     return RandomWalk(start, PAPER_MARKETS, seed=settings.marketdata_seed)
 
 
-def _exchange_source(settings: Settings, store: CredentialStore) -> CcxtCandles:
+def _exchange_credentials(settings: Settings, store: CredentialStore) -> ExchangeCredentials:
     account = settings.marketdata_account
     if not account:
         fail_usage("marketdata_account: required when marketdata_source is ccxt (TBOT_MARKETDATA_ACCOUNT)")
@@ -119,6 +134,12 @@ def _exchange_source(settings: Settings, store: CredentialStore) -> CcxtCandles:
         fail_usage(str(error))
     if credentials is None:
         fail_usage(f"marketdata_account: no exchange account {account!r} (add it with `tbot accounts add`)")
+    return credentials
+
+
+def _exchange_source(settings: Settings, store: CredentialStore) -> CcxtCandles:
+    credentials = _exchange_credentials(settings, store)
+    account = credentials.account
     symbols = [Symbol.parse(text, "marketdata_symbols") for text in settings.marketdata_symbols]
     source = CcxtCandles(open_exchange(credentials, settings.exchange_timeout_seconds), symbols)
     try:
@@ -139,13 +160,25 @@ def build_market_data_worker(container: Any) -> MarketDataWorker:
     clock = container.clock()
     candles = CandleStore(container.read_engine())
     marks = container.mark_price_store()
-    return MarketDataWorker(
-        build_source(settings, clock, marks, container.credentials()),
-        candles,
-        marks,
-        clock,
-        settings.marketdata_interval_seconds,
-    )
+    source = build_source(settings, clock, marks, container.credentials())
+    tickers = None
+    if isinstance(source, CcxtCandles) and settings.exchange_streams:
+        tickers = _ticker_stream(settings, container.credentials(), marks, clock)
+    return MarketDataWorker(source, candles, marks, clock, settings.marketdata_interval_seconds, tickers)
+
+
+def _ticker_stream(
+    settings: Settings, store: CredentialStore, marks: MarkPriceStore, clock: Clock
+) -> CcxtTickers | None:
+    """The account's ticker stream, if ccxt can watch its exchange's tickers."""
+    credentials = _exchange_credentials(settings, store)
+    exchange = open_exchange(credentials, settings.exchange_timeout_seconds)
+    if exchange.has.get("watchTicker") is not True:
+        return None
+    symbols = [Symbol.parse(text, "marketdata_symbols") for text in settings.marketdata_symbols]
+    # a symbol is left to the candles once its stream has been quiet for three ticks
+    quiet = 3 * settings.marketdata_interval_seconds
+    return CcxtTickers(exchange, symbols, marks.write, clock.now, fresh_seconds=quiet)
 
 
 @marketdata_app.command("run")

@@ -4,6 +4,7 @@ read database and in Redis, and mark prices drive the risk rules."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -26,10 +27,12 @@ from interfaces.worker_tables import install_worker_tables
 from projections.candles import CandleStore
 from tests.support.clock import ManualClock
 from tests.support.fake_binance import API_KEY, SECRET, FakeBinance
+from tests.support.processes import wait_for
 from tests.support.read_side import ReadSide, read_side_on
 from tests.support.world import ACTOR, LIMITS
 
 BTC = Symbol("BTC", "USDT")
+ETH = Symbol("ETH", "USDT")
 
 
 @pytest.fixture
@@ -132,6 +135,40 @@ def test_candles_and_marks_come_from_the_exchange_through_ccxt(
     assert [(c.symbol, c.close) for c in updated if c.symbol == BTC] == [(BTC, Decimal("51000.5"))]
     assert len(rows) == 61  # the minute in progress was rewritten, not added again
     assert marks[BTC][0] == Decimal("51000.5") and marks[Symbol("ETH", "USDT")][0] == Decimal(3000)
+
+
+def test_marks_come_from_the_ticker_stream_as_the_exchange_pushes_them(
+    read_settings: Settings, fake: FakeBinance
+) -> None:
+    """With candles polled only every 30 s, a new price is marked within moments: ccxt's
+    watch_ticker over the exchange's market stream."""
+    key = new_key()
+    settings = _exchange_settings(read_settings, key, marketdata_interval_seconds=30.0)
+    with read_side_on(settings, ManualClock(datetime.now(UTC))) as read_side:
+        engine = read_side.container.read_engine()
+        install_worker_tables(engine)
+        credentials = ExchangeCredentials("binance-md", "binance", False, fake.url, API_KEY, SECRET)
+        CredentialStore(engine, key, datetime.now).save(credentials)
+        marks = read_side.container.mark_price_store()
+        worker = build_market_data_worker(read_side.container)
+        running = threading.Thread(target=worker.run)
+        running.start()
+        try:
+            wait_for(lambda: BTC in marks.read(), 15, "the first marks")
+            fake.set_price("BTCUSDT", Decimal("51234.56"))
+            wait_for(lambda: marks.read()[BTC][0] == Decimal("51234.56"), 5, "the pushed price as the mark")
+            fake.set_price("ETHUSDT", Decimal("3100.01"))
+            wait_for(lambda: marks.read()[ETH][0] == Decimal("3100.01"), 5, "ETH's pushed price")
+        finally:
+            worker.stop()
+            running.join(timeout=30)
+        assert not running.is_alive()
+    subscribed = [r for r in fake.stream_requests if r.get("method") == "SUBSCRIBE"]
+    assert sorted(name for r in subscribed for name in r["params"]) == [
+        "btcusdt@miniTicker",
+        "ethusdt@miniTicker",
+    ]
+    assert fake.requests["GET /api/v3/klines"] == 2  # one tick of candles (a symbol each) in all
 
 
 @pytest.mark.parametrize(
