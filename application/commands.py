@@ -116,6 +116,7 @@ class RecordFill(OrderCommand):
     price: Decimal | str | int
     fee: Decimal | str | int = Decimal(0)
     fee_currency: str | None = None
+    fee_quote: Decimal | str | int | None = None  # the fee's worth in quote, for a third-currency fee
 
 
 @dataclass(frozen=True, kw_only=True)

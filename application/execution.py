@@ -344,6 +344,7 @@ class ExecutionManager:
                     price=trade.price,
                     fee=trade.fee,
                     fee_currency=trade.fee_currency,
+                    fee_quote=trade.fee_quote,
                     **cause.fields(),
                 )
                 await self._record(follow, fill)

@@ -55,6 +55,7 @@ class ExchangeTrade:
     fee_currency: str
     maker: bool
     at: datetime
+    fee_quote: Decimal | None = None  # the fee's worth in quote, when charged in a third currency
 
 
 class OrderRefused(Exception):

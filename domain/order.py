@@ -209,13 +209,22 @@ class Order(TradingAggregate):
         self._emit(self.Expired, stamp, status=next_status(self.status, Trigger.EXPIRE))
         return True
 
-    def fee_in_quote(self, fee: Decimal, fee_currency: str, price: Decimal) -> Decimal:
+    def fee_in_quote(
+        self, fee: Decimal, fee_currency: str, price: Decimal, fee_quote: Decimal | None = None
+    ) -> Decimal:
+        """The fee's worth in the quote currency: itself, or valued at the fill price when charged
+        in the base currency. A fee in a third currency (BNB on Binance) comes with its worth
+        (``fee_quote``), valued by whoever reports it."""
         symbol = self.request.symbol
-        if fee_currency == symbol.quote:
-            return fee
-        if fee_currency == symbol.base:
-            return fee * price
-        raise InvalidInput("fee_currency", f"must be {symbol.base} or {symbol.quote}")
+        if fee_currency in (symbol.base, symbol.quote):
+            if fee_quote is not None:
+                raise InvalidInput("fee_quote", f"only for a fee in neither {symbol.base} nor {symbol.quote}")
+            return fee if fee_currency == symbol.quote else fee * price
+        if fee_quote is None:
+            raise InvalidInput(
+                "fee_quote", f"required for a fee in {fee_currency}: its worth in {symbol.quote}"
+            )
+        return fee_quote
 
     def fill(
         self,
@@ -225,6 +234,7 @@ class Order(TradingAggregate):
         fee: Decimal,
         fee_currency: str,
         stamp: Stamp,
+        fee_quote: Decimal | None = None,
     ) -> bool:
         """Records a trade. A trade id seen before changes nothing and returns False."""
         if trade_id in self.trade_ids:
@@ -237,6 +247,9 @@ class Order(TradingAggregate):
         positive_decimal(price, "price")
         if fee < 0:
             raise InvalidInput("fee", "must be 0 or greater")
+        if fee_quote is not None and fee_quote < 0:
+            raise InvalidInput("fee_quote", "must be 0 or greater")
+        worth = self.fee_in_quote(fee, fee_currency, price, fee_quote)
         if quantity > self.remaining:
             raise Overfill(
                 f"order {self.client_order_id}: fill of {quantity} exceeds the remaining {self.remaining}"
@@ -251,7 +264,7 @@ class Order(TradingAggregate):
             price=price,
             fee=fee,
             fee_currency=fee_currency,
-            fee_quote=self.fee_in_quote(fee, fee_currency, price),
+            fee_quote=worth,
             status=status,
             late=self.status.is_terminal,
         )

@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any, TypeVar
 
 import ccxt.async_support as ccxt
@@ -239,7 +240,31 @@ class CcxtGateway:
                 continue
             trade = self._trade(raw, order)
             trades.setdefault(trade.trade_id, trade)
-        return sorted(trades.values(), key=lambda t: (t.at, t.trade_id))
+        return [await self._valued(t) for t in sorted(trades.values(), key=lambda t: (t.at, t.trade_id))]
+
+    async def _valued(self, trade: ExchangeTrade) -> ExchangeTrade:
+        """A trade whose fee is in a third currency (BNB on Binance) with the fee's worth in the
+        quote currency, at the exchange's last price of that currency when the fill is read."""
+        symbol = trade.symbol
+        if trade.fee_currency in (symbol.base, symbol.quote):
+            return trade
+        if trade.fee == 0:
+            return replace(trade, fee_quote=Decimal(0))
+        return replace(trade, fee_quote=trade.fee * await self._rate(trade.fee_currency, symbol.quote))
+
+    async def _rate(self, currency: str, quote: str) -> Decimal:
+        """What one ``currency`` is worth in ``quote`` now: the last price of currency/quote, or
+        the inverse of quote/currency's."""
+        markets = self.exchange.markets or {}
+        for market, inverse in ((f"{currency}/{quote}", False), (f"{quote}/{currency}", True)):
+            if market in markets:
+                ticker = await self._read(f"ticker {market}", partial(self.exchange.fetch_ticker, market))
+                last = ccxt_decimal(ticker["last"])
+                return 1 / last if inverse else last
+        raise ExchangeUnavailable(
+            f"{self.account}: a fee in {currency} cannot be valued in {quote}: "
+            f"{self.exchange.id} lists no {currency}/{quote} market"
+        )
 
     @own_decimal_context
     async def watch_orders(self) -> list[ExchangeOrder]:

@@ -106,12 +106,15 @@ class RecordFillHandler(Handler[RecordFill, FillAck]):
         quantity = positive_decimal(command.quantity, "quantity")
         price = positive_decimal(command.price, "price")
         fee = non_negative_decimal(command.fee, "fee")
+        fee_quote = (
+            None if command.fee_quote is None else non_negative_decimal(command.fee_quote, "fee_quote")
+        )
         order = self.store.load(Order, command.order_id, "order")
         symbol = order.request.symbol
         position_id = ids.position_id_for(order.bot_id, str(symbol))
         position = self.store.find(Position, position_id)
         fee_currency = command.fee_currency or symbol.quote
-        if not order.fill(trade_id, quantity, price, fee, fee_currency, stamp):
+        if not order.fill(trade_id, quantity, price, fee, fee_currency, stamp, fee_quote):
             assert position is not None  # a recorded fill always opened the position
             return self._ack(order, trade_id, position, self.store.last_position(), changed=False)
 
@@ -119,8 +122,8 @@ class RecordFillHandler(Handler[RecordFill, FillAck]):
         if position is None:
             position = Position.open(position_id, order.bot_id, symbol, stamp)
         signed = quantity * order.request.side.sign
-        fee_quote = order.fee_in_quote(fee, fee_currency, price)
-        realized = position.apply_fill(order.order_id, trade_id, signed, price, fee_quote, stamp)
+        worth = order.fee_in_quote(fee, fee_currency, price, fee_quote)
+        realized = position.apply_fill(order.order_id, trade_id, signed, price, worth, stamp)
         _protect(position, order, signed, stamp)
         bot.book_fill(order.order_id, symbol, signed, realized, stamp)
         return self._ack(order, trade_id, position, self.store.record(order, position, bot), changed=True)

@@ -92,6 +92,19 @@ def test_a_market_order_is_sent_once_signed_and_its_fill_recorded(
     assert fake.requests["POST /api/v3/order"] == 1
 
 
+def test_a_fee_paid_in_bnb_counts_at_the_exchanges_bnb_price(execution: Execution, fake: FakeBinance) -> None:
+    fake.fees_in_bnb = True
+    bot_id = _bot(execution)
+    order_id = execution.world.place(bot_id, "bnb-1", "buy", "0.1")
+    execution.cycle()
+    order = execution.order(order_id)
+    [trade] = fake.order_by_client_id(order_id.hex).trades  # type: ignore[union-attr]
+    assert order.status is OrderStatus.FILLED and trade.commission_asset == "BNB"
+    assert trade.commission == Decimal("0.00625")  # 5000 USDT x 0.1% x 0.75, at 600 USDT a BNB
+    assert order.fees_quote == Decimal("3.75")
+    assert _position(execution, bot_id) == Decimal("0.1")  # the fee is not taken from the BTC
+
+
 def test_a_resting_limit_fills_when_the_exchange_fills_it_and_a_cancel_is_carried_out(
     execution: Execution, fake: FakeBinance
 ) -> None:

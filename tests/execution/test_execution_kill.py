@@ -39,7 +39,7 @@ def test_a_worker_killed_between_submit_and_record_is_reconciled_without_a_secon
     added = tbot(settings, *add, **env, **secrets)
     assert added.returncode == 0, added.stderr
     loaded = tbot(settings, "accounts", "markets", ACCOUNT, **env)
-    assert loaded.returncode == 0 and "2 markets loaded" in loaded.stdout, loaded.stderr
+    assert loaded.returncode == 0 and "3 markets loaded" in loaded.stdout, loaded.stderr
 
     fake.faults.answer_late, fake.faults.late_seconds = 1, 5.0
     with world_on(settings) as world:

@@ -40,7 +40,9 @@ FEE_RATE = Decimal("0.001")
 SYMBOLS: dict[str, tuple[str, str, str, str, str, str]] = {
     "BTCUSDT": ("BTC", "USDT", "0.00001", "0.01", "0.00001", "5"),
     "ETHUSDT": ("ETH", "USDT", "0.0001", "0.01", "0.0001", "5"),
+    "BNBUSDT": ("BNB", "USDT", "0.001", "0.01", "0.001", "5"),
 }
+BNB_DISCOUNT = Decimal("0.75")  # Binance takes a quarter less when fees are paid in BNB
 
 
 def _text(value: Decimal, places: int = 8) -> str:
@@ -146,11 +148,16 @@ class Faults:
 
 class FakeBinance:
     def __init__(self, balances: dict[str, Decimal] | None = None) -> None:
-        self.prices: dict[str, Decimal] = {"BTCUSDT": Decimal("60000"), "ETHUSDT": Decimal("3000")}
+        self.prices: dict[str, Decimal] = {
+            "BTCUSDT": Decimal("60000"),
+            "ETHUSDT": Decimal("3000"),
+            "BNBUSDT": Decimal("600"),
+        }
         self.balances: dict[str, Decimal] = dict(balances or {"USDT": Decimal(1_000_000), "BTC": Decimal(10)})
         self.orders: dict[int, FakeOrder] = {}
         self.faults = Faults()
         self.fill_parts = 1
+        self.fees_in_bnb = False  # the account pays its fees in BNB, as with Binance's discount
         self.requests: Counter[str] = Counter()  # "METHOD path" -> count, faults included
         self._lock = threading.Lock()
         self._next_order = 1000
@@ -603,10 +610,15 @@ class FakeBinance:
             self._next_trade += 1
             received = base if order.side == "BUY" else quote
             commission = (qty if order.side == "BUY" else qty * price) * FEE_RATE
+            if self.fees_in_bnb:
+                received = "BNB"
+                commission = (qty * price * FEE_RATE * BNB_DISCOUNT / self.prices["BNBUSDT"]).quantize(
+                    Decimal("0.00000001"), rounding=ROUND_DOWN
+                )
             sign = 1 if order.side == "BUY" else -1
             self.balances[base] = self.balances.get(base, Decimal(0)) + sign * qty
             self.balances[quote] = self.balances.get(quote, Decimal(0)) - sign * qty * price
-            self.balances[received] -= commission
+            self.balances[received] = self.balances.get(received, Decimal(0)) - commission
             order.trades.append(
                 FakeTrade(
                     self._next_trade,

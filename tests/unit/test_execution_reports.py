@@ -124,13 +124,6 @@ def test_a_fill_for_an_order_cancelled_before_submission_is_refused(world: World
     assert world.store.load(Bot, bot_id).positions == {}
 
 
-def test_fee_in_a_third_currency_is_refused(world: World) -> None:
-    _, order_id = submitted_order(world)
-    with pytest.raises(InvalidInput) as error:
-        world.fill(order_id, "t1", "0.1", "50000", fee="0.01", fee_currency="BNB")
-    assert error.value.field == "fee_currency"
-
-
 def test_cancel_flow_confirmed_by_the_exchange(world: World) -> None:
     bot_id, order_id = submitted_order(world)
     world.fill(order_id, "t1", "0.05", "50000")
@@ -180,3 +173,54 @@ def test_a_sell_through_zero_flips_the_position(world: World) -> None:
     assert position.quantity == Decimal("-0.05")
     assert position.average_price == Decimal("51000")
     assert position.realized_pnl == Decimal("0.1") * 1000 - Decimal("7.65")
+
+
+def test_a_fee_in_a_third_currency_counts_at_the_worth_reported_with_it(world: World) -> None:
+    bot_id, order_id = submitted_order(world)
+    world.bus.dispatch(
+        c.RecordFill(
+            actor=EXCHANGE,
+            order_id=order_id,
+            trade_id="t1",
+            quantity="0.2",
+            price="50000",
+            fee="0.0125",
+            fee_currency="BNB",
+            fee_quote="7.5",
+        )
+    )
+    order = world.store.load(Order, order_id)
+    assert order.fees_quote == Decimal("7.5")
+    [filled] = [e for e in world.new_events(0) if isinstance(e, Order.Filled)]
+    assert (filled.fee, filled.fee_currency, filled.fee_quote) == (Decimal("0.0125"), "BNB", Decimal("7.5"))
+    position = world.store.load(Position, position_id_for(bot_id, str(BTC)))  # type: ignore[arg-type]
+    assert position.realized_pnl == Decimal("-7.5")
+
+
+@pytest.mark.parametrize(
+    ("fee_currency", "fee_quote", "rule"),
+    [
+        ("BNB", None, "required for a fee in BNB: its worth in USDT"),
+        ("USDT", "1", "only for a fee in neither BTC nor USDT"),
+        ("BNB", "-1", "must be 0 or greater"),
+    ],
+)
+def test_a_fee_worth_missing_misplaced_or_negative_is_refused(
+    world: World, fee_currency: str, fee_quote: str | None, rule: str
+) -> None:
+    _, order_id = submitted_order(world)
+    before = world.store.last_position()
+    fill = c.RecordFill(
+        actor=EXCHANGE,
+        order_id=order_id,
+        trade_id="t1",
+        quantity="0.1",
+        price="50000",
+        fee="1",
+        fee_currency=fee_currency,
+        fee_quote=fee_quote,
+    )
+    with pytest.raises(InvalidInput) as refused:
+        world.bus.dispatch(fill)
+    assert (refused.value.field, refused.value.rule) == ("fee_quote", rule)
+    assert world.new_events(before) == []
