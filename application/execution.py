@@ -333,7 +333,12 @@ class ExecutionManager:
             await self._record(follow, accepted)
         if answer.filled > order.filled_quantity:
             recorded: set[str] = set(order.trade_ids)
-            for trade in await self._gateway(follow).order_trades(answer):
+            try:
+                trades = await self._gateway(follow).order_trades(answer)
+            except (OutcomeUnknown, ExchangeUnavailable) as error:
+                self._unsettled(follow, f"trades of {follow.order.client_order_id}", error)
+                return  # looked up again shortly, and brought in line then
+            for trade in trades:
                 if trade.trade_id in recorded:
                     continue
                 recorded.add(trade.trade_id)

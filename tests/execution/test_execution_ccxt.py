@@ -92,6 +92,19 @@ def test_a_market_order_is_sent_once_signed_and_its_fill_recorded(
     assert fake.requests["POST /api/v3/order"] == 1
 
 
+def test_fills_that_cannot_be_read_yet_are_brought_in_later(execution: Execution, fake: FakeBinance) -> None:
+    fake.faults.trades_unavailable = 4  # every attempt of the first read of the order's trades
+    bot_id = _bot(execution)
+    order_id = execution.world.place(bot_id, "u-1", "buy", "0.1")
+    execution.cycle()
+    assert execution.status(order_id) is OrderStatus.ACCEPTED  # filled at the exchange, trades unread
+    execution.clock.advance(seconds=1)
+    execution.cycle()
+    assert execution.status(order_id) is OrderStatus.FILLED
+    assert _position(execution, bot_id) == Decimal("0.1")
+    assert fake.requests["POST /api/v3/order"] == 1
+
+
 def test_a_fee_paid_in_bnb_counts_at_the_exchanges_bnb_price(execution: Execution, fake: FakeBinance) -> None:
     fake.fees_in_bnb = True
     bot_id = _bot(execution)

@@ -144,6 +144,7 @@ class Faults:
     cancel_unknown: int = 0  # cancels answered -2011 "Unknown order sent." whatever the order is
     trades_twice: bool = False  # myTrades lists every trade twice, newest first
     mute_user_stream: bool = False  # order updates are not pushed (lost on the way)
+    trades_unavailable: int = 0  # myTrades requests answered 503
 
 
 class FakeBinance:
@@ -410,6 +411,10 @@ class FakeBinance:
 
     async def _my_trades(self, request: web.Request) -> web.Response:
         params = await self._signed(request)
+        with self._lock:
+            if self.faults.trades_unavailable > 0:
+                self.faults.trades_unavailable -= 1
+                return web.Response(status=503, text="Service Unavailable")
         symbol = self._symbol(params.get("symbol"))
         with self._lock:
             trades = [
