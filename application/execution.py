@@ -247,7 +247,15 @@ class ExecutionManager:
     # talking to the exchange
 
     def _gateway(self, follow: _Follow) -> ExchangeGateway:
-        return self.gateways.gateway(follow.order.account)
+        """The order's gateway; ExchangeUnavailable if its account is no longer configured (its
+        credentials removed while it worked: it waits until they are back)."""
+        return self._account(follow.order.account)
+
+    def _account(self, account: str) -> ExchangeGateway:
+        try:
+            return self.gateways.gateway(account)
+        except UnknownAccount as error:
+            raise ExchangeUnavailable(str(error)) from error
 
     async def _send(self, follow: _Follow, order: Order, cause: Cause) -> None:
         try:
@@ -286,24 +294,20 @@ class ExecutionManager:
         await self._send(follow, order, cause)
 
     async def _cancel(self, follow: _Follow, order: Order, cause: Cause) -> None:
-        gateway = self._gateway(follow)
         try:
-            answer = await gateway.cancel(follow.order.client_order_id, follow.order.symbol)
-        except OrderUnknown:
-            found = await gateway.lookup(follow.order.client_order_id, follow.order.symbol)
-            if found is None:
-                wait = self._settling(order)
-                if order.exchange_order_id is None and wait > 0:
-                    self._unsettled(follow, "cancel", None, later=wait)
-                    return
-                reason = "the exchange never had the order"
-                await self._record(
-                    follow, c.RecordOrderCancelled(order_id=order.id, reason=reason, **cause.fields())
-                )
-                return
-            answer = found
+            answer = await self._cancelled(follow)
         except (OutcomeUnknown, ExchangeUnavailable) as error:
             self._unsettled(follow, f"cancel of {follow.order.client_order_id}", error)
+            return
+        if answer is None:  # the exchange does not have the order
+            wait = self._settling(order)
+            if order.exchange_order_id is None and wait > 0:
+                self._unsettled(follow, "cancel", None, later=wait)
+                return
+            reason = "the exchange never had the order"
+            await self._record(
+                follow, c.RecordOrderCancelled(order_id=order.id, reason=reason, **cause.fields())
+            )
             return
         await self._sync(follow, answer, cause)
         if answer.status is ExchangeStatus.OPEN:
@@ -311,6 +315,15 @@ class ExecutionManager:
             await self._record(
                 follow, c.RecordCancelRejected(order_id=order.id, reason=reason, **cause.fields())
             )
+
+    async def _cancelled(self, follow: _Follow) -> ExchangeOrder | None:
+        """The exchange's answer to cancelling the order: the order as it stands after, or None
+        when the exchange does not have it."""
+        gateway = self._gateway(follow)
+        try:
+            return await gateway.cancel(follow.order.client_order_id, follow.order.symbol)
+        except OrderUnknown:
+            return await gateway.lookup(follow.order.client_order_id, follow.order.symbol)
 
     async def _sync(self, follow: _Follow, answer: ExchangeOrder, cause: Cause) -> None:
         """Records what the exchange says of the order that the order does not show yet: accepted,
@@ -449,7 +462,7 @@ class ExecutionManager:
     async def _follow_group(self, group: list[_Follow]) -> None:
         first = group[0].order
         try:
-            listed = await self.gateways.gateway(first.account).open_orders(first.symbol)
+            listed = await self._account(first.account).open_orders(first.symbol)
         except (OutcomeUnknown, ExchangeUnavailable) as error:
             log.warning(
                 "could not list open orders",

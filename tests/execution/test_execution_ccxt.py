@@ -105,6 +105,27 @@ def test_fills_that_cannot_be_read_yet_are_brought_in_later(execution: Execution
     assert fake.requests["POST /api/v3/order"] == 1
 
 
+def test_orders_of_an_account_whose_credentials_were_removed_wait_for_them(
+    execution: Execution, fake: FakeBinance
+) -> None:
+    bot_id = _bot(execution)
+    order_id = execution.world.place(bot_id, "c-1", "buy", "0.1", "49000")
+    execution.cycle()
+    assert execution.status(order_id) is OrderStatus.ACCEPTED
+    store = CredentialStore(execution.container.read_engine(), KEY, execution.clock.now)
+    assert store.remove(ACCOUNT)
+    fake.set_price("BTCUSDT", Decimal(48000))
+    execution.restart()
+    execution.start()  # reconciling an order it cannot ask about: it waits
+    execution.cycle()
+    assert execution.status(order_id) is OrderStatus.ACCEPTED
+    store.save(ExchangeCredentials(ACCOUNT, "binance", False, fake.url, API_KEY, SECRET))
+    execution.clock.advance(seconds=1)
+    execution.cycle()
+    assert execution.status(order_id) is OrderStatus.FILLED
+    assert _position(execution, bot_id) == Decimal("0.1")
+
+
 def test_a_fee_paid_in_bnb_counts_at_the_exchanges_bnb_price(execution: Execution, fake: FakeBinance) -> None:
     fake.fees_in_bnb = True
     bot_id = _bot(execution)
