@@ -59,10 +59,10 @@ def test_an_http_order_fills_on_paper_and_shows_everywhere(system: tuple[Api, Se
             },
         )
         assert placed.status_code == 201, placed.text
-        order_id = placed.json()["id"]
+        order_id, position = placed.json()["id"], placed.json()["position"]
 
-        def filled() -> bool:
-            order = _get(api, f"/v1/orders/{order_id}")
+        def filled() -> bool:  # read-your-writes: the read models have the order once at its position
+            order = _get(api, f"/v1/orders/{order_id}", min_position=position)
             return bool(order["order"]["status"] == "filled")
 
         wait_for(filled, 30, "the order to fill")
