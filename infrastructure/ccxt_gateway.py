@@ -240,17 +240,18 @@ class CcxtGateway:
                 continue
             trade = self._trade(raw, order)
             trades.setdefault(trade.trade_id, trade)
-        return [await self._valued(t) for t in sorted(trades.values(), key=lambda t: (t.at, t.trade_id))]
+        ordered = sorted(trades.values(), key=lambda t: (t.at, t.trade_id))
+        return await self._valued(ordered, order.symbol)
 
-    async def _valued(self, trade: ExchangeTrade) -> ExchangeTrade:
-        """A trade whose fee is in a third currency (BNB on Binance) with the fee's worth in the
-        quote currency, at the exchange's last price of that currency when the fill is read."""
-        symbol = trade.symbol
-        if trade.fee_currency in (symbol.base, symbol.quote):
-            return trade
-        if trade.fee == 0:
-            return replace(trade, fee_quote=Decimal(0))
-        return replace(trade, fee_quote=trade.fee * await self._rate(trade.fee_currency, symbol.quote))
+    async def _valued(self, trades: list[ExchangeTrade], symbol: Symbol) -> list[ExchangeTrade]:
+        """The trades, each fee in a third currency (BNB on Binance) with its worth in the quote
+        currency, at the exchange's last price of that currency when the fills are read (asked
+        once per currency; a zero fee needs no price)."""
+        foreign = [t for t in trades if t.fee_currency not in (symbol.base, symbol.quote)]
+        priced = {t.fee_currency for t in foreign if t.fee != 0}
+        rates = {currency: await self._rate(currency, symbol.quote) for currency in priced}
+        worth = {t.trade_id: t.fee * rates[t.fee_currency] if t.fee else Decimal(0) for t in foreign}
+        return [replace(t, fee_quote=worth[t.trade_id]) if t.trade_id in worth else t for t in trades]
 
     async def _rate(self, currency: str, quote: str) -> Decimal:
         """What one ``currency`` is worth in ``quote`` now: the last price of currency/quote, or
