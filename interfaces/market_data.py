@@ -94,12 +94,9 @@ class MarketDataWorker:
             self.source.close()
 
 
-def build_source(
-    settings: Settings, clock: Clock, marks: MarkPriceStore, credentials: CredentialStore
-) -> CandleSource:
-    """The configured source; a random walk starts each symbol at its mark price, if it has one."""
-    if settings.marketdata_source == "ccxt":
-        return _exchange_source(settings, credentials)
+def build_offline_source(settings: Settings, clock: Clock, marks: MarkPriceStore) -> CandleSource:
+    """The configured offline source; a random walk starts each symbol at its mark price, if it
+    has one."""
     if settings.marketdata_source == "csv":
         if settings.marketdata_csv is None:
             fail_usage("marketdata_csv: required when marketdata_source is csv (TBOT_MARKETDATA_CSV)")
@@ -124,6 +121,23 @@ def build_source(
     return RandomWalk(start, PAPER_MARKETS, seed=settings.marketdata_seed)
 
 
+def _exchange_sources(
+    settings: Settings, store: CredentialStore, marks: MarkPriceStore, clock: Clock
+) -> tuple[CcxtCandles, CcxtTickers | None]:
+    """The exchange account's candles, and its ticker stream if streams are on and ccxt can watch
+    its exchange's tickers."""
+    credentials = _exchange_credentials(settings, store)
+    source = _exchange_source(settings, credentials)
+    if not settings.exchange_streams:
+        return source, None
+    exchange = open_exchange(credentials, settings.exchange_timeout_seconds)
+    if exchange.has.get("watchTicker") is not True:
+        return source, None
+    # a symbol is left to the candles once its stream has been quiet for three ticks
+    quiet = 3 * settings.marketdata_interval_seconds
+    return source, CcxtTickers(exchange, source.symbols, marks.write, clock.now, fresh_seconds=quiet)
+
+
 def _exchange_credentials(settings: Settings, store: CredentialStore) -> ExchangeCredentials:
     account = settings.marketdata_account
     if not account:
@@ -137,8 +151,7 @@ def _exchange_credentials(settings: Settings, store: CredentialStore) -> Exchang
     return credentials
 
 
-def _exchange_source(settings: Settings, store: CredentialStore) -> CcxtCandles:
-    credentials = _exchange_credentials(settings, store)
+def _exchange_source(settings: Settings, credentials: ExchangeCredentials) -> CcxtCandles:
     account = credentials.account
     symbols = [Symbol.parse(text, "marketdata_symbols") for text in settings.marketdata_symbols]
     source = CcxtCandles(open_exchange(credentials, settings.exchange_timeout_seconds), symbols)
@@ -160,25 +173,13 @@ def build_market_data_worker(container: Any) -> MarketDataWorker:
     clock = container.clock()
     candles = CandleStore(container.read_engine())
     marks = container.mark_price_store()
-    source = build_source(settings, clock, marks, container.credentials())
+    source: CandleSource
     tickers = None
-    if isinstance(source, CcxtCandles) and settings.exchange_streams:
-        tickers = _ticker_stream(settings, container.credentials(), marks, clock)
+    if settings.marketdata_source == "ccxt":
+        source, tickers = _exchange_sources(settings, container.credentials(), marks, clock)
+    else:
+        source = build_offline_source(settings, clock, marks)
     return MarketDataWorker(source, candles, marks, clock, settings.marketdata_interval_seconds, tickers)
-
-
-def _ticker_stream(
-    settings: Settings, store: CredentialStore, marks: MarkPriceStore, clock: Clock
-) -> CcxtTickers | None:
-    """The account's ticker stream, if ccxt can watch its exchange's tickers."""
-    credentials = _exchange_credentials(settings, store)
-    exchange = open_exchange(credentials, settings.exchange_timeout_seconds)
-    if exchange.has.get("watchTicker") is not True:
-        return None
-    symbols = [Symbol.parse(text, "marketdata_symbols") for text in settings.marketdata_symbols]
-    # a symbol is left to the candles once its stream has been quiet for three ticks
-    quiet = 3 * settings.marketdata_interval_seconds
-    return CcxtTickers(exchange, symbols, marks.write, clock.now, fresh_seconds=quiet)
 
 
 @marketdata_app.command("run")
