@@ -10,18 +10,17 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
-from decimal import Decimal
 
 import ccxt.async_support as ccxt
 import structlog
 
 from domain.values import Symbol
 from infrastructure.ccxt_exchanges import ccxt_decimal, own_decimal_context
+from infrastructure.mark_prices import Marks
 
 log = structlog.get_logger("tbot.marketdata")
-Marks = Mapping[Symbol, tuple[Decimal, datetime]]
 
 
 class CcxtTickers:

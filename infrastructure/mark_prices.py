@@ -29,6 +29,7 @@ MARK_PRICES = Table(
     Column("at", UtcTime, nullable=False),
 )
 log = structlog.get_logger("tbot.prices")
+Marks = Mapping[Symbol, tuple[Decimal, datetime]]  # each symbol's price and when it was marked
 
 
 class MarkPriceStore:
@@ -40,7 +41,7 @@ class MarkPriceStore:
     def install(self) -> None:
         MARK_PRICES.create(self.engine, checkfirst=True)
 
-    def write(self, prices: Mapping[Symbol, tuple[Decimal, datetime]]) -> None:
+    def write(self, prices: Marks) -> None:
         if not prices:
             return
         rows = [dict(symbol=str(s), price=price, at=at) for s, (price, at) in prices.items()]

@@ -8,7 +8,7 @@ position, and resuming a feed does not replay them."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -18,11 +18,11 @@ import structlog
 
 from domain.errors import InvalidInput
 from domain.values import Symbol
+from infrastructure.mark_prices import Marks
 
 log = structlog.get_logger("tbot.feed")
 ALL_SYMBOLS = "*"
 MAX_SYMBOLS = 100
-Marks = Mapping[Symbol, tuple[Decimal, datetime]]
 
 
 @dataclass(frozen=True, slots=True)
