@@ -25,6 +25,7 @@ import json
 import threading
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
@@ -435,15 +436,19 @@ class FakeBinance:
         socket = web.WebSocketResponse(heartbeat=None)
         await socket.prepare(request)
         try:
-            async for message in socket:
-                if message.type is not WSMsgType.TEXT:
-                    continue
-                asked = json.loads(message.data)
-                self.stream_requests.append(asked)
+            async for asked in self._requests(socket):
                 await socket.send_json(self._ws_api_answer(socket, asked))
         finally:
             self._user_sockets.pop(socket, None)
         return socket
+
+    async def _requests(self, socket: web.WebSocketResponse) -> AsyncIterator[dict[str, Any]]:
+        """The JSON requests a client sends on ``socket``, each kept in ``stream_requests``."""
+        async for message in socket:
+            if message.type is WSMsgType.TEXT:
+                asked: dict[str, Any] = json.loads(message.data)
+                self.stream_requests.append(asked)
+                yield asked
 
     def _ws_api_answer(self, socket: web.WebSocketResponse, asked: dict[str, Any]) -> dict[str, Any]:
         if asked.get("method") != "userDataStream.subscribe.signature":
@@ -472,11 +477,7 @@ class FakeBinance:
         await socket.prepare(request)
         self._ticker_sockets[socket] = set()
         try:
-            async for message in socket:
-                if message.type is not WSMsgType.TEXT:
-                    continue
-                asked = json.loads(message.data)
-                self.stream_requests.append(asked)
+            async for asked in self._requests(socket):
                 streams = [str(name) for name in asked.get("params") or []]
                 await socket.send_json({"result": None, "id": asked.get("id")})
                 if asked.get("method") == "SUBSCRIBE":
