@@ -47,10 +47,17 @@ def _accounts(container: Any) -> CcxtAccounts:
 @pytest.fixture
 def execution(any_settings: Settings, fake: FakeBinance) -> Iterator[Execution]:
     with execution_on(any_settings, live=_accounts) as running:
-        store = CredentialStore(running.container.read_engine(), KEY, running.clock.now)
-        store.save(ExchangeCredentials(ACCOUNT, "binance", False, fake.url, API_KEY, SECRET))
+        _credentials(running).save(_account_at(fake))
         running.start()
         yield running
+
+
+def _credentials(execution: Execution) -> CredentialStore:
+    return CredentialStore(execution.container.read_engine(), KEY, execution.clock.now)
+
+
+def _account_at(fake: FakeBinance) -> ExchangeCredentials:
+    return ExchangeCredentials(ACCOUNT, "binance", False, fake.url, API_KEY, SECRET)
 
 
 def _bot(execution: Execution) -> BotId:
@@ -112,14 +119,14 @@ def test_orders_of_an_account_whose_credentials_were_removed_wait_for_them(
     order_id = execution.world.place(bot_id, "c-1", "buy", "0.1", "49000")
     execution.cycle()
     assert execution.status(order_id) is OrderStatus.ACCEPTED
-    store = CredentialStore(execution.container.read_engine(), KEY, execution.clock.now)
+    store = _credentials(execution)
     assert store.remove(ACCOUNT)
     fake.set_price("BTCUSDT", Decimal(48000))
     execution.restart()
     execution.start()  # reconciling an order it cannot ask about: it waits
     execution.cycle()
     assert execution.status(order_id) is OrderStatus.ACCEPTED
-    store.save(ExchangeCredentials(ACCOUNT, "binance", False, fake.url, API_KEY, SECRET))
+    store.save(_account_at(fake))
     execution.clock.advance(seconds=1)
     execution.cycle()
     assert execution.status(order_id) is OrderStatus.FILLED

@@ -177,18 +177,7 @@ def test_a_sell_through_zero_flips_the_position(world: World) -> None:
 
 def test_a_fee_in_a_third_currency_counts_at_the_worth_reported_with_it(world: World) -> None:
     bot_id, order_id = submitted_order(world)
-    world.bus.dispatch(
-        c.RecordFill(
-            actor=EXCHANGE,
-            order_id=order_id,
-            trade_id="t1",
-            quantity="0.2",
-            price="50000",
-            fee="0.0125",
-            fee_currency="BNB",
-            fee_quote="7.5",
-        )
-    )
+    world.fill(order_id, "t1", "0.2", "50000", fee="0.0125", fee_currency="BNB", fee_quote="7.5")
     order = world.store.load(Order, order_id)
     assert order.fees_quote == Decimal("7.5")
     [filled] = [e for e in world.new_events(0) if isinstance(e, Order.Filled)]
@@ -210,17 +199,7 @@ def test_a_fee_worth_missing_misplaced_or_negative_is_refused(
 ) -> None:
     _, order_id = submitted_order(world)
     before = world.store.last_position()
-    fill = c.RecordFill(
-        actor=EXCHANGE,
-        order_id=order_id,
-        trade_id="t1",
-        quantity="0.1",
-        price="50000",
-        fee="1",
-        fee_currency=fee_currency,
-        fee_quote=fee_quote,
-    )
     with pytest.raises(InvalidInput) as refused:
-        world.bus.dispatch(fill)
+        world.fill(order_id, "t1", "0.1", "50000", fee="1", fee_currency=fee_currency, fee_quote=fee_quote)
     assert (refused.value.field, refused.value.rule) == ("fee_quote", rule)
     assert world.new_events(before) == []
