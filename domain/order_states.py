@@ -1,4 +1,4 @@
-"""The order state machine: one transition table and one checker (design.md section 5)."""
+"""The order state machine: one transition table and one checker (docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Average-cost netting position math (design.md section 7)."""
+"""Average-cost netting position math, as docs/architecture.md states it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Risk policy: one pure function per rule, each with a stable reason code (design.md section 6).
+"""Risk policy: one pure function per rule, each with a stable reason code (listed in
+docs/architecture.md).
 
 A rule returns its code when it says no and None when it passes. ``evaluate`` runs every rule
 that can be judged and returns all the codes that said no, so an auditor sees every reason.

@@ -1,1 +1,1 @@
-"""Entry points: the CLI now; the HTTP API and live feed later."""
+"""Entry points: the `tbot` CLI, the HTTP API and live feed, and the workers' commands."""

@@ -1,1 +1,2 @@
-"""Read models built from the event store (issue 3)."""
+"""Read models built from the event store: one module per projection, the workers that run them,
+rebuilds and audit."""

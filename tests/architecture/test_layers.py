@@ -1,4 +1,4 @@
-"""The dependency rule (design.md section 2) is checked by import-linter's contracts in
+"""The dependency rule (docs/architecture.md, "Layers") is checked by import-linter's contracts in
 pyproject.toml, plus one rule import-linter cannot express: from eventsourcing, the domain
 may import only eventsourcing.domain."""
 

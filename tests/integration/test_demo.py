@@ -1,4 +1,4 @@
-"""`make run` plays the demo; its numbers must equal the reference math of design.md section 7."""
+"""`make run` plays the demo; its numbers must equal the reference position math of docs/architecture.md."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""(a) Random fill sequences give the same Q, A, R as an independent reference of design.md §7."""
+"""(a) Random fill sequences give the same Q, A, R as an independent reference (docs/architecture.md)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ fills = st.lists(
 def reference(
     sequence: list[tuple[int, Decimal, Decimal, Decimal, bool]],
 ) -> tuple[Decimal, Decimal, Decimal]:
-    """Written from the text of design.md section 7, separately from domain/position_math.py."""
+    """Written from the text of docs/architecture.md, separately from domain/position_math.py."""
     q = a = r = Decimal(0)
     for sign, size, price, fee, fee_in_base in sequence:
         fill = size * sign

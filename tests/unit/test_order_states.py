@@ -1,4 +1,4 @@
-"""The order state machine table of design.md section 5, row by row."""
+"""The order state machine table of docs/architecture.md, row by row."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from domain.errors import IllegalTransition
 from domain.order_states import TERMINAL, TRANSITIONS, OrderStatus, Trigger, next_status
 
 S, T = OrderStatus, Trigger
-DESIGN_TABLE = {
+DOCUMENTED_TABLE = {
     S.PENDING_NEW: {
         T.SUBMIT: S.SUBMITTED,
         T.REQUEST_CANCEL: S.CANCELLED,
@@ -55,7 +55,7 @@ DESIGN_TABLE = {
 
 @pytest.mark.parametrize(("status", "trigger"), list(itertools.product(OrderStatus, Trigger)))
 def test_every_cell_of_the_table(status: OrderStatus, trigger: Trigger) -> None:
-    expected = DESIGN_TABLE.get(status, {}).get(trigger)
+    expected = DOCUMENTED_TABLE.get(status, {}).get(trigger)
     if expected is None:
         with pytest.raises(IllegalTransition):
             next_status(status, trigger)
@@ -69,4 +69,4 @@ def test_terminal_states() -> None:
         == TERMINAL
         == {S.FILLED, S.CANCELLED, S.REJECTED, S.EXPIRED}
     )
-    assert sum(len(row) for row in DESIGN_TABLE.values()) == len(TRANSITIONS)
+    assert sum(len(row) for row in DOCUMENTED_TABLE.values()) == len(TRANSITIONS)
