@@ -1,17 +1,24 @@
-"""Requests per second per API key (or per user, for bearer tokens): a fixed one-second window
-counted in Redis (INCR with a short expiry), shared by every server process; in-process on the
-embedded default. When Redis is out of reach requests are let through (and a warning logged)."""
+"""Requests per second per API key (or per user, for bearer tokens), counted by the `limits`
+library's moving window: a request passes when fewer than the limit passed in the second before
+it, so no one-second span ever holds more than the limit (a window fixed to the wall-clock second
+would let twice the limit through across its boundary).
+
+The window lives in Redis (a list of the subject's latest admission times, updated atomically by a
+Lua script), shared by every server process; in process memory on the embedded default. It runs on
+wall-clock time (the library's own, not the injected clock), since it measures when requests
+really arrive. When Redis is out of reach requests are let through (and a warning logged): an
+outage must not stop traders cancelling orders."""
 
 from __future__ import annotations
 
-import math
-import threading
-from collections.abc import Callable
-from datetime import datetime
-from typing import Any, Protocol
+import time
+from typing import Protocol
 
-import redis
 import structlog
+from limits import RateLimitItemPerSecond
+from limits.errors import StorageError
+from limits.storage import MemoryStorage, RedisStorage, Storage
+from limits.strategies import MovingWindowRateLimiter
 
 from infrastructure.settings import Settings
 
@@ -23,57 +30,39 @@ class RateLimiter(Protocol):
         """Counts one request; None if it is within the limit, else the seconds to wait."""
 
 
-def _window(now: datetime) -> tuple[int, float]:
-    moment = now.timestamp()
-    second = math.floor(moment)
-    return second, max(0.001, second + 1 - moment)
-
-
-class RedisRateLimiter:
-    def __init__(self, client: Any, namespace: str, per_second: int, now: Callable[[], datetime]) -> None:
-        self.client = client
-        self.namespace = namespace
-        self.per_second = per_second
-        self.now = now
+class MovingWindowLimiter:
+    def __init__(self, storage: Storage, per_second: int) -> None:
+        self._item = RateLimitItemPerSecond(per_second)
+        self._window = MovingWindowRateLimiter(storage)
 
     def hit(self, subject: str) -> float | None:
-        second, remaining = _window(self.now())
-        key = f"{self.namespace}:ratelimit:{subject}:{second}"
-        pipe = self.client.pipeline(transaction=True)
-        pipe.incr(key)
-        pipe.expire(key, 2)
         try:
-            count, _ = pipe.execute()
-        except redis.RedisError as error:
-            # fail open: a Redis outage must not stop traders cancelling orders
+            if self._window.hit(self._item, subject):
+                return None
+            reset_at, _ = self._window.get_window_stats(self._item, subject)
+        except StorageError as error:
             log.warning("rate limit not checked: Redis unavailable", error=str(error))
             return None
-        return None if int(count) <= self.per_second else remaining
+        return max(0.001, reset_at - time.time())
 
 
-class MemoryRateLimiter:
-    def __init__(self, per_second: int, now: Callable[[], datetime]) -> None:
-        self.per_second = per_second
-        self.now = now
-        self._counts: dict[str, tuple[int, int]] = {}
-        self._lock = threading.Lock()
-
-    def hit(self, subject: str) -> float | None:
-        second, remaining = _window(self.now())
-        with self._lock:
-            window, count = self._counts.get(subject, (second, 0))
-            count = count + 1 if window == second else 1
-            self._counts[subject] = (second, count)
-            if len(self._counts) > 100_000:  # forget the quiet ones
-                self._counts = {s: c for s, c in self._counts.items() if c[0] == second}
-        return None if count <= self.per_second else remaining
+def memory_limiter(per_second: int) -> MovingWindowLimiter:
+    return MovingWindowLimiter(MemoryStorage(), per_second)
 
 
-def open_rate_limiter(settings: Settings, now: Callable[[], datetime]) -> RateLimiter:
-    if settings.redis_url is None:
-        return MemoryRateLimiter(settings.rate_limit_per_second, now)
-    client = redis.Redis.from_url(
-        settings.redis_url.get_secret_value(), socket_timeout=2, socket_connect_timeout=2
+def redis_limiter(url: str, namespace: str, per_second: int) -> MovingWindowLimiter:
+    storage = RedisStorage(
+        url,
+        key_prefix=f"{namespace}:ratelimit",
+        wrap_exceptions=True,
+        socket_timeout=2,
+        socket_connect_timeout=2,
     )
+    return MovingWindowLimiter(storage, per_second)
+
+
+def open_rate_limiter(settings: Settings) -> RateLimiter:
+    if settings.redis_url is None:
+        return memory_limiter(settings.rate_limit_per_second)
     namespace = f"tbot:{settings.postgres_schema}"
-    return RedisRateLimiter(client, namespace, settings.rate_limit_per_second, now)
+    return redis_limiter(settings.redis_url.get_secret_value(), namespace, settings.rate_limit_per_second)

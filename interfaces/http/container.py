@@ -21,9 +21,7 @@ class HttpContainer(ReadSideContainer):
     tokens = providers.Singleton(
         TokenIssuer, settings=ReadSideContainer.settings, now=ReadSideContainer.clock.provided.now
     )
-    rate_limiter = providers.Singleton(
-        open_rate_limiter, settings=ReadSideContainer.settings, now=ReadSideContainer.clock.provided.now
-    )
+    rate_limiter = providers.Singleton(open_rate_limiter, settings=ReadSideContainer.settings)
     query_engine = providers.Singleton(create_async_read_engine, settings=ReadSideContainer.settings)
     feed_source = providers.Singleton(
         FeedSource, live_store=ReadSideContainer.live_store.provided.bound, reader=ReadSideContainer.reader
