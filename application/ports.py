@@ -33,3 +33,10 @@ class MarketRules(Protocol):
         """The precision and minimums of ``symbol`` on the exchange behind ``account``, or None
         when that exchange does not list it (or its markets were never loaded)."""
         ...
+
+
+class KnownAccounts(Protocol):
+    def exists(self, account: str) -> bool:
+        """Whether bots may trade on ``account``: a paper account, or an exchange account whose
+        credentials are stored."""
+        ...

@@ -12,7 +12,7 @@ from application.handlers.base import HandlerDeps
 from application.ports import Clock
 from domain.values import Symbol
 from infrastructure.adapters import SystemClock, UuidFactory
-from infrastructure.credentials import CredentialStore
+from infrastructure.credentials import ConfiguredAccounts, CredentialStore
 from infrastructure.event_store import open_store
 from infrastructure.exchange_markets import AccountMarketRules, ExchangeMarketStore
 from infrastructure.mark_prices import MarkPrices, MarkPriceStore, open_mark_price_store
@@ -47,6 +47,7 @@ class Container(containers.DeclarativeContainer):
     market_store = providers.Singleton(ExchangeMarketStore, engine=read_engine, now=clock.provided.now)
     markets = providers.Singleton(AccountMarketRules, store=market_store)
     credentials = providers.Singleton(credential_store, settings=settings, engine=read_engine, clock=clock)
+    known_accounts = providers.Singleton(ConfiguredAccounts, engine=read_engine)
     store = providers.Singleton(open_store, settings=settings)
     handler_deps = providers.Singleton(
         HandlerDeps,
@@ -55,6 +56,7 @@ class Container(containers.DeclarativeContainer):
         ids=ids,
         prices=prices,
         markets=markets,
+        accounts=known_accounts,
         max_attempts=settings.provided.max_command_attempts,
     )
     bus = providers.Singleton(CommandBus, deps=handler_deps)

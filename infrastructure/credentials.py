@@ -20,6 +20,7 @@ from sqlalchemy import Boolean, Column, Engine, MetaData, String, Table, Text, d
 
 from domain.errors import InvalidInput
 from infrastructure.columns import UtcTime
+from infrastructure.exchange_markets import is_paper
 from infrastructure.upserts import upsert
 
 ACCOUNTS = Table(
@@ -136,3 +137,18 @@ class CredentialStore:
     def remove(self, account: str) -> bool:
         with self.engine.begin() as conn:
             return conn.execute(delete(ACCOUNTS).where(ACCOUNTS.c.name == account)).rowcount > 0
+
+
+class ConfiguredAccounts:
+    """The KnownAccounts port: paper accounts, and the accounts stored here (only their names are
+    read, so no credentials key is needed)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def exists(self, account: str) -> bool:
+        if is_paper(account):
+            return True
+        with self.engine.connect() as conn:
+            found = conn.execute(select(ACCOUNTS.c.name).where(ACCOUNTS.c.name == account)).first()
+        return found is not None

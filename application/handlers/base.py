@@ -12,7 +12,7 @@ from eventsourcing.persistence import IntegrityError
 
 from application.commands import Command
 from application.errors import ConcurrencyConflict
-from application.ports import Clock, IdFactory, MarketRules, ReferencePrices
+from application.ports import Clock, IdFactory, KnownAccounts, MarketRules, ReferencePrices
 from application.store import TradingApplication
 from domain.ids import user_id
 from domain.values import EventMeta, Stamp
@@ -28,6 +28,7 @@ class HandlerDeps:
     ids: IdFactory
     prices: ReferencePrices
     markets: MarketRules
+    accounts: KnownAccounts
     max_attempts: int = 10
 
 

@@ -16,7 +16,7 @@ from application.commands import (
     TripKillSwitch,
     UpdateRiskLimits,
 )
-from application.errors import IdempotencyMismatch
+from application.errors import IdempotencyMismatch, InvalidInput
 from application.handlers.base import Handler
 from application.results import Ack
 from domain.bot import Bot
@@ -40,6 +40,12 @@ class CreateBotHandler(Handler[CreateBot, Ack]):
                 return Ack(bot_id, self.store.last_position(), changed=False)
         else:
             bot_id = BotId(self.deps.ids.new_id())
+        if not self.deps.accounts.exists(command.exchange_account):
+            raise InvalidInput(
+                "exchange_account",
+                "must be a paper account ('paper' or 'paper:<name>') or an exchange account added "
+                "with `tbot accounts add`",
+            )
         bot = Bot.create(
             bot_id=bot_id,
             owner=owner,

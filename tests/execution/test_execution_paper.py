@@ -19,6 +19,7 @@ from domain.orders import OrderRequest
 from domain.position import Position
 from domain.risk import ReasonCode
 from infrastructure.adapters import PAPER_MARKETS
+from infrastructure.credentials import CredentialStore, ExchangeCredentials, new_key
 from infrastructure.settings import Settings
 from tests.support.execution import SETTLE, Execution, execution_on
 from tests.support.world import ACTOR, BTC, LIMITS
@@ -101,7 +102,9 @@ def test_an_order_for_an_account_that_is_not_configured_is_rejected(execution: E
     admitted, and execution rejects it without sending anything."""
     world = execution.world
     execution.container.market_store().save("binance-main", {BTC: PAPER_MARKETS[BTC]})
+    credentials = _store_account(execution, "binance-main", "binance")
     bot_id = world.running_bot(symbols=["BTC/USDT"], account="binance-main")
+    assert credentials.remove("binance-main")
     order_id = world.place(bot_id, "x-1", "buy", "0.1")
     execution.cycle()
     order = execution.order(order_id)
@@ -111,10 +114,17 @@ def test_an_order_for_an_account_that_is_not_configured_is_rejected(execution: E
 
 def test_an_order_on_an_account_whose_markets_are_unknown_is_denied(execution: Execution) -> None:
     world = execution.world
+    _store_account(execution, "kraken-main", "kraken")
     bot_id = world.running_bot(symbols=["BTC/USDT"], account="kraken-main")
     with pytest.raises(OrderDenied) as denied:
         world.place(bot_id, "x-1", "buy", "0.1")
     assert denied.value.reason_codes == [ReasonCode.MARKET_UNKNOWN]
+
+
+def _store_account(execution: Execution, account: str, exchange: str) -> CredentialStore:
+    store = CredentialStore(execution.container.read_engine(), new_key(), execution.clock.now)
+    store.save(ExchangeCredentials(account, exchange, False, None, "key", "secret"))
+    return store
 
 
 class _Faulty:
