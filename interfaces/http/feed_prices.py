@@ -19,6 +19,7 @@ import structlog
 from domain.errors import InvalidInput
 from domain.values import Symbol
 from infrastructure.mark_prices import Marks
+from interfaces.decimals import plain
 
 log = structlog.get_logger("tbot.feed")
 ALL_SYMBOLS = "*"
@@ -71,7 +72,7 @@ def parse_price_filter(text: str | None) -> PriceFilter:
 
 
 def render_price(symbol: Symbol, price: Decimal, at: datetime) -> PriceMessage:
-    body = {"type": "price", "symbol": str(symbol), "price": str(price), "at": at.isoformat()}
+    body = {"type": "price", "symbol": str(symbol), "price": plain(price), "at": at.isoformat()}
     return PriceMessage(str(symbol), price, orjson.dumps(body).decode())
 
 

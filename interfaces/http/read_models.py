@@ -1,5 +1,7 @@
 """Response models of the query API, derived from the read models' own column definitions, so
-the OpenAPI document always matches what the views hold."""
+the OpenAPI document always matches what the views hold. Decimals are written as
+interfaces/decimals.py says: the columns the read side computes are rounded, the others are shown
+as recorded."""
 
 from __future__ import annotations
 
@@ -7,15 +9,28 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, create_model
+from pydantic import BaseModel, ConfigDict, StrictInt, create_model
 from sqlalchemy import JSON, BigInteger, Boolean, Integer, String, Table, Uuid
 
 from infrastructure.columns import Money, UtcTime
-from interfaces.http.schemas import PlainDecimal
+from interfaces.decimals import Computed, Recorded
 from projections.queries import VIEWS
 
+# The decimal columns whose values the read side computes (averages, PnL, fees valued in the quote
+# currency) rather than records as given.
+COMPUTED = frozenset(
+    {
+        "average_price",
+        "average_fill_price",
+        "realized_pnl",
+        "unrealized_pnl",
+        "fees_quote",
+        "fee_quote",
+        "fees_paid",
+    }
+)
 _TYPES: tuple[tuple[type, Any], ...] = (
-    (Money, PlainDecimal),
+    (Money, Recorded),
     (UtcTime, datetime),
     (Uuid, UUID),
     (Boolean, bool),
@@ -26,30 +41,36 @@ _TYPES: tuple[tuple[type, Any], ...] = (
 )
 
 
-def _python_type(column_type: object) -> Any:
+def _python_type(name: str, column_type: object) -> Any:
+    if isinstance(column_type, Money) and name in COMPUTED:
+        return Computed
     for sql_type, python in _TYPES:
         if isinstance(column_type, sql_type):
             return python
     raise TypeError(f"no response type for {column_type!r}")
 
 
-def model_of(name: str, table: Table) -> type[BaseModel]:
+def model_of(name: str, table: Table, **overrides: Any) -> type[BaseModel]:
     fields: dict[str, Any] = {}
     for column in table.columns:
-        python = _python_type(column.type)
+        python = _python_type(column.name, column.type)
         fields[column.name] = (python | None, None) if column.nullable else (python, ...)
-    return create_model(name, __config__=ConfigDict(extra="ignore"), **fields)
+    return create_model(name, __config__=ConfigDict(extra="ignore"), **{**fields, **overrides})
 
 
-Bot = model_of("Bot", VIEWS["bots"])
+# A bot's risk limits as recorded: decimals (written like every other decimal) and counts.
+Limits = dict[str, StrictInt | Recorded | None]
+
+
+Bot = model_of("Bot", VIEWS["bots"], limits=(Limits, ...))
 Order = model_of("Order", VIEWS["orders"])
 Fill = model_of("Fill", VIEWS["fills"])
 Position = create_model(
     "Position",
     __base__=model_of("PositionRow", VIEWS["positions"]),
-    mark_price=(PlainDecimal | None, None),
+    mark_price=(Recorded | None, None),
     marked_at=(datetime | None, None),
-    unrealized_pnl=(PlainDecimal | None, None),
+    unrealized_pnl=(Computed | None, None),
 )
 RiskDecision = model_of("RiskDecision", VIEWS["risk_decisions"])
 

@@ -8,13 +8,13 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from interfaces.decimals import Computed, Recorded
 
 # Amounts, prices and limits: at most 30 digits, 18 of them after the point (read-model numeric
 # columns and exchanges need no more, and an absurd exponent must not reach them).
 Money = Annotated[Decimal, Field(max_digits=30, decimal_places=18)]
-# Decimals leave the API as strings in plain notation ("0.0000001", never "1E-7").
-PlainDecimal = Annotated[Decimal, PlainSerializer(lambda value: format(value, "f"), return_type=str)]
 
 
 def _utc(value: datetime) -> datetime:
@@ -148,25 +148,25 @@ class Token(BaseModel):
 
 class MarkPrice(BaseModel):
     symbol: str
-    price: PlainDecimal
+    price: Recorded
     at: datetime
 
 
 class CandleRow(BaseModel):
     symbol: str
     opened_at: datetime
-    open: PlainDecimal
-    high: PlainDecimal
-    low: PlainDecimal
-    close: PlainDecimal
-    volume: PlainDecimal
+    open: Recorded
+    high: Recorded
+    low: Recorded
+    close: Recorded
+    volume: Recorded
 
 
 class PnlPoint(BaseModel):
     bucket: datetime
-    quantity: PlainDecimal
-    average_price: PlainDecimal
-    realized_pnl: PlainDecimal
+    quantity: Recorded
+    average_price: Computed
+    realized_pnl: Computed
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
