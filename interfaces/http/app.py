@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from interfaces.http import auth, commands, feed, health, queries
 from interfaces.http.errors import install_error_handlers
@@ -23,7 +24,8 @@ def create_app(container: Any) -> FastAPI:
         await container.query_engine().dispose()
         container.store().close()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from the assets fastapi-offline ships, so the docs work without internet.
+    app = FastAPIOffline(
         title="tbot",
         version="1",
         summary="Event-sourced trading backend for crypto bots: commands, queries, health. "
