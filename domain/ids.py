@@ -23,11 +23,14 @@ TradeId = NewType("TradeId", str)
 ExchangeOrderId = NewType("ExchangeOrderId", str)
 
 _NAMESPACE = UUID("6f1d3c1e-3b0e-4c55-9d55-2c1f6f0a7b10")
-_TOKEN = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
+TOKEN_PATTERN = r"^[A-Za-z0-9._:\-]{1,64}$"
+"""Ids that clients choose (client order ids, idempotency keys): 1 to 64 letters, digits, '.', '_',
+':', '-'."""
+_TOKEN = re.compile(TOKEN_PATTERN)
 
 
 def _token(value: str, field: str) -> str:
-    if not isinstance(value, str) or not _TOKEN.match(value):
+    if not isinstance(value, str) or not _TOKEN.fullmatch(value):
         raise InvalidInput(field, "must be 1 to 64 characters of letters, digits, '.', '_', ':', '-'")
     return value
 

@@ -15,7 +15,7 @@ from enum import Enum
 
 from domain.errors import InvalidInput
 from domain.orders import OrderRequest
-from domain.values import MarketSpec, Side, decimal_field, is_multiple
+from domain.values import MarketSpec, Side, decimal_field, integer_field, is_multiple
 
 RATE_WINDOW = timedelta(minutes=1)
 
@@ -45,10 +45,14 @@ class RiskLimits:
     max_position_notional: Decimal
     max_open_orders: int
     daily_loss_limit: Decimal
+    # Every ratio is a fraction, never a percentage: 0.05 is 5%. The name ``price_band_pct`` stays
+    # for the events that carry it. How far a limit or stop price may lie from the reference
+    # price, as a fraction of the reference price: more than 0 and at most 1.
     price_band_pct: Decimal
     max_orders_per_minute: int
-    # Protection of every position the bot holds, as a fraction of its average entry price:
-    # 0.02 closes a long 2% below (stop loss) or above (take profit) its average.
+    # Protection of every position the bot holds, as a fraction of its average entry price
+    # (more than 0, less than 1): 0.02 closes a long 2% below (stop loss) or above (take profit)
+    # its average.
     stop_loss_fraction: Decimal | None = None
     take_profit_fraction: Decimal | None = None
 
@@ -62,6 +66,10 @@ class RiskLimits:
             value = getattr(self, name)
             if not isinstance(value, Decimal) or not value.is_finite() or value <= 0:
                 raise InvalidInput(f"limits.{name}", "must be a decimal greater than 0")
+        if self.price_band_pct > 1:
+            raise InvalidInput(
+                "limits.price_band_pct", "must be a fraction of the reference price, at most 1 (0.05 is 5%)"
+            )
         for name in ("max_open_orders", "max_orders_per_minute"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
@@ -69,7 +77,9 @@ class RiskLimits:
         for name in ("stop_loss_fraction", "take_profit_fraction"):
             value = getattr(self, name)
             if value is not None and not (isinstance(value, Decimal) and 0 < value < 1):
-                raise InvalidInput(f"limits.{name}", "must be a decimal between 0 and 1")
+                raise InvalidInput(
+                    f"limits.{name}", "must be a fraction of the average price between 0 and 1 (0.02 is 2%)"
+                )
 
 
 @dataclass(frozen=True)
@@ -260,8 +270,5 @@ def parse_risk_limits(raw: dict[str, object]) -> RiskLimits:
         if raw.get(name) is not None:
             values[name] = decimal_field(raw[name], f"limits.{name}")
     for name in integers:
-        value = raw[name]
-        if isinstance(value, str) and value.isdigit():
-            value = int(value)
-        values[name] = value
+        values[name] = integer_field(raw[name], f"limits.{name}")
     return RiskLimits(**values)  # type: ignore[arg-type]

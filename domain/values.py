@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import Enum
 from typing import TypeVar
 
@@ -96,17 +96,48 @@ class Stamp:
             raise ValueError("event times must be timezone-aware")
 
 
+DECIMAL_PATTERN = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]{1,2})?$"
+"""How money and quantities are written: ASCII digits with an optional sign, at most one decimal
+point and an optional exponent of at most two digits (``-12.5``, ``0.001``, ``1e-8``). Nothing
+else: Python's own ``Decimal()`` also takes other scripts' digits (Arabic-Indic, fullwidth),
+underscores (``"1_000"``), surrounding white space and exponents of any size."""
+MAX_DECIMAL_TEXT = 64
+"""The longest decimal text taken (40 digits with a point and an exponent fit easily)."""
+_DECIMAL = re.compile(DECIMAL_PATTERN)
+_INTEGER = re.compile(r"^[+-]?[0-9]{1,19}$")
+
+
 def decimal_field(value: object, field: str) -> Decimal:
-    """A finite Decimal from a Decimal, int or str; floats are refused (money is exact)."""
-    if isinstance(value, (bool, float)):
+    """A finite Decimal from a Decimal, an int or text written as ``DECIMAL_PATTERN`` says; floats
+    are refused (money is exact), and so is any other way of writing a number."""
+    if isinstance(value, float):
         raise InvalidInput(field, "must be a decimal string or integer, not a float")
-    try:
-        number = value if isinstance(value, Decimal) else Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        raise InvalidInput(field, "must be a decimal number") from None
+    if isinstance(value, bool) or not isinstance(value, Decimal | int | str):
+        raise InvalidInput(field, "must be a decimal string or integer")
+    if isinstance(value, Decimal):
+        number = value
+    else:
+        text = str(value)
+        if len(text) > MAX_DECIMAL_TEXT or not _DECIMAL.fullmatch(text):
+            raise InvalidInput(
+                field,
+                "must be a decimal number: ASCII digits, an optional sign, at most one decimal point "
+                f"and an exponent of at most two digits, {MAX_DECIMAL_TEXT} characters at most",
+            )
+        number = Decimal(text)
     if not number.is_finite():
         raise InvalidInput(field, "must be finite")
     return number
+
+
+def integer_field(value: object, field: str) -> int:
+    """An int from an int or from text of ASCII digits with an optional sign (``int()`` also takes
+    other scripts' digits, underscores and white space)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and _INTEGER.fullmatch(value):
+        return int(value)
+    raise InvalidInput(field, "must be an integer: ASCII digits with an optional sign")
 
 
 def positive_decimal(value: object, field: str) -> Decimal:
