@@ -164,6 +164,12 @@ class Settings(BaseSettings):
     )
     api_host: str = Field(default="127.0.0.1", description="address `tbot serve` listens on")
     api_port: int = Field(default=8000, gt=0, lt=65536)
+    api_max_body_bytes: int = Field(
+        default=65_536,
+        ge=1024,
+        le=16_777_216,
+        description="the largest request body the API reads; a larger one is refused with 413 unread",
+    )
     jwt_secret: SecretStr | None = Field(
         default=None,
         min_length=32,

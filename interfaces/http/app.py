@@ -11,9 +11,11 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from interfaces.http import auth, commands, feed, health, queries
+from interfaces.http.bodies import BodyLimit
 from interfaces.http.errors import install_error_handlers
 from interfaces.http.feed_hub import FeedHub
 from interfaces.http.request_context import RequestContext
+from interfaces.http.rules import api_rules
 
 
 def create_app(container: Any) -> FastAPI:
@@ -24,12 +26,14 @@ def create_app(container: Any) -> FastAPI:
         await container.query_engine().dispose()
         container.store().close()
 
+    max_body_bytes = container.settings().api_max_body_bytes
     # Swagger UI and ReDoc from the assets fastapi-offline ships, so the docs work without internet.
     app = FastAPIOffline(
         title="tbot",
         version="1",
         summary="Event-sourced trading backend for crypto bots: commands, queries, health. "
         "The live feed is a WebSocket at /v1/feed (see docs/architecture.md).",
+        description=api_rules(max_body_bytes),
         lifespan=lifespan,
     )
     app.state.container = container
@@ -38,6 +42,7 @@ def create_app(container: Any) -> FastAPI:
     )
     install_error_handlers(app)
 
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_middleware(RequestContext)
     for module in (auth, commands, queries, feed, health):
         app.include_router(module.router)

@@ -14,6 +14,7 @@ from application import commands as c
 from application.access import Caller, check_bot, check_order
 from application.bus import CommandBus
 from application.results import Ack, OrderAck
+from interfaces.http.bodies import JsonBodyRoute
 from interfaces.http.deps import BusDep, IdempotencyKey, StoreDep, WriterDep
 from interfaces.http.schemas import (
     ERRORS,
@@ -27,7 +28,7 @@ from interfaces.http.schemas import (
 
 log = structlog.get_logger("tbot.http")
 _tracer = trace.get_tracer("tbot.commands")
-router = APIRouter(prefix="/v1", tags=["commands"], responses=ERRORS)
+router = APIRouter(prefix="/v1", tags=["commands"], responses=ERRORS, route_class=JsonBodyRoute)
 
 _LIFECYCLE: dict[str, type[c.StartBot | c.PauseBot | c.ResumeBot | c.StopBot]] = {
     "start": c.StartBot,

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from application.access import Caller, require_writer
 from application.bus import CommandBus
 from application.store import TradingApplication
+from domain.ids import TOKEN_PATTERN
 from infrastructure.identity import key_id_of
 from interfaces.http.errors import RateLimited
 
@@ -85,6 +86,11 @@ QueryEngineDep = Annotated[AsyncEngine, Depends(query_engine)]
 IdempotencyKey = Annotated[
     str | None,
     Header(
-        alias="Idempotency-Key", max_length=128, description="repeat a request safely: same key, same result"
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=64,
+        pattern=TOKEN_PATTERN,
+        description="repeat a request safely: the same key again returns the first result and records "
+        "nothing; 1 to 64 letters, digits, '.', '_', ':' or '-'",
     ),
 ]

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from application.access import Forbidden
 from application.errors import (
@@ -48,10 +49,7 @@ def error(
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [
-            {"field": ".".join(str(part) for part in e["loc"]), "rule": e["msg"], "type": e["type"]}
-            for e in exc.errors()
-        ]
+        problems = [{"field": _field(e), "rule": e["msg"], "type": e["type"]} for e in exc.errors()]
         return error(422, "invalid_request", "the request breaks the rules below", problems=problems)
 
     @app.exception_handler(InvalidInput)
@@ -105,8 +103,45 @@ def install_error_handlers(app: FastAPI) -> None:
         return error(503, "not_caught_up", str(exc), headers=headers, wanted=exc.wanted, reached=exc.reached)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
-        return error(
-            exc.status_code, code.get(exc.status_code, "http_error"), str(exc.detail), headers=exc.headers
-        )
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        message, headers = str(exc.detail), dict(exc.headers or {})
+        if exc.status_code == 400:  # only the frameworks say 400: a body they could not parse
+            problem = {"field": "body", "rule": f"must be readable: {message}", "type": "body_invalid"}
+            return error(422, "invalid_request", "the request breaks the rules below", problems=[problem])
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request)) or headers.get("Allow", "")
+        return error(exc.status_code, code, message, headers=headers)
+
+
+_HTTP_CODES = {
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+}
+
+
+def too_large_message(limit: int) -> str:
+    return f"the request body is over the limit of {limit} bytes"
+
+
+def _field(problem: Mapping[str, Any]) -> str:
+    """Where a problem lies, dotted: ``body.limits.price_band_pct``. A rule that names a place inside
+    its field (``at``: ``params.levels[2]``, the field's own name first) puts that place last."""
+    where = [str(part) for part in problem["loc"]]
+    inside = (problem.get("ctx") or {}).get("at")
+    if isinstance(inside, str) and where:
+        where[-1] = inside
+    return ".".join(where)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the OpenAPI document lists for this request's path (each router knows only
+    its own routes, and one path's routes live in different routers)."""
+    methods: set[str] = set()
+    for template, operations in request.app.openapi()["paths"].items():
+        if compile_path(template)[0].match(request.url.path):
+            methods |= {method.upper() for method in operations}
+    return sorted(methods)

@@ -3,18 +3,109 @@ quantities are decimals, sent as strings so no float ever touches them."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
+from pydantic_core import PydanticCustomError
 
+from domain.errors import InvalidInput
+from domain.ids import TOKEN_PATTERN
+from domain.params import MAX_PARAMS_BYTES, MAX_PARAMS_DEPTH, check_params
+from domain.values import DECIMAL_PATTERN, MAX_DECIMAL_TEXT, decimal_field
 from interfaces.decimals import Computed, Recorded
+
+
+def _rule(kind: str, rule: str, **context: str) -> PydanticCustomError:
+    """A refusal pydantic reports like its own (``kind`` is the problem's type). ``at`` in
+    ``context`` names the place inside the field (``params.levels[2]``): the error handler puts
+    it in the problem's field."""
+    return PydanticCustomError(kind, "{rule}", {"rule": rule, **context})
+
+
+def _decimal_text(value: Any) -> Decimal:
+    try:
+        return decimal_field(value, "value")
+    except InvalidInput as refused:
+        raise _rule("decimal_text", refused.rule) from None
+
+
+def _range(kind: str, rule: str, low: int, high: int | None, high_included: bool) -> AfterValidator:
+    def check(value: Decimal) -> Decimal:
+        if value <= low or (high is not None and (value > high if high_included else value >= high)):
+            raise _rule(kind, rule)
+        return value
+
+    return AfterValidator(check)
+
+
+_DECIMAL_TEXT = {
+    "type": "string",
+    "pattern": DECIMAL_PATTERN,
+    "maxLength": MAX_DECIMAL_TEXT,
+    "description": "ASCII digits with an optional sign, at most one decimal point and an exponent of "
+    "at most two digits; nothing else (no white space, underscores or other scripts' digits)",
+}
+
+
+def _decimal(rule: str, integers: dict[str, Any] | None) -> WithJsonSchema:
+    """The document's schema of a decimal: text (and, where one can be valid, a JSON integer),
+    never a JSON fraction such as 0.5, which a float would carry."""
+    branches = [_DECIMAL_TEXT] if integers is None else [_DECIMAL_TEXT, {"type": "integer", **integers}]
+    return WithJsonSchema({"anyOf": branches, "description": rule})
+
 
 # Amounts, prices and limits: at most 30 digits, 18 of them after the point (read-model numeric
 # columns and exchanges need no more, and an absurd exponent must not reach them).
-Money = Annotated[Decimal, Field(max_digits=30, decimal_places=18)]
+MONEY_DIGITS, MONEY_PLACES = 30, 18
+_DIGITS = Field(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
+_MONEY_RULE = (
+    f"a decimal greater than 0, at most {MONEY_DIGITS} digits, {MONEY_PLACES} of them after the point"
+)
+Money = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_text),
+    _DIGITS,
+    _range("greater_than", "must be greater than 0", 0, None, False),
+    _decimal(_MONEY_RULE, {"exclusiveMinimum": 0, "maximum": 10**MONEY_DIGITS - 1}),
+]
+# Every ratio is a fraction, never a percentage: 0.05 is 5%.
+_BAND_RULE = "a fraction of the reference price: 0.05 is 5%; more than 0, at most 1"
+PriceBand = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_text),
+    _DIGITS,
+    _range("fraction", f"must be {_BAND_RULE}", 0, 1, True),
+    _decimal(_BAND_RULE, {"minimum": 1, "maximum": 1}),
+]
+_PROTECTION_RULE = "a fraction of the position's average price: 0.02 is 2%; more than 0, less than 1"
+ProtectionFraction = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_text),
+    _DIGITS,
+    _range("fraction", f"must be {_PROTECTION_RULE}", 0, 1, False),
+    _decimal(_PROTECTION_RULE, None),
+]
+
+_ISO_DATE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ].*)?", re.ASCII | re.DOTALL)
+
+
+def _date_time_text(value: Any) -> Any:
+    """Only an ISO 8601 date-time: pydantic would also take a number as seconds since 1970."""
+    if not isinstance(value, datetime) and not (isinstance(value, str) and _ISO_DATE_TIME.fullmatch(value)):
+        raise _rule("date_time", "must be an ISO 8601 date-time such as 2024-05-01T12:00:00Z, not a number")
+    return value
 
 
 def _utc(value: datetime) -> datetime:
@@ -30,48 +121,66 @@ def _utc(value: datetime) -> datetime:
     return moment
 
 
-Moment = Annotated[datetime, AfterValidator(_utc)]
+Moment = Annotated[
+    datetime,
+    BeforeValidator(_date_time_text),
+    AfterValidator(_utc),
+    Field(description="an ISO 8601 date-time (RFC 3339); without a zone it is UTC; numbers are refused"),
+]
 # Free text that ends up in read-model text columns: PostgreSQL refuses NUL, and no name needs
 # control characters.
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 
 
-SymbolText = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=PRINTABLE)]
-ClientOrderIdText = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=PRINTABLE)]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=PRINTABLE)]
-Reason = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=PRINTABLE)]
+MAX_SYMBOL, MAX_SYMBOLS, MAX_NAME, MAX_REASON = 40, 100, 100, 500
+SymbolText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_SYMBOL, pattern=PRINTABLE)]
+ClientOrderIdText = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=TOKEN_PATTERN)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME, pattern=PRINTABLE)]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=MAX_REASON, pattern=PRINTABLE)]
 
 
-def _no_nul(value: Any) -> Any:
-    if isinstance(value, str) and "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _no_nul(key)
-            _no_nul(item)
-    if isinstance(value, list):
-        for item in value:
-            _no_nul(item)
-    return value
+def _storable(params: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return check_params(params, "params")
+    except InvalidInput as refused:
+        raise _rule("params", refused.rule, at=refused.field) from None
 
 
-Params = Annotated[dict[str, Any], AfterValidator(_no_nul)]
+PARAMS_RULE = (
+    f"free-form strategy parameters: a JSON object nested at most {MAX_PARAMS_DEPTH} levels deep (the "
+    f"object itself is level 1), at most {MAX_PARAMS_BYTES} bytes as compact UTF-8 JSON, with integers "
+    "within 64 bits, finite numbers and text without control characters"
+)
+Params = Annotated[dict[str, Any], AfterValidator(_storable), Field(description=PARAMS_RULE)]
 
 
 class RiskLimitsBody(BaseModel):
+    """A bot's risk limits. Notionals are in the market's quote currency; every ratio is a
+    fraction (0.05 is 5%)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    max_order_notional: Money = Field(gt=0, examples=["15000"])
-    max_position_notional: Money = Field(gt=0, examples=["50000"])
-    max_open_orders: int = Field(gt=0, le=10_000, examples=[10])
-    daily_loss_limit: Money = Field(gt=0, examples=["2000"])
-    price_band_pct: Money = Field(gt=0, le=100, examples=["5"])
-    max_orders_per_minute: int = Field(gt=0, le=100_000, examples=[60])
-    stop_loss_fraction: Money | None = Field(
-        default=None, gt=0, lt=1, description="close positions this fraction past their average, at a loss"
+    max_order_notional: Money = Field(examples=["15000"])
+    max_position_notional: Money = Field(examples=["50000"])
+    max_open_orders: int = Field(gt=0, le=10_000, strict=True, examples=[10])
+    daily_loss_limit: Money = Field(examples=["2000"])
+    price_band_pct: PriceBand = Field(
+        examples=["0.05"],
+        description="how far a limit or stop price may lie from the reference price, as a fraction of "
+        "the reference price: 0.05 is 5%; more than 0, at most 1",
     )
-    take_profit_fraction: Money | None = Field(
-        default=None, gt=0, lt=1, description="close positions this fraction past their average, at a gain"
+    max_orders_per_minute: int = Field(gt=0, le=100_000, strict=True, examples=[60])
+    stop_loss_fraction: ProtectionFraction | None = Field(
+        default=None,
+        examples=["0.02"],
+        description="close every position this fraction of its average price past it, at a loss: "
+        "0.02 is 2%; more than 0, less than 1",
+    )
+    take_profit_fraction: ProtectionFraction | None = Field(
+        default=None,
+        examples=["0.04"],
+        description="close every position this fraction of its average price past it, at a gain: "
+        "0.04 is 4%; more than 0, less than 1",
     )
 
     def as_limits(self) -> dict[str, Any]:
@@ -83,7 +192,7 @@ class CreateBotBody(BaseModel):
 
     name: Name = Field(examples=["grid BTC"])
     strategy: Name = Field(examples=["grid"])
-    allowed_symbols: list[SymbolText] = Field(min_length=1, max_length=100, examples=[["BTC/USDT"]])
+    allowed_symbols: list[SymbolText] = Field(min_length=1, max_length=MAX_SYMBOLS, examples=[["BTC/USDT"]])
     limits: RiskLimitsBody
     exchange_account: Name = "paper"
     params: Params = Field(default_factory=dict, examples=[{"levels": 10}])
@@ -101,16 +210,16 @@ class PlaceOrderBody(BaseModel):
     symbol: SymbolText = Field(examples=["BTC/USDT"])
     side: Literal["buy", "sell"]
     order_type: Literal["market", "limit", "stop_market", "stop_limit"] = Field(examples=["limit"])
-    quantity: Money = Field(gt=0, examples=["0.01"])
-    price: Money | None = Field(default=None, gt=0, examples=["50000"])
-    stop_price: Money | None = Field(default=None, gt=0)
+    quantity: Money = Field(examples=["0.01"])
+    price: Money | None = Field(default=None, examples=["50000"])
+    stop_price: Money | None = None
     time_in_force: Literal["GTC", "IOC", "FOK"] = "GTC"
     client_order_id: ClientOrderIdText | None = Field(default=None, examples=["grid-1-buy-7"])
     stop_loss: Money | None = Field(
-        default=None, gt=0, description="close the position this order opens when the mark reaches it"
+        default=None, description="close the position this order opens when the mark reaches this price"
     )
     take_profit: Money | None = Field(
-        default=None, gt=0, description="close the position this order opens when the mark reaches it"
+        default=None, description="close the position this order opens when the mark reaches this price"
     )
 
 
@@ -176,7 +285,12 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (403, "the caller's role may not do this"),
         (404, "no such thing, or not the caller's"),
         (409, "illegal state transition or unresolved conflict"),
-        (422, "invalid request, or order denied by the risk rules (reason codes, denial id)"),
+        (413, "the request body is over the size limit; it was not read"),
+        (
+            422,
+            "invalid request (a body that is not JSON, or fields that break their rules: the problems name "
+            "each field and rule), or an order denied by the risk rules (reason codes, denial id)",
+        ),
         (429, "over the rate limit of the API key: wait Retry-After seconds"),
     )
 }

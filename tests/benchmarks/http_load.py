@@ -14,7 +14,7 @@ LIMITS = {
     "max_position_notional": "1000000000",
     "max_open_orders": 10_000,
     "daily_loss_limit": "1000000",
-    "price_band_pct": "5",
+    "price_band_pct": "0.05",
     "max_orders_per_minute": 100_000,
 }
 

@@ -21,7 +21,7 @@ LIMITS = {
     "max_position_notional": "50000",
     "max_open_orders": 10,
     "daily_loss_limit": "2000",
-    "price_band_pct": "5",
+    "price_band_pct": "0.05",
     "max_orders_per_minute": 600,
 }
 PRICES = '{"BTC/USDT": "50000", "ETH/USDT": "2500"}'
