@@ -12,19 +12,17 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from application.gateway import ExchangeUnavailable, UnknownAccount
-from domain.errors import InvalidInput
+from application.gateway import ExchangeUnavailable
 from infrastructure.ccxt_accounts import CcxtAccounts
 from infrastructure.credentials import (
     CredentialStore,
-    CredentialsUnavailable,
     ExchangeCredentials,
     account_name,
     api_url,
     exchange_id,
     new_key,
 )
-from interfaces.errors import clear_errors, fail_usage
+from interfaces.errors import clear_errors, fail_usage, report
 from interfaces.read_side import ReadSideContainer
 from interfaces.worker_tables import install_worker_tables
 
@@ -41,7 +39,7 @@ def _store(container: ReadSideContainer) -> CredentialStore:
 def _secret(variable: str, prompt: str) -> str:
     value = os.environ.get(variable) or typer.prompt(prompt, hide_input=True)
     if not value.strip():
-        fail_usage(f"{prompt} must not be empty")
+        fail_usage(f"{prompt} ({variable}): must not be empty")
     return value.strip()
 
 
@@ -64,20 +62,17 @@ def accounts_add(
 ) -> None:
     """Store an exchange account's API key and secret, encrypted."""
     container = ReadSideContainer()
-    try:
-        credentials_name, credentials_exchange = account_name(name), exchange_id(exchange)
-        credentials_url = api_url(url)
-        store = _store(container)
-        if not replace and any(info.account == name for info in store.accounts()):
-            fail_usage(f"name: an account {name!r} exists already (--replace overwrites it)")
-        api_key = _secret("TBOT_EXCHANGE_API_KEY", "API key")
-        secret = _secret("TBOT_EXCHANGE_API_SECRET", "API secret")
-        credentials = ExchangeCredentials(
-            credentials_name, credentials_exchange, sandbox, credentials_url, api_key, secret
-        )
-        store.save(credentials)
-    except (InvalidInput, CredentialsUnavailable) as error:
-        fail_usage(str(error))
+    credentials_name, credentials_exchange = account_name(name), exchange_id(exchange)
+    credentials_url = api_url(url)
+    store = _store(container)
+    if not replace and any(info.account == name for info in store.accounts()):
+        fail_usage(f"name: an account {name!r} exists already (--replace overwrites it)")
+    api_key = _secret("TBOT_EXCHANGE_API_KEY", "API key")
+    secret = _secret("TBOT_EXCHANGE_API_SECRET", "API secret")
+    credentials = ExchangeCredentials(
+        credentials_name, credentials_exchange, sandbox, credentials_url, api_key, secret
+    )
+    store.save(credentials)
     console.print(f"account {name} ({exchange}{', sandbox' if sandbox else ''}) stored")
 
 
@@ -125,9 +120,7 @@ def accounts_markets(name: Annotated[str, typer.Argument(help="the account's nam
 
     try:
         count = asyncio.run(load())
-    except UnknownAccount as error:
-        fail_usage(str(error))
     except ExchangeUnavailable as error:
-        console.print(f"cannot reach the exchange: {error}")
+        report(f"error: cannot reach the exchange: {error}")
         raise typer.Exit(1) from None
     console.print(f"{count} markets loaded for {name}")

@@ -25,7 +25,7 @@ from infrastructure.settings import Settings
 from infrastructure.tracing import configure_tracing
 from interfaces.errors import clear_errors
 from interfaces.read_side import ReadSideContainer
-from interfaces.worker_tables import install_worker_tables
+from interfaces.worker_tables import install_worker_tables, require_tables
 from projections.locks import ProjectionLocks
 from projections.reader import Wakeup
 
@@ -154,6 +154,7 @@ def run() -> None:
     settings = container.settings()
     configure_logging(settings.log_format, settings.log_level)
     configure_tracing(settings, "tbot-execution")
+    require_tables(container)
     worker = build_execution_worker(container)
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     try:

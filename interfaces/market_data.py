@@ -22,13 +22,14 @@ from infrastructure.adapters import PAPER_MARKETS
 from infrastructure.ccxt_candles import CcxtCandles
 from infrastructure.ccxt_exchanges import open_exchange
 from infrastructure.ccxt_tickers import CcxtTickers
-from infrastructure.credentials import CredentialStore, CredentialsUnavailable, ExchangeCredentials
+from infrastructure.credentials import CredentialStore, ExchangeCredentials
 from infrastructure.logging import configure_logging
 from infrastructure.mark_prices import MarkPriceStore
 from infrastructure.market_sources import CsvReplay, RandomWalk, read_candles_csv
 from infrastructure.settings import Settings
-from interfaces.errors import clear_errors, errors, fail_usage
+from interfaces.errors import clear_errors, fail_usage, report
 from interfaces.read_side import ReadSideContainer
+from interfaces.worker_tables import require_tables
 from projections.candles import CandleStore
 
 marketdata_app = typer.Typer(no_args_is_help=True, help="Market data: candles and mark prices.")
@@ -142,10 +143,7 @@ def _exchange_credentials(settings: Settings, store: CredentialStore) -> Exchang
     account = settings.marketdata_account
     if not account:
         fail_usage("marketdata_account: required when marketdata_source is ccxt (TBOT_MARKETDATA_ACCOUNT)")
-    try:
-        credentials = store.load(account)
-    except CredentialsUnavailable as error:
-        fail_usage(str(error))
+    credentials = store.load(account)
     if credentials is None:
         fail_usage(f"marketdata_account: no exchange account {account!r} (add it with `tbot accounts add`)")
     return credentials
@@ -159,7 +157,7 @@ def _exchange_source(settings: Settings, credentials: ExchangeCredentials) -> Cc
         unlisted = source.check_symbols()
     except ccxt.BaseError as error:
         source.close()
-        errors.print(f"cannot reach the exchange of {account!r}: {error}")
+        report(f"error: cannot reach the exchange of {account!r}: {error}")
         raise typer.Exit(1) from None
     if unlisted:
         source.close()
@@ -190,6 +188,7 @@ def run() -> None:
     container = ReadSideContainer()
     settings = container.settings()
     configure_logging(settings.log_format, settings.log_level)
+    require_tables(container)
     worker = build_market_data_worker(container)
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     try:

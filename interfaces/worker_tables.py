@@ -5,6 +5,8 @@ harmless."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Engine
 
 from infrastructure.credentials import ACCOUNTS
@@ -22,3 +24,11 @@ def install_worker_tables(engine: Engine) -> None:
     MARKETS.create(engine, checkfirst=True)
     MarkPriceStore(engine).install()
     CandleStore(engine).install()
+
+
+def require_tables(container: Any) -> None:
+    """Fails before a worker starts on a database `tbot db init` has not prepared: the event
+    store's query raises its missing-table error, the read models ReadModelsMissing (the command
+    line says what to run)."""
+    container.store().last_position()
+    container.read_models().check_installed()

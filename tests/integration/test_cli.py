@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import psycopg
 
-TBOT = str(Path(sys.executable).with_name("tbot"))
-
-
-def tbot(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("POSTGRES_", "DATABASE_URL", "TBOT_"))}
-    return subprocess.run(
-        [TBOT, *args], env={**base, **env}, capture_output=True, text=True, timeout=120, check=False
-    )
+from tests.integration.cli_support import tbot
 
 
 def test_db_init_on_postgres_creates_the_schema_and_tables(postgres_url: str) -> None:
