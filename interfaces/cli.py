@@ -10,7 +10,15 @@ from rich.table import Table
 
 from infrastructure.event_store import create_tables
 from interfaces.accounts import accounts_app
-from interfaces.cli_http import Worker, keys_app, prepared_container, serve, serve_app, users_app
+from interfaces.cli_http import (
+    Worker,
+    api_socket,
+    keys_app,
+    prepared_container,
+    serve,
+    serve_app,
+    users_app,
+)
 from interfaces.cli_read_side import audit_app, events_app, projections_app
 from interfaces.demo import ACTOR, DemoReport, ReadBack, read_back, run_demo
 from interfaces.errors import clear_errors
@@ -66,35 +74,38 @@ def demo() -> None:
 @app.command("run")
 @clear_errors
 def run_all(
+    host: Annotated[str | None, typer.Option(help="address to listen on (TBOT_API_HOST)")] = None,
     port: Annotated[int | None, typer.Option(min=1, max=65535, help="port (TBOT_API_PORT)")] = None,
 ) -> None:
     """The demo, then the whole system in one process: the HTTP API, the projection workers,
     execution on the paper exchange, offline market data (a random walk) and the stop-loss and
     take-profit worker, with a demo user and
     a fresh API key for its bot; serves until stopped (Ctrl-C)."""
-    container = prepared_container()
-    report = _play_demo(container)
-    key = _demo_key(container)
-    settings = container.settings()
-    url = f"http://{settings.api_host}:{port or settings.api_port}"
-    console.print(f"\n[bold]serving[/bold] {url}  (interactive API docs: {url}/docs)")
-    console.print(f"demo user {ACTOR}, API key (shown once): {key}", soft_wrap=True, highlight=False)
-    console.print(f"demo bot {report.bot_id}; try:", highlight=False)
-    console.print(f"  curl -H 'X-API-Key: {key}' {url}/v1/positions", soft_wrap=True, highlight=False)
-    order = '{"symbol": "BTC/USDT", "side": "buy", "order_type": "market", "quantity": "0.01"}'
-    console.print(
-        f"  curl -H 'X-API-Key: {key}' -H 'Content-Type: application/json' -d '{order}' "
-        f"{url}/v1/bots/{report.bot_id}/orders",
-        soft_wrap=True,
-        highlight=False,
-    )
-    workers: list[tuple[str, Worker]] = [
-        ("projections", build_worker(container, list(ALL_NAMES))),
-        ("execution", build_execution_worker(container)),
-        ("marketdata", build_market_data_worker(container)),
-        ("protection", build_protection_worker(container)),
-    ]
-    serve_app(container, port, workers=workers)
+    container = HttpContainer()
+    with api_socket(container.settings(), host, port) as listener:
+        prepared_container(container)
+        report = _play_demo(container)
+        key = _demo_key(container)
+        bound_host, bound_port = listener.getsockname()[:2]
+        url = f"http://{bound_host}:{bound_port}"
+        console.print(f"\n[bold]serving[/bold] {url}  (interactive API docs: {url}/docs)")
+        console.print(f"demo user {ACTOR}, API key (shown once): {key}", soft_wrap=True, highlight=False)
+        console.print(f"demo bot {report.bot_id}; try:", highlight=False)
+        console.print(f"  curl -H 'X-API-Key: {key}' {url}/v1/positions", soft_wrap=True, highlight=False)
+        order = '{"symbol": "BTC/USDT", "side": "buy", "order_type": "market", "quantity": "0.01"}'
+        console.print(
+            f"  curl -H 'X-API-Key: {key}' -H 'Content-Type: application/json' -d '{order}' "
+            f"{url}/v1/bots/{report.bot_id}/orders",
+            soft_wrap=True,
+            highlight=False,
+        )
+        workers: list[tuple[str, Worker]] = [
+            ("projections", build_worker(container, list(ALL_NAMES))),
+            ("execution", build_execution_worker(container)),
+            ("marketdata", build_market_data_worker(container)),
+            ("protection", build_protection_worker(container)),
+        ]
+        serve_app(container, listener, workers)
 
 
 def _demo_key(container: HttpContainer) -> str:

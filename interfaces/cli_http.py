@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import errno
+import os
+import signal
+import socket
 import threading
-from collections.abc import Sequence
-from typing import Annotated, Protocol
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Annotated, Any, Protocol
 
+import structlog
 import typer
 import uvicorn
 from rich.console import Console
+from starlette.types import Lifespan
 
 from infrastructure.event_store import create_tables
 from infrastructure.logging import configure_logging
+from infrastructure.settings import Settings
 from infrastructure.tracing import configure_tracing
-from interfaces.errors import clear_errors
+from interfaces.errors import clear_errors, fail_usage
 from interfaces.http.app import create_app
 from interfaces.http.container import HttpContainer
 from interfaces.read_side import build_worker
@@ -24,12 +34,13 @@ from projections.locks import LocalLocks
 users_app = typer.Typer(no_args_is_help=True, help="Users of the HTTP API.")
 keys_app = typer.Typer(no_args_is_help=True, help="API keys (shown once, stored hashed).")
 console = Console()
+log = structlog.get_logger("tbot.serve")
 
 
-def prepared_container() -> HttpContainer:
+def prepared_container(container: HttpContainer | None = None) -> HttpContainer:
     """The container, with the tables in place: made here on the embedded default; on PostgreSQL
     they must exist already (`tbot db init`)."""
-    container = HttpContainer()
+    container = container or HttpContainer()
     settings = container.settings()
     if settings.backend == "sqlite":
         create_tables(settings)
@@ -48,11 +59,41 @@ def serve(
 ) -> None:
     """Serve the HTTP API (commands, queries, live feed, health) with uvicorn. Without Redis the
     live model lives in this process, so this process keeps it up to date itself."""
-    container = prepared_container()
-    if container.live_store().kind == "in-process":
-        serve_app(container, port, host, [("live", build_worker(container, [LIVE], locks=LocalLocks()))])
-    else:
-        serve_app(container, port, host)
+    container = HttpContainer()
+    with api_socket(container.settings(), host, port) as listener:
+        prepared_container(container)
+        if container.live_store().kind == "in-process":
+            serve_app(container, listener, [("live", build_worker(container, [LIVE], locks=LocalLocks()))])
+        else:
+            serve_app(container, listener)
+
+
+def api_socket(settings: Settings, host: str | None, port: int | None) -> socket.socket:
+    """The API's socket, bound and listening before the command writes anything, so a busy port
+    ends it at once; the server is handed this socket, so nothing can take the port in between."""
+    host, port = host or settings.api_host, port or settings.api_port
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    except socket.gaierror as error:
+        fail_usage(
+            f"api_host: cannot resolve {host!r} ({error.strerror}); set it with --host or TBOT_API_HOST"
+        )
+    try:
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            fail_usage(
+                f"api_port: port {port} on {host} is in use; choose another with --port or TBOT_API_PORT"
+            )
+        if error.errno == errno.EADDRNOTAVAIL:
+            fail_usage(
+                f"api_host: {host} is not an address of this machine; set it with --host or TBOT_API_HOST"
+            )
+        reason = os.strerror(error.errno) if error.errno else str(error)
+        fail_usage(
+            f"api_port: cannot listen on {host} port {port} ({reason}); "
+            "choose another with --port or TBOT_API_PORT"
+        )
 
 
 class Worker(Protocol):
@@ -61,28 +102,70 @@ class Worker(Protocol):
     def stop(self) -> None: ...
 
 
+class WorkerThreads:
+    """Workers beside the API, each in a thread of its own: started with the application, and
+    stopped and waited for before the application closes the store and the connection pools they
+    use."""
+
+    def __init__(self, workers: Sequence[tuple[str, Worker]], wait_seconds: float = 30.0) -> None:
+        self.workers = list(workers)
+        self.wait_seconds = wait_seconds
+        self.threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        self.threads = [threading.Thread(target=w.run, name=name, daemon=True) for name, w in self.workers]
+        for thread in self.threads:
+            thread.start()
+
+    def stop(self) -> None:
+        """Asks every worker to stop, then waits for them together (repeating it is harmless)."""
+        for _, worker in self.workers:
+            worker.stop()
+        deadline = time.monotonic() + self.wait_seconds
+        for thread in self.threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                log.warning("worker did not stop in time", worker=thread.name)
+        self.threads = []
+
+    def around(self, lifespan: Lifespan[Any]) -> Lifespan[Any]:
+        """The application's lifespan with the workers running inside it."""
+
+        @asynccontextmanager
+        async def running(app: Any) -> AsyncIterator[Any]:
+            async with lifespan(app) as state:
+                self.start()
+                try:
+                    yield state
+                finally:
+                    await asyncio.to_thread(self.stop)
+
+        return running
+
+
 def serve_app(
-    container: HttpContainer,
-    port: int | None = None,
-    host: str | None = None,
-    workers: Sequence[tuple[str, Worker]] = (),
+    container: HttpContainer, listener: socket.socket, workers: Sequence[tuple[str, Worker]] = ()
 ) -> None:
-    """Serves until stopped (SIGINT or SIGTERM), with logs and traces set up from the settings,
-    and runs the given workers, each in a thread of its own, meanwhile."""
+    """Serves on ``listener`` until stopped (SIGINT or SIGTERM, both a graceful shutdown that ends
+    the command normally), with logs and traces set up from the settings, and runs the given
+    workers meanwhile."""
     settings = container.settings()
     configure_logging(settings.log_format, settings.log_level)
     configure_tracing(settings, "tbot-api")
+    threads = WorkerThreads(workers)
     app = create_app(container)
-    threads = [threading.Thread(target=worker.run, name=name, daemon=True) for name, worker in workers]
-    for thread in threads:
-        thread.start()
+    app.router.lifespan_context = threads.around(app.router.lifespan_context)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=10))
+    # uvicorn raises the signal it stopped on again once it has shut down: SIGTERM too then
+    # arrives as KeyboardInterrupt, which ends the command normally here
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        uvicorn.run(app, host=host or settings.api_host, port=port or settings.api_port, log_level="warning")
+        server.run(sockets=[listener])
+    except KeyboardInterrupt:
+        pass
     finally:
-        for _, worker in workers:
-            worker.stop()
-        for thread in threads:
-            thread.join(timeout=10)
+        signal.signal(signal.SIGTERM, previous)
+        threads.stop()  # when the lifespan did not: a second Ctrl-C makes uvicorn skip it
 
 
 @users_app.command("create")
