@@ -32,8 +32,14 @@ def sqlite_env(directory: Path, **env: str) -> dict[str, str]:
 
 
 def tbot(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return tbot_within(120, *args, **env)
+
+
+def tbot_within(seconds: float, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """The finished command; TimeoutExpired (the process killed) when it runs longer, as a worker
+    that should have refused to start does."""
     return subprocess.run(
-        [TBOT, *args], env=clean_env(**env), capture_output=True, text=True, timeout=120, check=False
+        [TBOT, *args], env=clean_env(**env), capture_output=True, text=True, timeout=seconds, check=False
     )
 
 

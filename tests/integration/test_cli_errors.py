@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.cli_support import assert_user_error, invoke, sqlite_env, tbot
+from tests.integration.cli_support import assert_user_error, invoke, sqlite_env, tbot_within
 
 NO_TABLES = "the database has no tbot tables yet: run `tbot db init`"
+WORKER_START = 45  # seconds: a worker that refuses to start has done so long before
 
 
 @pytest.fixture
@@ -79,12 +80,28 @@ def test_a_bad_csv_row_stops_market_data_with_exit_2(
     prepared: dict[str, str], tmp_path: Path, row: str, words: list[str]
 ) -> None:
     csv = _csv(tmp_path, row)
-    result = tbot("marketdata", "run", **prepared, TBOT_MARKETDATA_SOURCE="csv", TBOT_MARKETDATA_CSV=csv)
+    result = tbot_within(
+        WORKER_START, "marketdata", "run", **prepared, TBOT_MARKETDATA_SOURCE="csv", TBOT_MARKETDATA_CSV=csv
+    )
     assert_user_error(result.returncode, result.stderr, *words)
 
 
+@pytest.mark.parametrize(
+    "price", ["\uff11\uff10\uff10", "\u0661\u0660\u0660", "1_00", " 100", '"100\n"', "1e999999"]
+)
+def test_csv_prices_take_only_ascii_decimals(prepared: dict[str, str], tmp_path: Path, price: str) -> None:
+    """Money in a CSV file is written with ASCII digits, an optional sign, one decimal point and a
+    bounded exponent: Python's Decimal() also takes other scripts' digits, underscores, white
+    space and any exponent."""
+    csv = _csv(tmp_path, f"BTC/USDT,2026-01-01T00:01:00Z,{price},101,99,100,1")
+    result = tbot_within(
+        WORKER_START, "marketdata", "run", **prepared, TBOT_MARKETDATA_SOURCE="csv", TBOT_MARKETDATA_CSV=csv
+    )
+    assert_user_error(result.returncode, result.stderr, "candles.csv line 3", "open", "decimal number")
+
+
 def test_a_bad_market_data_symbol_exits_2(prepared: dict[str, str]) -> None:
-    result = tbot("marketdata", "run", **prepared, TBOT_MARKETDATA_SYMBOLS='["btc"]')
+    result = tbot_within(WORKER_START, "marketdata", "run", **prepared, TBOT_MARKETDATA_SYMBOLS='["btc"]')
     assert_user_error(result.returncode, result.stderr, "marketdata_symbols", "BASE/QUOTE")
 
 
@@ -103,7 +120,7 @@ def test_a_fresh_database_says_to_run_db_init(env: dict[str, str], args: list[st
 
 @pytest.mark.parametrize("args", [["execution", "run"], ["marketdata", "run"]])
 def test_a_worker_on_a_fresh_database_says_to_run_db_init(env: dict[str, str], args: list[str]) -> None:
-    result = tbot(*args, **env)
+    result = tbot_within(WORKER_START, *args, **env)
     assert_user_error(result.returncode, result.stderr, NO_TABLES)
 
 
