@@ -5,13 +5,28 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 
+from domain.errors import InvalidInput
+from domain.values import decimal_field
+
 Backend = Literal["postgres", "sqlite"]
+
+
+def _exact(value: object) -> object:
+    """Money in settings is read by the domain's one number grammar (pydantic's own Decimal
+    also takes other scripts' digits, underscores and floats)."""
+    try:
+        return decimal_field(value, "value")
+    except InvalidInput as error:
+        raise ValueError(error.rule) from None
+
+
+ExactDecimal = Annotated[Decimal, BeforeValidator(_exact)]
 
 
 class Settings(BaseSettings):
@@ -75,12 +90,12 @@ class Settings(BaseSettings):
     projection_poll_seconds: float = Field(
         default=1.0, gt=0, le=60, description="longest wait for new events when no notification comes"
     )
-    reference_prices: dict[str, Decimal] = Field(
+    reference_prices: dict[str, ExactDecimal] = Field(
         default_factory=dict,
         description='starting reference prices by symbol, as JSON ({"BTC/USDT": "50000"}); '
         "market data moves them",
     )
-    paper_balances: dict[str, Decimal] = Field(
+    paper_balances: dict[str, ExactDecimal] = Field(
         default_factory=lambda: {
             "USDT": Decimal(100_000),
             "BTC": Decimal(1),
@@ -89,9 +104,9 @@ class Settings(BaseSettings):
         },
         description='what each paper account starts with, as JSON ({"USDT": "100000"})',
     )
-    paper_maker_fee: Decimal = Field(default=Decimal("0.001"), ge=0, lt=1)
-    paper_taker_fee: Decimal = Field(default=Decimal("0.001"), ge=0, lt=1)
-    paper_slippage_bps: Decimal = Field(
+    paper_maker_fee: ExactDecimal = Field(default=Decimal("0.001"), ge=0, lt=1)
+    paper_taker_fee: ExactDecimal = Field(default=Decimal("0.001"), ge=0, lt=1)
+    paper_slippage_bps: ExactDecimal = Field(
         default=Decimal(5), ge=0, le=1000, description="how far a paper taker fill moves against the order"
     )
     paper_partial_fills: bool = Field(default=False, description="paper orders fill in seeded parts")

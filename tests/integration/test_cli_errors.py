@@ -60,6 +60,22 @@ def test_a_bad_symbol_in_the_reference_prices_exits_2(env: dict[str, str]) -> No
     assert_user_error(result.exit_code, result.stderr, "reference_prices", "BASE/QUOTE")
 
 
+@pytest.mark.parametrize(
+    ("setting", "value", "field"),
+    [
+        ("TBOT_REFERENCE_PRICES", '{"BTC/USDT": "\uff15\uff10"}', "reference_prices.BTC/USDT"),
+        ("TBOT_PAPER_BALANCES", '{"USDT": 1.5}', "paper_balances.USDT"),
+        ("TBOT_PAPER_MAKER_FEE", "0.00_1", "paper_maker_fee"),
+        ("TBOT_PAPER_SLIPPAGE_BPS", " 5", "paper_slippage_bps"),
+    ],
+)
+def test_money_in_settings_is_read_by_the_strict_grammar(
+    env: dict[str, str], setting: str, value: str, field: str
+) -> None:
+    result = invoke("demo", **env, **{setting: value})
+    assert_user_error(result.exit_code, result.stderr, field, "decimal")
+
+
 def _csv(tmp_path: Path, row: str) -> str:
     path = tmp_path / "candles.csv"
     header = "symbol,opened_at,open,high,low,close,volume\n"
