@@ -122,10 +122,17 @@ class Bot(TradingAggregate):
             cast(Bot, aggregate).kill_switch_reason = None
 
     class OrderAdmitted(TradingAggregate.Event):
-        """The risk policy said yes: the order's quantity is now committed."""
+        """The risk policy said yes: the order's quantity is now committed. ``reference_price``
+        is the price the rules judged it at (None in events stored before it was recorded)."""
 
+        class_version = 2
         order_id: OrderId
         request: OrderRequest
+        reference_price: Decimal | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["reference_price"] = None
 
         def apply(self, aggregate: Any) -> None:
             bot = cast(Bot, aggregate)
@@ -322,8 +329,12 @@ class Bot(TradingAggregate):
         """The denial already recorded for this client order id, if it is still remembered."""
         return self.recent_denials.get(coid)
 
-    def admit_order(self, order_id: OrderId, request: OrderRequest, stamp: Stamp) -> None:
-        self._emit(self.OrderAdmitted, stamp, order_id=order_id, request=request)
+    def admit_order(
+        self, order_id: OrderId, request: OrderRequest, reference_price: Decimal | None, stamp: Stamp
+    ) -> None:
+        self._emit(
+            self.OrderAdmitted, stamp, order_id=order_id, request=request, reference_price=reference_price
+        )
 
     def deny_order(
         self,

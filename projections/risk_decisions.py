@@ -88,7 +88,7 @@ class RiskDecisionsProjection(Projection):
     def admitted(self, batch: Batch, envelope: Envelope) -> None:
         event = cast(Bot.OrderAdmitted, envelope.event)
         row = self._row(envelope, event.order_id, "admitted", event.request)
-        row.update(reason_codes=[], reference_price=None)
+        row.update(reason_codes=[], reference_price=event.reference_price)
         batch.append("risk_decisions", row)
 
     @handles(Bot.OrderDenied)

@@ -57,7 +57,7 @@ class PlaceOrderHandler(Handler[PlaceOrder, OrderAck]):
             raise OrderDenied(bot.id, request.client_order_id, denial_id, codes)
 
         order = Order.place(order_id, bot.bot_id, request, stamp)
-        bot.admit_order(order_id, request, stamp)
+        bot.admit_order(order_id, request, reference, stamp)
         return _ack(order, self.store.record(bot, order), changed=True)
 
 

@@ -66,7 +66,7 @@ def apply_bot_op(bot: Bot, op: tuple[Any, ...], n: int, admitted: list[OrderId])
         bot.update_limits(RiskLimits(Decimal(n + 1), Decimal(5000), 5, Decimal(100), Decimal("0.05"), 10), s)
     elif kind == "admit":
         order_id = OrderId(uuid4())
-        bot.admit_order(order_id, request(n, op[1], op[2]), s)
+        bot.admit_order(order_id, request(n, op[1], op[2]), Decimal("60000.5"), s)
         admitted.append(order_id)
     elif kind == "deny":
         bot.deny_order(DenialId(uuid4()), request(n), [op[1]], Decimal("100.5"), s)

@@ -113,7 +113,7 @@ class Generator:
             return [bot]
         order_id = order_id_for(bot.bot_id, coid)
         order = Order.place(order_id, bot.bot_id, request, self._stamp())
-        bot.admit_order(order_id, request, self._stamp(0))
+        bot.admit_order(order_id, request, price, self._stamp(0))
         order.submit(self._stamp(0.05))
         order.accept(None, self._stamp(0.05))
         self.history.orders += 1

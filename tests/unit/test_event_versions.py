@@ -1,0 +1,50 @@
+"""Events stored before a field existed still load (eventsourcing upcasts them), with the value the
+docs give for them, and the aggregates they belong to rebuild from them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+from eventsourcing.persistence import StoredEvent
+
+from domain.bot import Bot
+from infrastructure.settings import Settings
+from tests.support.world import World, world_on
+
+
+@pytest.fixture
+def old_store(tmp_path: Path) -> Iterator[World]:
+    """A second, empty event store: the stored events of an older version are written into it."""
+    settings = Settings(_env_file=None, sqlite_path=tmp_path / "old.sqlite3")  # type: ignore[call-arg]
+    with world_on(settings) as world:
+        yield world
+
+
+def copy_as_version_1(source: World, target: World, aggregate_id: UUID, event: str, *fields: str) -> None:
+    """Copies an aggregate's stored events to ``target``, writing each ``event`` as version 1 wrote
+    it: without ``fields`` and without a class version."""
+    mapper = source.store.mapper
+    assert mapper.cipher is None and mapper.compressor is None  # the state is the transcoded JSON
+    rewritten = []
+    for stored in source.store.recorder.select_events(aggregate_id):
+        state = stored.state
+        if stored.topic.endswith(f".{event}"):
+            decoded = mapper.transcoder.decode(state)
+            assert decoded.pop("class_version") == 2
+            for name in fields:
+                del decoded[name]
+            state = mapper.transcoder.encode(decoded)
+        rewritten.append(StoredEvent(stored.originator_id, stored.originator_version, stored.topic, state))
+    target.store.recorder.insert_events(rewritten)
+
+
+def test_an_admission_stored_before_reference_prices_loads_with_none(world: World, old_store: World) -> None:
+    bot_id = world.running_bot()
+    order_id = world.place(bot_id, "o-1", "buy", "0.1", "50000")
+    copy_as_version_1(world, old_store, bot_id, "OrderAdmitted", "reference_price")
+    [admitted] = [e for e in old_store.new_events(0) if isinstance(e, Bot.OrderAdmitted)]
+    assert (admitted.order_id, admitted.reference_price) == (order_id, None)
+    assert list(old_store.store.load(Bot, bot_id).open_orders) == [order_id.hex]
