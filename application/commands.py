@@ -66,7 +66,7 @@ class TripKillSwitch(BotCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class ResetKillSwitch(BotCommand):
-    pass
+    reason: str
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -7,15 +7,19 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import TYPE_CHECKING, Any, cast
+from uuid import UUID
 
 from domain.aggregate import TradingAggregate
 from domain.errors import IllegalTransition, InvalidInput
 from domain.ids import BotId, ClientOrderId, DenialId, OrderId, UserId
 from domain.orders import OrderRequest
+from domain.params import check_text
 from domain.risk import RATE_WINDOW, Exposure, ReasonCode, RiskContext, RiskLimits
 from domain.values import MarketSpec, Side, Stamp, Symbol
 
 RECENT_DENIALS_KEPT = 256
+MAX_REASON_LENGTH = 500
+"""Why a kill switch was tripped or reset, as free text."""
 
 
 class BotStatus(Enum):
@@ -118,6 +122,16 @@ class Bot(TradingAggregate):
             cast(Bot, aggregate).kill_switch_reason = self.reason
 
     class KillSwitchReset(TradingAggregate.Event):
+        """Orders may grow positions again; ``reason`` is why (None in events stored before
+        resets carried one)."""
+
+        class_version = 2
+        reason: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["reason"] = None
+
         def apply(self, aggregate: Any) -> None:
             cast(Bot, aggregate).kill_switch_reason = None
 
@@ -273,18 +287,21 @@ class Bot(TradingAggregate):
         self._emit(self.RiskLimitsUpdated, stamp, limits=limits)
 
     def trip_kill_switch(self, reason: str, stamp: Stamp) -> bool:
-        """Halts all new orders. Tripping a tripped switch changes nothing and returns False."""
+        """Halts every order that could grow or flip a position (see ``risk.kill_switch``); the
+        caller cancels the open orders. Tripping a tripped switch changes nothing: False."""
+        text = check_text(reason, "reason", MAX_REASON_LENGTH)
         if self.kill_switch:
             return False
-        if not reason.strip():
-            raise InvalidInput("reason", "must not be empty")
-        self._emit(self.KillSwitchTripped, stamp, reason=reason.strip())
+        self._emit(self.KillSwitchTripped, stamp, reason=text)
         return True
 
-    def reset_kill_switch(self, stamp: Stamp) -> bool:
+    def reset_kill_switch(self, reason: str, stamp: Stamp) -> bool:
+        """The only way to turn the switch off (stopping and starting the bot leaves it on).
+        Resetting a switch that is not on changes nothing: False."""
+        text = check_text(reason, "reason", MAX_REASON_LENGTH)
         if not self.kill_switch:
             return False
-        self._emit(self.KillSwitchReset, stamp)
+        self._emit(self.KillSwitchReset, stamp, reason=text)
         return True
 
     # Risk ledger -----------------------------------------------------------------------------
@@ -299,6 +316,10 @@ class Bot(TradingAggregate):
                 else:
                     open_sell += entry.remaining
         return Exposure(self.positions.get(key, Decimal(0)), open_buy, open_sell)
+
+    def open_order_ids(self) -> list[OrderId]:
+        """The orders whose remaining quantity is still committed, in the order admitted."""
+        return [OrderId(UUID(hex=key)) for key in self.open_orders]
 
     def realized_on(self, day: date) -> Decimal:
         return self.realized_today if self.pnl_day == day else Decimal(0)
@@ -362,8 +383,9 @@ class Bot(TradingAggregate):
         signed_quantity: Decimal,
         realized_pnl: Decimal,
         stamp: Stamp,
-    ) -> None:
-        """Moves the ledger by a fill; trips the kill switch when the day's loss reaches the limit."""
+    ) -> bool:
+        """Moves the ledger by a fill; trips the kill switch when the day's loss reaches the limit
+        (True then: the caller cancels the open orders, as for a trip by hand)."""
         self._emit(
             self.FillBooked,
             stamp,
@@ -374,6 +396,8 @@ class Bot(TradingAggregate):
         )
         if not self.kill_switch and self.realized_today <= -self.limits.daily_loss_limit:
             self._emit(self.KillSwitchTripped, stamp, reason=ReasonCode.DAILY_LOSS_LIMIT.value)
+            return True
+        return False
 
     def release_order(self, order_id: OrderId, final_status: str, stamp: Stamp) -> None:
         if order_id.hex in self.open_orders:

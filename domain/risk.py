@@ -136,7 +136,9 @@ def bot_not_running(ctx: RiskContext) -> ReasonCode | None:
 
 
 def kill_switch(ctx: RiskContext) -> ReasonCode | None:
-    return ReasonCode.KILL_SWITCH if ctx.kill_switch else None
+    """A tripped switch halts every order that could grow or flip a position; orders that only
+    reduce one pass, so the position can still be closed (by hand or by its stop loss)."""
+    return ReasonCode.KILL_SWITCH if ctx.kill_switch and not ctx.reduces_only else None
 
 
 def symbol_not_allowed(ctx: RiskContext) -> ReasonCode | None:

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from infrastructure.event_store import create_tables
 from interfaces.accounts import accounts_app
+from interfaces.cli_bots import bots_app
 from interfaces.cli_http import (
     Worker,
     api_socket,
@@ -42,6 +43,7 @@ app.add_typer(execution_app, name="execution")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(protection_app, name="protection")
 app.add_typer(marketdata_app, name="marketdata")
+app.add_typer(bots_app, name="bots")
 app.command()(serve)
 console = Console()
 

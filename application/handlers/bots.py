@@ -1,4 +1,5 @@
-"""Handlers of the bot commands: creation, lifecycle, limits, kill switch."""
+"""Handlers of the bot commands: creation, lifecycle, limits, kill switch (tripping it also asks
+for the cancel of the bot's open orders, in the same transaction)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from application.commands import (
 )
 from application.errors import IdempotencyMismatch, InvalidInput
 from application.handlers.base import Handler
+from application.handlers.orders import cancel_open_orders
 from application.results import Ack
 from domain.bot import Bot
 from domain.ids import BotId, bot_id_for_key, user_id
@@ -106,11 +108,16 @@ class UpdateRiskLimitsHandler(_BotChange[UpdateRiskLimits]):
         return True
 
 
-class TripKillSwitchHandler(_BotChange[TripKillSwitch]):
-    def change(self, bot: Bot, command: TripKillSwitch, stamp: Stamp) -> bool:
-        return bot.trip_kill_switch(command.reason, stamp)
+class TripKillSwitchHandler(Handler[TripKillSwitch, Ack]):
+    """Trips the switch and asks for the cancel of every open order of the bot, saved together."""
+
+    def execute(self, command: TripKillSwitch, stamp: Stamp) -> Ack:
+        bot = self.store.load(Bot, command.bot_id, "bot")
+        changed = bot.trip_kill_switch(command.reason, stamp)
+        cancels = cancel_open_orders(self.store, bot, stamp) if changed else []
+        return Ack(bot.id, self.store.record(bot, *cancels), changed)
 
 
 class ResetKillSwitchHandler(_BotChange[ResetKillSwitch]):
     def change(self, bot: Bot, command: ResetKillSwitch, stamp: Stamp) -> bool:
-        return bot.reset_kill_switch(stamp)
+        return bot.reset_kill_switch(command.reason, stamp)

@@ -3,6 +3,8 @@ filled, cancelled, cancel rejected, expired.
 
 A report the order has already reflected (a repeat, or a stale forward step) appends nothing.
 When a report ends an order, what was left of it is released on the bot in the same transaction.
+A fill that trips the bot's kill switch (the day's loss at its limit) asks for the cancel of the
+bot's open orders in the fill's transaction.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from application.commands import (
     RecordOrderSubmitted,
 )
 from application.handlers.base import Handler
+from application.handlers.orders import cancel_open_orders
 from application.results import FillAck, OrderAck
 from domain import ids
 from domain.bot import Bot
@@ -125,8 +128,10 @@ class RecordFillHandler(Handler[RecordFill, FillAck]):
         worth = order.fee_in_quote(fee, fee_currency, price, fee_quote)
         realized = position.apply_fill(order.order_id, trade_id, signed, price, worth, stamp)
         _protect(position, order, signed, stamp)
-        bot.book_fill(order.order_id, symbol, signed, realized, stamp)
-        return self._ack(order, trade_id, position, self.store.record(order, position, bot), changed=True)
+        tripped = bot.book_fill(order.order_id, symbol, signed, realized, stamp)
+        cancels = cancel_open_orders(self.store, bot, stamp, held=order) if tripped else []
+        at = self.store.record(order, position, bot, *cancels)
+        return self._ack(order, trade_id, position, at, changed=True)
 
     @staticmethod
     def _ack(order: Order, trade_id: str, position: Position, at: int, changed: bool) -> FillAck:

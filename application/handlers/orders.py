@@ -1,4 +1,5 @@
-"""Handlers of the order commands a bot's owner sends: place and cancel."""
+"""Handlers of the order commands a bot's owner sends: place and cancel; and the cancel of every
+open order of a bot whose kill switch trips."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from application.commands import CancelOrder, PlaceOrder
 from application.errors import IdempotencyMismatch, OrderDenied
 from application.handlers.base import Handler
 from application.results import OrderAck
+from application.store import TradingApplication
 from domain.bot import Bot
 from domain.ids import DenialId, order_id_for
 from domain.order import Order
@@ -73,6 +75,26 @@ class CancelOrderHandler(Handler[CancelOrder, OrderAck]):
             bot = self.store.load(Bot, order.bot_id, "bot")
             bot.release_order(order.order_id, order.status.value, stamp)
         return _ack(order, self.store.record(order, bot), changed)
+
+
+def cancel_open_orders(
+    store: TradingApplication, bot: Bot, stamp: Stamp, held: Order | None = None
+) -> list[Order]:
+    """Asks for the cancel of every open order of the bot, as ``CancelOrder`` would: the execution
+    worker cancels a sent order at the exchange; one never sent is cancelled at once and released
+    on the bot. Returns the orders to save with the bot; ``held`` is an order the caller has loaded
+    already (and saves itself)."""
+    changed = []
+    for order_id in bot.open_order_ids():
+        order = held if held is not None and held.id == order_id else store.load(Order, order_id, "order")
+        # The ledger lists only open orders; the check keeps a kill from failing if it ever did not.
+        if not order.status.is_open or not order.request_cancel(stamp):
+            continue
+        if order.status is OrderStatus.CANCELLED:
+            bot.release_order(order.order_id, order.status.value, stamp)
+        if order is not held:
+            changed.append(order)
+    return changed
 
 
 def _ack(order: Order, position: int, changed: bool) -> OrderAck:

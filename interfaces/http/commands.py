@@ -9,6 +9,7 @@ from uuid import UUID
 import structlog
 from fastapi import APIRouter, Request
 from opentelemetry import trace
+from pydantic import BaseModel, ConfigDict, Field
 
 from application import commands as c
 from application.access import Caller, check_bot, check_order
@@ -23,6 +24,7 @@ from interfaces.http.schemas import (
     KillBody,
     OrderAccepted,
     PlaceOrderBody,
+    Reason,
     RiskLimitsBody,
 )
 
@@ -126,10 +128,30 @@ def kill_bot(
     request: Request,
     body: KillBody | None = None,
 ) -> CommandAccepted:
-    """Trip the bot's kill switch: every further order is denied until it is reset."""
+    """Trip the bot's kill switch: until it is reset, every order that could grow or flip a
+    position is denied (orders that only reduce one pass), and every open order of the bot is
+    asked to cancel."""
     check_bot(store, caller, bot_id)
     reason = (body or KillBody()).reason
     return _accepted(_dispatch(bus, c.TripKillSwitch(**_who(caller, request), bot_id=bot_id, reason=reason)))
+
+
+class ResetKillSwitchBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason = Field(examples=["daily loss reviewed; trading may resume"])
+
+
+@router.post("/bots/{bot_id}/kill-switch/reset", response_model=CommandAccepted, name="reset_kill_switch")
+def reset_kill_switch(
+    bot_id: UUID, body: ResetKillSwitchBody, caller: WriterDep, bus: BusDep, store: StoreDep, request: Request
+) -> CommandAccepted:
+    """Reset the bot's kill switch (its owner or an admin), recorded with the caller and the
+    reason. Only this turns the switch off: stopping and starting the bot leaves it on. A switch
+    that is not on stays off: 200 with ``changed`` false."""
+    check_bot(store, caller, bot_id)
+    command = c.ResetKillSwitch(**_who(caller, request), bot_id=bot_id, reason=body.reason)
+    return _accepted(_dispatch(bus, command))
 
 
 @router.put("/bots/{bot_id}/risk-limits", response_model=CommandAccepted)

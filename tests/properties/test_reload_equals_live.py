@@ -61,7 +61,7 @@ def apply_bot_op(bot: Bot, op: tuple[Any, ...], n: int, admitted: list[OrderId])
     elif kind == "trip":
         bot.trip_kill_switch("test", s)
     elif kind == "reset":
-        bot.reset_kill_switch(s)
+        bot.reset_kill_switch("test", s)
     elif kind == "limits":
         bot.update_limits(RiskLimits(Decimal(n + 1), Decimal(5000), 5, Decimal(100), Decimal("0.05"), 10), s)
     elif kind == "admit":

@@ -1,4 +1,5 @@
-"""(c) Random command sequences never leave committed exposure or open orders above the limits."""
+"""Random command sequences never leave committed exposure or open orders above the limits, and
+while the kill switch is on no order is admitted that could grow or flip a position."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from application import commands as c
 from application.errors import DomainError
 from domain.bot import Bot
 from domain.order import Order
-from domain.values import Symbol
+from domain.order_states import OrderStatus
+from domain.values import Side, Symbol
 from infrastructure.settings import Settings
 from tests.support.world import ACTOR, World, world_on
 
@@ -41,12 +43,20 @@ react = st.tuples(
     st.integers(min_value=0, max_value=20),
 )
 operations = st.lists(st.one_of(place, react), min_size=1, max_size=40)
+switch = st.tuples(st.sampled_from(["trip", "reset"]))
+operations_with_switch = st.lists(st.one_of(place, place, react, switch), min_size=1, max_size=40)
 
 
 def run(world: World, bot_id: UUID, op: tuple[Any, ...], placed: list[UUID], n: int) -> bool:
     """Carries out one operation; True if it recorded a fill on an order already ended (a late
     fill after a cancel: a fact from the exchange that no risk rule can refuse)."""
     kind = op[0]
+    if kind == "trip":
+        world.bus.dispatch(c.TripKillSwitch(actor=ACTOR, bot_id=bot_id, reason="property"))
+        return False
+    if kind == "reset":
+        world.bus.dispatch(c.ResetKillSwitch(actor=ACTOR, bot_id=bot_id, reason="property"))
+        return False
     if kind == "place":
         _, symbol, side, quantity = op
         scale = Decimal(1) if symbol == "BTC/USDT" else Decimal(20)
@@ -124,3 +134,53 @@ def test_committed_exposure_never_exceeds_the_limits(ops: list[tuple[Any, ...]])
                 if len(placed) >= 5
                 else f"orders admitted: {len(placed)}"
             )
+
+
+def assert_only_reduces(before: Bot, order: Order) -> None:
+    """Filled together with every open order on its side, the order admitted while the switch
+    was on takes the position towards flat, never past it."""
+    request = order.request
+    exposure = before.exposure(request.symbol)
+    if request.side is Side.SELL:
+        assert exposure.position > 0 and exposure.open_sell + request.quantity <= exposure.position
+    else:
+        assert exposure.position < 0 and exposure.open_buy + request.quantity <= -exposure.position
+
+
+def open_position(world: World, bot_id: UUID, symbol: str, side: str, quantity: Decimal) -> None:
+    order_id = world.place(bot_id, f"open-{symbol[:3]}", side, str(quantity), symbol=symbol)
+    world.bus.dispatch(c.RecordOrderSubmitted(actor="x", order_id=order_id))
+    world.fill(order_id, f"open-{symbol[:3]}", str(quantity), str(PRICE[symbol]))
+
+
+starting = st.tuples(st.sampled_from(["buy", "sell"]), st.integers(1, 300).map(lambda n: Decimal(n) / 1000))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(starting, starting, operations_with_switch)
+def test_with_the_kill_switch_on_no_admitted_order_can_grow_or_flip_a_position(
+    btc: tuple[str, Decimal], eth: tuple[str, Decimal], ops: list[tuple[Any, ...]]
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        settings_ = Settings(_env_file=None, sqlite_path=Path(tmp) / "e.sqlite3")  # type: ignore[call-arg]
+        with world_on(settings_) as world:
+            bot_id = world.running_bot(limits=LIMITS)
+            open_position(world, bot_id, "BTC/USDT", btc[0], btc[1])
+            open_position(world, bot_id, "ETH/USDT", eth[0], eth[1] * 20)
+            world.bus.dispatch(c.TripKillSwitch(actor=ACTOR, bot_id=bot_id, reason="property"))
+            placed: list[UUID] = []
+            admitted_while_on = 0
+            for n, op in enumerate(ops):
+                before = world.store.load(Bot, bot_id)
+                count = len(placed)
+                with contextlib.suppress(DomainError):
+                    run(world, bot_id, op, placed, n)
+                if before.kill_switch and len(placed) > count:
+                    assert_only_reduces(before, world.store.load(Order, placed[-1]))
+                    admitted_while_on += 1
+                bot = world.store.load(Bot, bot_id)
+                if op[0] == "trip" and not before.kill_switch:  # every open order asked to cancel
+                    statuses = {world.store.load(Order, UUID(hex=key)).status for key in bot.open_orders}
+                    assert statuses <= {OrderStatus.PENDING_CANCEL}
+                world.clock.advance(seconds=1)
+            event(f"orders admitted with the switch on: {min(admitted_while_on, 2)}")

@@ -44,7 +44,7 @@ class Scenario:
             w.place(self.bot, "too-big", "buy", "1", price="50000")
         self.denial = denied.value
         w.bus.dispatch(c.TripKillSwitch(actor="risk-desk", bot_id=self.bot, reason="manual check"))
-        w.bus.dispatch(c.ResetKillSwitch(actor="risk-desk", bot_id=self.bot))
+        w.bus.dispatch(c.ResetKillSwitch(actor="risk-desk", bot_id=self.bot, reason="checked"))
         self.position = w.store.load(Position, position_id_for(BotId(self.bot), "BTC/USDT"))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from decimal import Decimal
 from uuid import uuid4
 
 import pytest
@@ -10,7 +11,9 @@ import pytest
 from application import commands as c
 from application.errors import IdempotencyMismatch, IllegalTransition, InvalidInput, NotFound
 from domain.bot import Bot, BotStatus
-from tests.support.world import ACTOR, LIMITS, World
+from domain.order import Order
+from domain.order_states import OrderStatus
+from tests.support.world import ACTOR, BTC, LIMITS, World
 
 
 def create(world: World, **overrides: object) -> c.CreateBot:
@@ -143,9 +146,95 @@ def test_kill_switch_trip_and_reset_are_recorded_once(world: World) -> None:
     again = world.bus.dispatch(c.TripKillSwitch(actor=ACTOR, bot_id=bot_id, reason="again"))
     assert tripped.changed and not again.changed
     assert world.store.load(Bot, bot_id).kill_switch_reason == "exchange outage"
-    world.bus.dispatch(c.ResetKillSwitch(actor=ACTOR, bot_id=bot_id))
-    assert not world.bus.dispatch(c.ResetKillSwitch(actor=ACTOR, bot_id=bot_id)).changed
+    world.bus.dispatch(c.ResetKillSwitch(actor="risk-desk", bot_id=bot_id, reason="  outage over  "))
+    assert not world.bus.dispatch(c.ResetKillSwitch(actor=ACTOR, bot_id=bot_id, reason="again")).changed
     assert world.event_names(1) == ["Bot.KillSwitchTripped", "Bot.KillSwitchReset"]
+    reset = world.new_events(2)[0]
+    assert (reset.reason, reset.meta.actor) == ("outage over", "risk-desk")
+    assert not world.store.load(Bot, bot_id).kill_switch
+
+
+@pytest.mark.parametrize(
+    ("reason", "rule"),
+    [
+        ("   ", "must not be empty"),
+        ("x" * 501, "must be at most 500 characters"),
+        ("line\nbreak", "must not contain control characters"),
+        ("\ud800", "must be valid Unicode (no lone surrogates)"),
+    ],
+)
+@pytest.mark.parametrize("tripped", [True, False])
+def test_a_kill_switch_reset_with_a_bad_reason_names_it_and_appends_nothing(
+    world: World, reason: str, rule: str, tripped: bool
+) -> None:
+    bot_id = world.bus.dispatch(create(world)).aggregate_id
+    if tripped:
+        world.bus.dispatch(c.TripKillSwitch(actor=ACTOR, bot_id=bot_id, reason="halt"))
+    before = world.store.last_position()
+    with pytest.raises(InvalidInput) as error:
+        world.bus.dispatch(c.ResetKillSwitch(actor=ACTOR, bot_id=bot_id, reason=reason))
+    assert (error.value.field, error.value.rule) == ("reason", rule)
+    assert world.new_events(before) == []
+
+
+def test_stop_and_start_leave_the_kill_switch_on(world: World) -> None:
+    bot_id = world.running_bot()
+    world.bus.dispatch(c.TripKillSwitch(actor=ACTOR, bot_id=bot_id, reason="halt"))
+    world.bus.dispatch(c.StopBot(actor=ACTOR, bot_id=bot_id))
+    world.bus.dispatch(c.StartBot(actor=ACTOR, bot_id=bot_id))
+    bot = world.store.load(Bot, bot_id)
+    assert bot.status is BotStatus.RUNNING and bot.kill_switch_reason == "halt"
+
+
+def test_tripping_the_kill_switch_cancels_every_open_order_in_its_transaction(world: World) -> None:
+    bot_id = world.running_bot()
+    unsent = world.place(bot_id, "unsent", "buy", "0.01", "50000")
+    resting = world.place(bot_id, "resting", "sell", "0.01", "51000")
+    world.accept(resting, "X-1")
+    before = world.store.last_position()
+    ack = world.bus.dispatch(
+        c.TripKillSwitch(actor=ACTOR, bot_id=bot_id, reason="halt", correlation_id="r-9")
+    )
+    events = world.new_events(before)
+    assert sorted(type(e).__qualname__ for e in events) == [
+        "Bot.KillSwitchTripped",
+        "Bot.OrderReleased",
+        "Order.CancelRequested",
+        "Order.Cancelled",
+    ]
+    assert ack.position == before + len(events)  # one command, one append
+    assert {e.meta.correlation_id for e in events} == {"r-9"}
+    assert world.store.load(Order, unsent).status is OrderStatus.CANCELLED  # never sent: at once
+    assert world.store.load(Order, resting).status is OrderStatus.PENDING_CANCEL  # for the exchange
+    assert list(world.store.load(Bot, bot_id).open_orders) == [resting.hex]
+    again = world.store.last_position()
+    assert not world.bus.dispatch(c.TripKillSwitch(actor=ACTOR, bot_id=bot_id, reason="halt")).changed
+    assert world.new_events(again) == []
+
+
+def test_the_daily_loss_limit_trip_cancels_the_open_orders_with_the_fill(world: World) -> None:
+    bot_id = world.running_bot(limits={**LIMITS, "daily_loss_limit": "100"})
+    buy = world.place(bot_id, "b", "buy", "0.2", "50000")
+    world.accept(buy)
+    world.fill(buy, "t1", "0.2", "50000")
+    world.prices.set(BTC, Decimal("49000"))
+    sell = world.place(bot_id, "s", "sell", "0.2", "49000")
+    world.accept(sell)
+    other = world.place(bot_id, "o", "buy", "0.01", "48000")
+    before = world.store.last_position()
+    world.fill(sell, "t2", "0.1", "49000")  # realizes -100: the switch trips, the rest is cancelled
+    events = world.new_events(before)
+    assert {type(e).__qualname__ for e in events} == {
+        "Order.Filled",
+        "Position.FillApplied",
+        "Bot.FillBooked",
+        "Bot.KillSwitchTripped",
+        "Order.CancelRequested",
+        "Order.Cancelled",
+        "Bot.OrderReleased",
+    }
+    assert world.store.load(Order, sell).status is OrderStatus.PENDING_CANCEL  # part filled, then asked
+    assert world.store.load(Order, other).status is OrderStatus.CANCELLED
 
 
 def test_commands_on_an_unknown_bot_raise_not_found(world: World) -> None:

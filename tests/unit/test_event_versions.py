@@ -10,9 +10,10 @@ from uuid import UUID
 import pytest
 from eventsourcing.persistence import StoredEvent
 
+from application import commands as c
 from domain.bot import Bot
 from infrastructure.settings import Settings
-from tests.support.world import World, world_on
+from tests.support.world import ACTOR, World, world_on
 
 
 @pytest.fixture
@@ -48,3 +49,13 @@ def test_an_admission_stored_before_reference_prices_loads_with_none(world: Worl
     [admitted] = [e for e in old_store.new_events(0) if isinstance(e, Bot.OrderAdmitted)]
     assert (admitted.order_id, admitted.reference_price) == (order_id, None)
     assert list(old_store.store.load(Bot, bot_id).open_orders) == [order_id.hex]
+
+
+def test_a_kill_switch_reset_stored_before_reasons_loads_with_none(world: World, old_store: World) -> None:
+    bot_id = world.running_bot()
+    world.bus.dispatch(c.TripKillSwitch(actor=ACTOR, bot_id=bot_id, reason="halt"))
+    world.bus.dispatch(c.ResetKillSwitch(actor=ACTOR, bot_id=bot_id, reason="checked"))
+    copy_as_version_1(world, old_store, bot_id, "KillSwitchReset", "reason")
+    [reset] = [e for e in old_store.new_events(0) if isinstance(e, Bot.KillSwitchReset)]
+    assert (reset.reason, reset.meta.actor) == (None, ACTOR)
+    assert not old_store.store.load(Bot, bot_id).kill_switch

@@ -133,6 +133,21 @@ def test_kill_switch(world: World) -> None:
     bot_id = world.running_bot()
     world.bus.dispatch(c.TripKillSwitch(actor=ACTOR, bot_id=bot_id, reason="manual"))
     assert codes(deny(world, bot_id, "o", "buy", "0.1", "50000")) == {ReasonCode.KILL_SWITCH}
+    assert codes(deny(world, bot_id, "s", "sell", "0.1", "50000")) == {ReasonCode.KILL_SWITCH}  # flat
+
+
+def test_with_the_kill_switch_on_only_orders_that_reduce_the_position_pass(world: World) -> None:
+    bot_id = world.running_bot()
+    buy = world.place(bot_id, "b", "buy", "0.1", "50000")
+    world.accept(buy)
+    world.fill(buy, "t1", "0.1", "50000")
+    world.bus.dispatch(c.TripKillSwitch(actor=ACTOR, bot_id=bot_id, reason="manual"))
+    assert codes(deny(world, bot_id, "grow", "buy", "0.01", "50000")) == {ReasonCode.KILL_SWITCH}
+    assert codes(deny(world, bot_id, "flip", "sell", "0.11", "50000")) == {ReasonCode.KILL_SWITCH}
+    world.place(bot_id, "part", "sell", "0.04", "50000")
+    # with the open sell of 0.04, a sell of 0.07 could take the position short
+    assert codes(deny(world, bot_id, "more", "sell", "0.07", "50000")) == {ReasonCode.KILL_SWITCH}
+    world.place(bot_id, "rest", "sell", "0.06")  # the rest, at market: the position closes
 
 
 def test_symbol_not_allowed(world: World) -> None:
@@ -237,8 +252,11 @@ def test_daily_loss_limit_trips_the_kill_switch_and_later_allows_only_reducing(w
     assert "Bot.KillSwitchTripped" in world.event_names(before)
     bot = world.store.load(Bot, bot_id)
     assert bot.kill_switch_reason == "DAILY_LOSS_LIMIT"
-    assert codes(deny(world, bot_id, "x1", "sell", "0.05", "49000")) == {ReasonCode.KILL_SWITCH}
-    world.bus.dispatch(c.ResetKillSwitch(actor=ACTOR, bot_id=bot_id))
+    assert codes(deny(world, bot_id, "x1", "buy", "0.01", "49000")) == {
+        ReasonCode.KILL_SWITCH,
+        ReasonCode.DAILY_LOSS_LIMIT,
+    }
+    world.bus.dispatch(c.ResetKillSwitch(actor=ACTOR, bot_id=bot_id, reason="loss reviewed"))
     assert codes(deny(world, bot_id, "x2", "buy", "0.01", "49000")) == {ReasonCode.DAILY_LOSS_LIMIT}
     world.place(bot_id, "x3", "sell", "0.05", "49000")  # reduces: allowed
     world.clock.advance(days=1)  # a new UTC day starts from zero
