@@ -136,10 +136,12 @@ class RecordOrderExpired(OrderCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class RecordProtectionFired(Command):
-    """The protection worker asked for a position's closing order (placed, or denied by risk)."""
+    """The protection worker asked for a position's closing order (placed, or denied by risk):
+    the ``attempt``-th time in the position's ``episode``."""
 
     position_id: UUID
     episode: int
+    attempt: int
     kind: str
     level: Decimal
     mark: Decimal

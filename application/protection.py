@@ -1,9 +1,26 @@
 """The protection process manager: closes positions whose mark price reached their stop loss or
 take profit. It places the closing order through the normal command path (risk-checked, recorded
-with the actor ``system:protection``) and records on the position that its protection fired, so it
-fires once per episode (an episode lasts from opening a position from flat until it is flat again
-or flips). The closing order's client order id is derived from the episode, so a worker that stops
-between placing the order and recording the firing places nothing twice when it runs again."""
+with the actor ``system:protection``) and records each attempt on the position
+(``Position.ProtectionFired``). An episode lasts from opening a position from flat until it is flat
+again or flips; its closing order is placed at most once.
+
+A closing order the risk rules deny is asked for again on a later check, as long as the mark is
+still at or past a level: 1 s after the first denial, then 2 s, 4 s, … at most 60 s apart, each
+denial recorded (on the bot as ``Bot.OrderDenied``, on the position with its reason codes and when
+the next attempt is due), until the order is placed, the position is flat, or a new episode starts.
+Almost every denial can lift without the position changing: the bot resumes (``BOT_NOT_RUNNING``),
+its order rate falls (``ORDER_RATE``), open orders end (``MAX_OPEN_ORDERS``, and the open orders
+that keep an order from counting as reducing), a price or market arrives (``NO_REFERENCE_PRICE``,
+``MARKET_UNKNOWN``), its limits change (``MAX_ORDER_NOTIONAL``). Two cannot: ``INVALID_QUANTITY``
+and ``BELOW_MIN_NOTIONAL`` say the position itself is too small to close in one order (dust), and
+retrying it forever would only fill the event store; those denials are final until a fill changes
+the position's quantity.
+
+Each attempt has its own client order id, derived from the episode and the attempt
+(``protect-<BASEQUOTE>-<episode>`` for the first, ``protect-<BASEQUOTE>-<episode>-<attempt>`` after
+it), because the bot answers a repeated client order id with its first denial. A worker that stops
+between placing an order (or having it denied) and recording the attempt asks with the same id
+when it runs again, so it finds that order (or that denial) instead of placing a second one."""
 
 from __future__ import annotations
 
@@ -17,7 +34,7 @@ import structlog
 from application import commands as c
 from application.bus import CommandBus
 from application.errors import IdempotencyMismatch, OrderDenied
-from application.ports import ReferencePrices
+from application.ports import Clock, ReferencePrices
 from application.store import TradingApplication
 from domain.bot import Bot
 from domain.ids import ClientOrderId, order_id_for
@@ -36,6 +53,7 @@ class OpenPositions(Protocol):
 @dataclass(frozen=True)
 class Fired:
     position_id: UUID
+    attempt: int
     kind: str
     mark: Decimal
     order_id: UUID | None
@@ -44,15 +62,21 @@ class Fired:
 
 class ProtectionManager:
     def __init__(
-        self, bus: CommandBus, store: TradingApplication, positions: OpenPositions, prices: ReferencePrices
+        self,
+        bus: CommandBus,
+        store: TradingApplication,
+        positions: OpenPositions,
+        prices: ReferencePrices,
+        clock: Clock,
     ) -> None:
         self.bus = bus
         self.store = store
         self.positions = positions
         self.prices = prices
+        self.clock = clock
 
     def check(self) -> list[Fired]:
-        """One pass over the open positions; the protections that fired."""
+        """One pass over the open positions; the closing orders asked for (placed or denied)."""
         fired = []
         for position_id in self.positions.open_positions():
             position = self.store.find(Position, position_id, read_only=True)
@@ -62,14 +86,17 @@ class ProtectionManager:
             if mark is None:
                 continue
             bot = self.store.load(Bot, position.bot_id, "bot")
-            hit = position.triggered(bot.limits, mark)
+            hit = position.triggered(bot.limits, mark, self.clock.now())
             if hit is not None:
                 fired.append(self._fire(position, hit[0], hit[1], mark))
         return fired
 
     def _fire(self, position: Position, kind: str, level: Decimal, mark: Decimal) -> Fired:
         symbol = position.symbol
+        attempt = position.next_attempt
         client_order_id = f"protect-{symbol.base}{symbol.quote}-{position.episode}"
+        if attempt > 1:
+            client_order_id += f"-{attempt}"
         trace = dict(
             actor=PROTECTION_ACTOR,
             correlation_id=f"protect:{position.id}:{position.episode}",
@@ -98,6 +125,7 @@ class ProtectionManager:
             c.RecordProtectionFired(
                 position_id=position.id,
                 episode=position.episode,
+                attempt=attempt,
                 kind=kind,
                 level=level,
                 mark=mark,
@@ -110,10 +138,11 @@ class ProtectionManager:
         log.info(
             "protection fired",
             position_id=str(position.id),
+            attempt=attempt,
             kind=kind,
             level=str(level),
             mark=str(mark),
             order_id=str(order_id) if order_id else None,
             denied=denied,
         )
-        return Fired(position.id, kind, mark, order_id, denied)
+        return Fired(position.id, attempt, kind, mark, order_id, denied)

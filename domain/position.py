@@ -1,15 +1,32 @@
-"""The Position aggregate: one per (bot, symbol), netting, average cost."""
+"""The Position aggregate: one per (bot, symbol), netting, average cost, and the state of its stop
+loss and take profit (levels, and the attempts to close it once the mark reached one)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
 from domain.aggregate import TradingAggregate
 from domain.ids import BotId, OrderId, PositionId, TradeId
 from domain.position_math import PositionState, apply_fill
-from domain.risk import RiskLimits
+from domain.risk import ReasonCode, RiskLimits
 from domain.values import Stamp, Symbol
+
+FIRST_RETRY = timedelta(seconds=1)
+LONGEST_RETRY = timedelta(seconds=60)
+FINAL_DENIALS = frozenset({ReasonCode.INVALID_QUANTITY.value, ReasonCode.BELOW_MIN_NOTIONAL.value})
+"""Denials of a closing order that nothing but a change of the position's quantity can lift: the
+quantity is below the market's minimum or off its step, or worth less than its minimum notional."""
+
+
+def retry_at(attempt: int, denied: Collection[str], now: datetime) -> datetime | None:
+    """When a closing order denied for the ``attempt``-th time is asked for again: 1 s after the
+    first denial, doubling up to 60 s; None when the denial is final (see ``FINAL_DENIALS``)."""
+    if FINAL_DENIALS.intersection(denied):
+        return None
+    return now + min(FIRST_RETRY * (1 << min(attempt - 1, 16)), LONGEST_RETRY)
 
 
 class Position(TradingAggregate):
@@ -43,8 +60,10 @@ class Position(TradingAggregate):
             position = cast(Position, aggregate)
             if self.quantity * position.quantity <= 0:  # closed, opened or flipped: a new episode
                 position.stop_loss = position.take_profit = None
+                position.attempts, position.retry_at = 0, None
                 if self.quantity != 0:
                     position.episode += 1
+            position.denied_for_good = False  # a new quantity may be closable
             position.quantity = self.quantity
             position.average_price = self.average_price
             position.realized_pnl = self.realized_pnl
@@ -61,19 +80,38 @@ class Position(TradingAggregate):
             position.stop_loss, position.take_profit = self.stop_loss, self.take_profit
 
     class ProtectionFired(TradingAggregate.Event):
-        """The mark reached a protection level and a closing order was asked for (once per
-        episode): ``order_id`` if it was placed, ``denied`` with the risk reason codes if not."""
+        """The mark reached a protection level and a closing order was asked for: ``order_id`` if
+        it was placed (once per episode), else ``denied`` with the risk reason codes and
+        ``retry_at``, when it is asked for again (None: not before a fill changes the quantity).
+        ``attempt`` counts the asks in the episode."""
 
+        class_version = 2
         episode: int
+        attempt: int
         kind: str  # "stop_loss" or "take_profit"
         level: Decimal
         mark: Decimal
         client_order_id: str
         order_id: OrderId | None
         denied: list[str]
+        retry_at: datetime | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 1 asked once per episode and never again after a denial; such a denial now
+            reads as a first attempt, due again a second after it."""
+            state["attempt"] = 1
+            denied = state["denied"]
+            state["retry_at"] = retry_at(1, denied, state["timestamp"]) if denied else None
 
         def apply(self, aggregate: Any) -> None:
-            cast(Position, aggregate).fired_episode = self.episode
+            position = cast(Position, aggregate)
+            position.attempts = self.attempt
+            if self.order_id is not None:
+                position.fired_episode = self.episode
+            else:
+                position.retry_at = self.retry_at
+                position.denied_for_good = self.retry_at is None
 
     if TYPE_CHECKING:  # state set by the events above; not dataclass fields of the aggregate
         bot_id: BotId
@@ -85,13 +123,19 @@ class Position(TradingAggregate):
         episode: int  # counts the times the position opened from flat (or flipped)
         stop_loss: Decimal | None
         take_profit: Decimal | None
-        fired_episode: int  # the last episode whose protection fired
+        fired_episode: int  # the last episode whose closing order was placed
+        attempts: int  # closing orders asked for in this episode
+        retry_at: datetime | None  # not before then after a denial
+        denied_for_good: bool  # a final denial, until a fill changes the quantity
 
-    # Defaults for positions whose snapshot predates protection (not dataclass fields).
+    # Defaults for positions whose snapshot predates protection or its retries (not dataclass fields).
     episode = 0
     stop_loss = None
     take_profit = None
     fired_episode = 0
+    attempts = 0
+    retry_at = None
+    denied_for_good = False
 
     @classmethod
     def open(cls, position_id: PositionId, bot_id: BotId, symbol: Symbol, stamp: Stamp) -> Position:
@@ -129,9 +173,12 @@ class Position(TradingAggregate):
             take_profit = self.average_price * (1 + sign * limits.take_profit_fraction)
         return stop_loss, take_profit
 
-    def triggered(self, limits: RiskLimits, mark: Decimal) -> tuple[str, Decimal] | None:
-        """The protection the mark has reached, if any has and none fired yet this episode."""
-        if self.quantity == 0 or self.fired_episode == self.episode:
+    def triggered(self, limits: RiskLimits, mark: Decimal, now: datetime) -> tuple[str, Decimal] | None:
+        """The protection the mark has reached, if any has, its closing order was not placed yet
+        this episode, and a denied one is due again."""
+        if self.quantity == 0 or self.fired_episode == self.episode or self.denied_for_good:
+            return None
+        if self.retry_at is not None and now < self.retry_at:
             return None
         sign = 1 if self.quantity > 0 else -1
         stop_loss, take_profit = self.levels(limits)
@@ -141,8 +188,13 @@ class Position(TradingAggregate):
             return "take_profit", take_profit
         return None
 
+    @property
+    def next_attempt(self) -> int:
+        return self.attempts + 1
+
     def fire(
         self,
+        attempt: int,
         kind: str,
         level: Decimal,
         mark: Decimal,
@@ -151,19 +203,22 @@ class Position(TradingAggregate):
         denied: list[str],
         stamp: Stamp,
     ) -> bool:
-        """Records that this episode's protection fired; False if it already had."""
-        if self.fired_episode == self.episode:
+        """Records this attempt to close the position: placed, or denied and when to try again.
+        False if the episode's closing order was placed already or the attempt was recorded."""
+        if self.fired_episode == self.episode or attempt != self.next_attempt:
             return False
         self._emit(
             self.ProtectionFired,
             stamp,
             episode=self.episode,
+            attempt=attempt,
             kind=kind,
             level=level,
             mark=mark,
             client_order_id=client_order_id,
             order_id=order_id,
             denied=denied,
+            retry_at=None if order_id is not None else retry_at(attempt, denied, stamp.at),
         )
         return True
 

@@ -60,7 +60,11 @@ class ProtectionWorker:
 
 def build_protection_worker(container: Any, locks: ProjectionLocks | None = None) -> ProtectionWorker:
     manager = ProtectionManager(
-        container.bus(), container.store(), ReadModelPositions(container.read_engine()), container.prices()
+        container.bus(),
+        container.store(),
+        ReadModelPositions(container.read_engine()),
+        container.prices(),
+        container.clock(),
     )
     return ProtectionWorker(manager, locks or container.locks(), container.settings().protection_poll_seconds)
 
@@ -69,7 +73,8 @@ def build_protection_worker(container: Any, locks: ProjectionLocks | None = None
 @clear_errors
 def run() -> None:
     """Watch mark prices until stopped (Ctrl-C or SIGTERM) and close every position whose stop loss
-    or take profit they reach, once, through the normal (risk-checked) order path."""
+    or take profit they reach through the normal (risk-checked) order path; a closing order that
+    is denied is asked for again, 1 s after, then doubling up to 60 s apart."""
     container = ReadSideContainer()
     configure_logging(container.settings().log_format, container.settings().log_level)
     worker = build_protection_worker(container)

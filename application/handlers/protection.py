@@ -1,4 +1,5 @@
-"""The handler of what the protection worker reports: a position's stop loss or take profit fired."""
+"""The handler of what the protection worker reports: a position's stop loss or take profit fired,
+and its closing order was placed or denied."""
 
 from __future__ import annotations
 
@@ -11,13 +12,15 @@ from domain.values import Stamp
 
 
 class RecordProtectionFiredHandler(Handler[RecordProtectionFired, Ack]):
-    """Marks the position's protection as fired for its episode: at most once."""
+    """Records the attempt on the position: each attempt once, and nothing after the episode's
+    closing order was placed."""
 
     def execute(self, command: RecordProtectionFired, stamp: Stamp) -> Ack:
         position = self.store.load(Position, command.position_id, "position")
         if position.episode != command.episode:
             return Ack(position.id, self.store.last_position(), changed=False)  # a later episode now
         changed = position.fire(
+            command.attempt,
             command.kind,
             command.level,
             command.mark,

@@ -1,10 +1,12 @@
 """Stop loss and take profit, end to end on the paper exchange: set on the order or as the bot's
 fractions, fired by the mark price, closed through the normal order path, once per episode, even
-when the worker stops between placing the closing order and recording that it fired."""
+when the worker stops between placing the closing order and recording that it fired; a closing
+order the risk rules deny is asked for again with backoff, unless the position is too small."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -41,7 +43,7 @@ class _Protection:
         self.projections = build_worker(container, ["positions"])
         positions = ReadModelPositions(container.read_engine())
         self.manager = ProtectionManager(
-            bus or execution.world.bus, execution.world.store, positions, execution.prices
+            bus or execution.world.bus, execution.world.store, positions, execution.prices, execution.clock
         )
 
     def check(self) -> list[Any]:
@@ -104,7 +106,17 @@ def test_the_bots_take_profit_fraction_protects_every_position(execution: Execut
     assert _position(execution, bot_id).quantity == 0
 
 
-def test_a_closing_order_risk_denies_is_recorded_once(execution: Execution) -> None:
+def _attempts(execution: Execution, since: int) -> list[Any]:
+    return [
+        e for e in execution.world.new_events(since) if type(e).__qualname__ == "Position.ProtectionFired"
+    ]
+
+
+def _denials(execution: Execution, since: int) -> list[Any]:
+    return [e for e in execution.world.new_events(since) if type(e).__qualname__ == "Bot.OrderDenied"]
+
+
+def test_a_denied_closing_order_is_asked_for_again_with_backoff_until_placed(execution: Execution) -> None:
     world = execution.world
     bot_id = world.running_bot()
     world.place(bot_id, "d-1", "buy", "0.1", stop_loss="49000")
@@ -114,10 +126,81 @@ def test_a_closing_order_risk_denies_is_recorded_once(execution: Execution) -> N
     execution.prices.set(BTC, Decimal(48000))
     before = world.store.last_position()
     fired = protection.check()
-    assert [(f.order_id, f.denied) for f in fired] == [(None, ["BOT_NOT_RUNNING"])]
+    assert [(f.attempt, f.order_id, f.denied) for f in fired] == [(1, None, ["BOT_NOT_RUNNING"])]
+    assert protection.check() == []  # not due yet
+    execution.clock.advance(seconds=1)
+    assert [(f.attempt, f.denied) for f in protection.check()] == [(2, ["BOT_NOT_RUNNING"])]
+    execution.clock.advance(seconds=1)
+    assert protection.check() == []  # the second wait is 2 s
+    world.bus.dispatch(c.ResumeBot(actor=ACTOR, bot_id=bot_id))
+    execution.clock.advance(seconds=1)
+    [placed] = protection.check()
+    assert placed.attempt == 3 and placed.denied == [] and placed.order_id is not None
+    assert world.store.load(Order, placed.order_id).client_order_id == "protect-BTCUSDT-1-3"
+    execution.cycle()
+    assert _position(execution, bot_id).quantity == 0
+    attempts = _attempts(execution, before)
+    assert [(e.attempt, e.client_order_id, e.order_id is None) for e in attempts] == [
+        (1, "protect-BTCUSDT-1", True),
+        (2, "protect-BTCUSDT-1-2", True),
+        (3, "protect-BTCUSDT-1-3", False),
+    ]
+    assert [e.retry_at - e.timestamp if e.retry_at else None for e in attempts] == [
+        timedelta(seconds=1),
+        timedelta(seconds=2),
+        None,
+    ]
+    assert len(_denials(execution, before)) == 2
+
+
+def test_a_stop_loss_denied_by_the_order_rate_is_placed_once_the_window_passes(execution: Execution) -> None:
+    world = execution.world
+    bot_id = world.running_bot(limits={**LIMITS, "max_orders_per_minute": 2})
+    world.place(bot_id, "r-1", "buy", "0.1", stop_loss="49000")
+    world.place(bot_id, "r-2", "buy", "0.01", "48000")  # rests: two orders in this minute
+    execution.cycle()
+    protection = _Protection(execution)
+    execution.prices.set(BTC, Decimal(48900))
+    before = world.store.last_position()
+    waits = []
+    for _ in range(120):  # one check a second, for two minutes
+        fired = protection.check()
+        if fired and fired[0].order_id is not None:
+            break
+        if fired:
+            assert fired[0].denied == ["ORDER_RATE"]
+            waits.append(_attempts(execution, before)[-1])
+        execution.clock.advance(seconds=1)
+    else:
+        pytest.fail("the stop loss was never placed")
+    assert [e.retry_at - e.timestamp for e in waits] == [timedelta(seconds=s) for s in (1, 2, 4, 8, 16, 32)]
+    assert execution.clock.now() >= waits[0].timestamp + timedelta(minutes=1)  # the window passed
+    execution.cycle()
+    assert _position(execution, bot_id).quantity == 0
+    assert len(_denials(execution, before)) == len(waits) == 6
+
+
+def test_a_position_too_small_to_close_is_not_retried_until_its_quantity_changes(
+    execution: Execution,
+) -> None:
+    world = execution.world
+    bot_id = world.running_bot()
+    world.place(bot_id, "dust-1", "buy", "0.1", stop_loss="49000")
+    world.place(bot_id, "dust-2", "sell", "0.09995")  # leaves 0.00005 BTC: 2.5 USDT, below 5
+    execution.cycle()
+    protection = _Protection(execution)
+    execution.prices.set(BTC, Decimal(48900))
+    before = world.store.last_position()
+    assert [f.denied for f in protection.check()] == [["BELOW_MIN_NOTIONAL"]]
+    assert _attempts(execution, before)[0].retry_at is None  # final
+    execution.clock.advance(minutes=5)
     assert protection.check() == []
-    denials = [e for e in world.new_events(before) if type(e).__qualname__ == "Bot.OrderDenied"]
-    assert len(denials) == 1
+    world.place(bot_id, "dust-3", "buy", "0.1")  # a fill changes the quantity: try again
+    execution.cycle()
+    [placed] = protection.check()
+    assert placed.attempt == 2 and placed.order_id is not None
+    execution.cycle()
+    assert _position(execution, bot_id).quantity == 0
 
 
 class _DiesBeforeRecording:
@@ -147,6 +230,23 @@ def test_a_worker_that_stops_between_placing_and_recording_places_nothing_twice(
     assert [f.kind for f in fired] == ["take_profit"]
     assert len(_closing_orders(execution, before)) == 1
     assert _position(execution, bot_id).fired_episode == 1
+
+
+def test_a_worker_that_stops_between_a_denial_and_recording_it_records_that_denial(
+    execution: Execution,
+) -> None:
+    world = execution.world
+    bot_id = world.running_bot()
+    world.place(bot_id, "k-2", "buy", "0.1", stop_loss="49000")
+    execution.cycle()
+    world.bus.dispatch(c.PauseBot(actor=ACTOR, bot_id=bot_id))
+    execution.prices.set(BTC, Decimal(48000))
+    before = world.store.last_position()
+    with pytest.raises(SystemExit):
+        _Protection(execution, _DiesBeforeRecording(world.bus)).check()
+    fired = _Protection(execution).check()  # the next run asks with the same client order id
+    assert [(f.attempt, f.denied) for f in fired] == [(1, ["BOT_NOT_RUNNING"])]
+    assert len(_denials(execution, before)) == 1
 
 
 def test_a_new_episode_is_protected_anew(execution: Execution) -> None:

@@ -4,6 +4,8 @@ docs give for them, and the aggregates they belong to rebuild from them."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from uuid import UUID
 
@@ -12,6 +14,8 @@ from eventsourcing.persistence import StoredEvent
 
 from application import commands as c
 from domain.bot import Bot
+from domain.ids import BotId, position_id_for
+from domain.position import Position
 from infrastructure.settings import Settings
 from tests.support.world import ACTOR, World, world_on
 
@@ -59,3 +63,51 @@ def test_a_kill_switch_reset_stored_before_reasons_loads_with_none(world: World,
     [reset] = [e for e in old_store.new_events(0) if isinstance(e, Bot.KillSwitchReset)]
     assert (reset.reason, reset.meta.actor) == (None, ACTOR)
     assert not old_store.store.load(Bot, bot_id).kill_switch
+
+
+def _fire_v2(world: World, denied: list[str]) -> UUID:
+    """A bot with a long position whose stop loss was asked for once and denied."""
+    bot_id = world.running_bot()
+    order_id = world.place(bot_id, "o-1", "buy", "0.1", "50000", stop_loss="49000")
+    world.accept(order_id)
+    world.fill(order_id, "t-1", "0.1", "50000")
+    position_id = position_id_for(BotId(bot_id), "BTC/USDT")
+    world.bus.dispatch(
+        c.RecordProtectionFired(
+            actor="system:protection",
+            position_id=position_id,
+            episode=1,
+            attempt=1,
+            kind="stop_loss",
+            level=Decimal("49000"),
+            mark=Decimal("48900"),
+            client_order_id="protect-BTCUSDT-1",
+            order_id=None,
+            denied=denied,
+        )
+    )
+    return position_id
+
+
+def test_a_denied_protection_stored_before_retries_is_due_again_a_second_later(
+    world: World, old_store: World
+) -> None:
+    position_id = _fire_v2(world, ["BOT_NOT_RUNNING"])
+    copy_as_version_1(world, old_store, position_id, "ProtectionFired", "attempt", "retry_at")
+    [fired] = [e for e in old_store.new_events(0) if isinstance(e, Position.ProtectionFired)]
+    due = fired.timestamp + timedelta(seconds=1)
+    assert (fired.attempt, fired.retry_at) == (1, due)
+    position = old_store.store.load(Position, position_id)
+    limits = world.store.load(Bot, position.bot_id).limits
+    assert position.next_attempt == 2
+    assert position.triggered(limits, Decimal("48900"), fired.timestamp) is None
+    assert position.triggered(limits, Decimal("48900"), due) == ("stop_loss", Decimal("49000"))
+
+
+def test_a_protection_stored_before_retries_and_denied_for_dust_stays_final(
+    world: World, old_store: World
+) -> None:
+    position_id = _fire_v2(world, ["BELOW_MIN_NOTIONAL"])
+    copy_as_version_1(world, old_store, position_id, "ProtectionFired", "attempt", "retry_at")
+    position = old_store.store.load(Position, position_id)
+    assert (position.retry_at, position.denied_for_good) == (None, True)
