@@ -20,6 +20,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from domain.bot import MAX_REASON_LENGTH
 from domain.errors import InvalidInput
 from domain.ids import TOKEN_PATTERN
 from domain.params import MAX_PARAMS_BYTES, MAX_PARAMS_DEPTH, check_params
@@ -132,7 +133,7 @@ Moment = Annotated[
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 
 
-MAX_SYMBOL, MAX_SYMBOLS, MAX_NAME, MAX_REASON = 40, 100, 100, 500
+MAX_SYMBOL, MAX_SYMBOLS, MAX_NAME, MAX_REASON = 40, 100, 100, MAX_REASON_LENGTH
 SymbolText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_SYMBOL, pattern=PRINTABLE)]
 ClientOrderIdText = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=TOKEN_PATTERN)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME, pattern=PRINTABLE)]
