@@ -16,6 +16,7 @@ from application.protection import ProtectionManager
 from infrastructure.logging import configure_logging
 from interfaces.errors import clear_errors
 from interfaces.read_side import ReadSideContainer
+from interfaces.worker_tables import require_tables
 from projections.locks import ProjectionLocks
 from projections.queries import open_position_ids
 
@@ -77,6 +78,7 @@ def run() -> None:
     is denied is asked for again, 1 s after, then doubling up to 60 s apart."""
     container = ReadSideContainer()
     configure_logging(container.settings().log_format, container.settings().log_level)
+    require_tables(container)
     worker = build_protection_worker(container)
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     try:

@@ -134,7 +134,7 @@ def test_a_fresh_database_says_to_run_db_init(env: dict[str, str], args: list[st
     assert_user_error(result.exit_code, result.stderr, NO_TABLES)
 
 
-@pytest.mark.parametrize("args", [["execution", "run"], ["marketdata", "run"]])
+@pytest.mark.parametrize("args", [["execution", "run"], ["marketdata", "run"], ["protection", "run"]])
 def test_a_worker_on_a_fresh_database_says_to_run_db_init(env: dict[str, str], args: list[str]) -> None:
     result = tbot_within(WORKER_START, *args, **env)
     assert_user_error(result.returncode, result.stderr, NO_TABLES)
