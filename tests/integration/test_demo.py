@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 from decimal import Decimal
@@ -130,5 +129,5 @@ def test_make_run_serves_the_demo_over_http_until_stopped(tmp_path: Path) -> Non
     finally:
         process.terminate()
         _, errors = process.communicate(timeout=30)
-    # uvicorn shuts down gracefully, then ends the process with the signal it was sent
-    assert process.returncode in (0, -signal.SIGTERM) and "Traceback" not in errors, errors
+    # the workers stop and are waited for, then the application closes what they used; exit 0
+    assert process.returncode == 0 and "Traceback" not in errors, errors
