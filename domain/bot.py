@@ -13,13 +13,15 @@ from domain.aggregate import TradingAggregate
 from domain.errors import IllegalTransition, InvalidInput
 from domain.ids import BotId, ClientOrderId, DenialId, OrderId, UserId
 from domain.orders import OrderRequest
-from domain.params import check_text
+from domain.params import check_params, check_text
 from domain.risk import RATE_WINDOW, Exposure, ReasonCode, RiskContext, RiskLimits
 from domain.values import MarketSpec, Side, Stamp, Symbol
 
 RECENT_DENIALS_KEPT = 256
 MAX_REASON_LENGTH = 500
 """Why a kill switch was tripped or reset, as free text."""
+MAX_NAME_LENGTH = 100
+"""The longest name, strategy or exchange account reference a bot may have."""
 
 
 class BotStatus(Enum):
@@ -222,6 +224,19 @@ class Bot(TradingAggregate):
         recent_orders: list[datetime]
         recent_denials: dict[str, Denial]
 
+    @staticmethod
+    def creation_fields(
+        name: object, strategy: object, params: object, exchange_account: object
+    ) -> dict[str, Any]:
+        """A new bot's free-form fields as they are recorded (texts stripped), or InvalidInput
+        naming the first field that breaks its rule; what a repeated creation is compared by."""
+        return {
+            "name": check_text(name, "name", MAX_NAME_LENGTH),
+            "strategy": check_text(strategy, "strategy", MAX_NAME_LENGTH),
+            "params": check_params(params),
+            "exchange_account": check_text(exchange_account, "exchange_account", MAX_NAME_LENGTH),
+        }
+
     @classmethod
     def create(
         cls,
@@ -235,10 +250,9 @@ class Bot(TradingAggregate):
         limits: RiskLimits,
         stamp: Stamp,
     ) -> Bot:
-        if not name.strip():
-            raise InvalidInput("name", "must not be empty")
-        if not strategy.strip():
-            raise InvalidInput("strategy", "must not be empty")
+        """A new bot. Its free-form fields are recorded for good and projected into every read
+        model, so they must follow the rules of ``domain.params``; InvalidInput names the field."""
+        fields = cls.creation_fields(name, strategy, params, exchange_account)
         if not allowed_symbols:
             raise InvalidInput("allowed_symbols", "must list at least one symbol")
         return cls._create(
@@ -247,10 +261,7 @@ class Bot(TradingAggregate):
             timestamp=stamp.at,
             meta=stamp.meta,
             owner=owner,
-            name=name.strip(),
-            strategy=strategy.strip(),
-            params=dict(params),
-            exchange_account=exchange_account,
+            **fields,
             allowed_symbols=sorted({str(s) for s in allowed_symbols}),
             limits=limits,
         )

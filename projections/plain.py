@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -11,10 +12,17 @@ from uuid import UUID
 
 from domain.values import Symbol
 
+_NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+"""What a number JSON cannot hold shows as: text. New events never hold one (``domain.params``);
+events recorded before that rule may, and must still project."""
+
 
 def plain(value: Any) -> Any:
+    """The value as JSON holds it: finite floats as they are, NaN and infinities as text."""
     if value is None or isinstance(value, bool | int | str):
         return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else _NON_FINITE[str(value)]
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, Enum):

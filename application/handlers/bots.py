@@ -30,14 +30,14 @@ from domain.values import Stamp, Symbol
 class CreateBotHandler(Handler[CreateBot, Ack]):
     def execute(self, command: CreateBot, stamp: Stamp) -> Ack:
         owner = user_id(command.actor)
+        fields = Bot.creation_fields(command.name, command.strategy, command.params, command.exchange_account)
         symbols = [Symbol.parse(s, f"allowed_symbols[{i}]") for i, s in enumerate(command.allowed_symbols)]
         if command.idempotency_key is not None:
             bot_id = bot_id_for_key(owner, command.idempotency_key)
             existing = self.store.find(Bot, bot_id, read_only=True)
             if existing is not None:
-                created = (existing.name, existing.strategy, existing.params, existing.exchange_account)
-                asked = (command.name, command.strategy, command.params, command.exchange_account)
-                if created != asked or existing.allowed_symbols != [str(s) for s in symbols]:
+                created = {name: getattr(existing, name) for name in fields}
+                if created != fields or existing.allowed_symbols != [str(s) for s in symbols]:
                     raise IdempotencyMismatch(f"idempotency key {command.idempotency_key}")
                 return Ack(bot_id, self.store.last_position(), changed=False)
         else:
