@@ -84,7 +84,9 @@ def run(
 @projections_app.command("status")
 @clear_errors
 def status(
-    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per projection")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="one JSON document: a list with an object per projection")
+    ] = False,
 ) -> None:
     """Each projection's position, lag in events and seconds, backend and holder."""
     container = ReadSideContainer()
@@ -98,8 +100,7 @@ def status(
         container.reader(), read_models, ALL_NAMES, container.clock().now(), holders, live_store
     )
     if as_json:
-        for row in rows:
-            console.print_json(json.dumps({**vars(row), "lag_events": row.lag_events}))
+        typer.echo(json.dumps([{**vars(row), "lag_events": row.lag_events} for row in rows], indent=2))
         return
     table = Table(title=f"projections (event store head {rows[0].head if rows else 0})")
     for column in ("projection", "position", "lag events", "lag s", "backend", "gen", "run by", "error"):

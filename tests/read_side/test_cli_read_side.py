@@ -119,24 +119,12 @@ def test_status_shows_positions_lag_and_backend(recorded: Recorded, read_setting
     recorded.world.bus.dispatch(c.ResumeBot(actor=ACTOR, bot_id=recorded.bot))
     result = tbot(read_settings, "projections", "status", "--json")
     assert result.returncode == 0, result.stderr
-    rows = {row["name"]: row for row in map(json.loads, _objects(result.stdout))}
+    rows = {row["name"]: row for row in json.loads(result.stdout)}  # one JSON document
     head = recorded.world.store.last_position()
     assert rows["orders"]["position"] == head - 1 and rows["orders"]["lag_events"] == 1
     expected_backend = "sqlite" if read_settings.backend == "sqlite" else "postgresql range partitions"
     assert rows["fills"]["backend"] == expected_backend
     assert ("live" in rows) == (read_settings.redis_url is not None)
-
-
-def _objects(output: str) -> list[str]:
-    """Splits rich's pretty-printed JSON objects."""
-    chunks, depth, current = [], 0, ""
-    for char in output:
-        current += char
-        depth += {"{": 1, "}": -1}.get(char, 0)
-        if depth == 0 and current.strip():
-            chunks.append(current.strip())
-            current = ""
-    return chunks
 
 
 def test_rebuild_all_from_the_cli_keeps_the_rows(recorded: Recorded, read_settings: Settings) -> None:
