@@ -88,7 +88,8 @@ def status(
         bool, typer.Option("--json", help="one JSON document: a list with an object per projection")
     ] = False,
 ) -> None:
-    """Each projection's position, lag in events and seconds, backend and holder."""
+    """Each projection's position, lag in events and seconds, backend, holder, and the error that
+    stopped it (or that its last batch met), if any."""
     container = ReadSideContainer()
     read_models = container.read_models()
     live_store = container.live_store() if container.settings().redis_url is not None else None
@@ -110,7 +111,7 @@ def status(
             row.name,
             str(row.position),
             str(row.lag_events),
-            f"{row.lag_seconds:.1f}",
+            "?" if row.lag_seconds is None else f"{row.lag_seconds:.1f}",
             row.backend,
             str(row.generation),
             row.holder,

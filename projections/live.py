@@ -57,6 +57,14 @@ class LiveStore(Protocol):
 
     def bot_pnl(self, bot_id: str) -> dict[str, str]: ...
 
+    def error(self) -> str | None:
+        """Why the live projection last failed, until a batch applies again (``commit`` clears it)."""
+        ...
+
+    def record_error(self, message: str | None) -> None:
+        """Keeps why the live projection failed (None clears it), where status and health read it."""
+        ...
+
 
 @dataclass(frozen=True)
 class FeedWindow:

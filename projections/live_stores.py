@@ -17,8 +17,9 @@ from projections.live import FeedWindow, LiveUpdate, PositionMoved
 class RedisLiveStore:
     """Keys: ``{ns}:live:generation`` points at the current generation; under ``{ns}:live:g{N}:``
     are ``position``, ``directory`` (aggregate to bot and owner), ``positions:{bot}`` and
-    ``pnl:{bot}`` hashes, the ``feed`` stream whose entry ids are the events' global positions, and
-    ``feed_floor``: the stream holds every entry after it (it is trimmed by position, not length)."""
+    ``pnl:{bot}`` hashes, the ``feed`` stream whose entry ids are the events' global positions,
+    ``feed_floor``: the stream holds every entry after it (it is trimmed by position, not length),
+    and ``error``: why the projection last failed, until a batch applies again."""
 
     kind = "redis"
 
@@ -82,8 +83,19 @@ class RedisLiveStore:
                 pipe.xtrim(self.key("feed"), minid=f"{floor + 1}-0", approximate=True)
                 pipe.set(self.key("feed_floor"), floor)
             pipe.set(position_key, update.position)
+            pipe.delete(self.key("error"))
 
         self.client.transaction(write, position_key)
+
+    def error(self) -> str | None:
+        value = self.client.get(self.key("error"))
+        return value.decode() if value is not None else None
+
+    def record_error(self, message: str | None) -> None:
+        if message is None:
+            self.client.delete(self.key("error"))
+        else:
+            self.client.set(self.key("error"), message)
 
     def feed_window(self, after: int, limit: int) -> FeedWindow:
         pipe = self.client.pipeline(transaction=True)
@@ -141,6 +153,7 @@ class MemoryLiveStore:
         self._feed: list[dict[str, str]] = []
         self._floor = 0
         self._committed = threading.Condition(self._lock)
+        self._error: str | None = None
         self.generation = 1
 
     def bound(self) -> MemoryLiveStore:
@@ -172,7 +185,14 @@ class MemoryLiveStore:
                 del self._feed_positions[:cut], self._feed[:cut]
                 self._floor = floor
             self._position = update.position
+            self._error = None
             self._committed.notify_all()
+
+    def error(self) -> str | None:
+        return self._error
+
+    def record_error(self, message: str | None) -> None:
+        self._error = message
 
     def feed_window(self, after: int, limit: int) -> FeedWindow:
         with self._lock:

@@ -179,10 +179,12 @@ class ReadModels:
 
     def apply(self, conn: Connection, track: Tracking, envelopes: Sequence[Envelope], now: datetime) -> None:
         """Applies the events after the projection's position and moves its position to the last
-        one, in the caller's transaction."""
+        one, in the caller's transaction; clears the error recorded of an earlier failure."""
         projection = self.projections[track.name]
         todo = [e for e in envelopes if e.position > track.position]
         if not todo:
+            if track.error is not None:
+                conn.execute(update(TRACKING).where(TRACKING.c.name == track.name).values(error=None))
             return
         self.apply_to(conn, projection, self.tables(projection, track.generation), todo)
         conn.execute(

@@ -1,4 +1,5 @@
-"""Where each projection is: position, lag in events and seconds, generation, backend, holder."""
+"""Where each projection is: position, lag in events and seconds, generation, backend, holder,
+and the error that stopped it (or that its last batch met), if any."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from projections.errors import UndecodableEvent
 from projections.live import NAME as LIVE
 from projections.live import LiveStore
 from projections.read_models import ReadModels
@@ -17,7 +19,7 @@ class ProjectionStatus:
     name: str
     position: int
     head: int
-    lag_seconds: float
+    lag_seconds: float | None
     backend: str
     generation: int
     holder: str
@@ -45,7 +47,11 @@ def projection_status(
         if name == LIVE:
             if live_store is None:
                 continue
-            position, generation, error = live_store.position(), getattr(live_store, "generation", 1), None
+            position, generation, error = (
+                live_store.position(),
+                getattr(live_store, "generation", 1),
+                live_store.error(),
+            )
             kind = live_store.kind
         else:
             track = tracks[name]
@@ -65,9 +71,13 @@ def projection_status(
     return found
 
 
-def _lag_seconds(reader: EventReader, position: int, head: int, now: datetime) -> float:
-    """How long the oldest event the projection has not applied has been waiting."""
+def _lag_seconds(reader: EventReader, position: int, head: int, now: datetime) -> float | None:
+    """How long the oldest event the projection has not applied has been waiting; None when that
+    event cannot be decoded (its time is inside it)."""
     if position >= head:
         return 0.0
-    oldest = reader.read(position, 1)
+    try:
+        oldest = reader.read(position, 1)
+    except UndecodableEvent:
+        return None
     return max(0.0, (now - oldest[0].at).total_seconds()) if oldest else 0.0

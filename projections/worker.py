@@ -1,6 +1,14 @@
 """The projection worker: runs the projections whose locks it holds, a batch per transaction,
 woken by the event store's notifications and polling in case one is lost; takes over a projection
-when its holder dies."""
+when its holder dies.
+
+A batch that fails is never skipped, and never fails silently: the error is recorded where
+`tbot projections status` and ``/health/ready`` read it (the tracking row of a SQL projection,
+the live store for the live one) until a batch of that projection applies again. A passing
+fault (the database or Redis out of reach) is retried at the next poll; a projection that
+stopped (an event it cannot apply, or any other error) is set aside and tried again every
+``retry_seconds``, so it carries on by itself once the cause is gone (a rebuild, a repaired
+read model), without a restart."""
 
 from __future__ import annotations
 
@@ -12,6 +20,7 @@ from datetime import UTC, datetime
 import structlog
 from opentelemetry import trace
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError
 
 from projections.envelope import Envelope
@@ -36,7 +45,15 @@ def _describe(span: trace.Span, names: list[str], envelopes: Sequence[Envelope])
         span.set_attribute("tbot.correlation_ids", correlations[:100])
 
 
-TRANSIENT: tuple[type[BaseException], ...] = (DBAPIError, RedisConnectionError, OSError, PositionMoved)
+TRANSIENT: tuple[type[BaseException], ...] = (
+    DBAPIError,
+    RedisConnectionError,
+    RedisTimeoutError,
+    OSError,
+    PositionMoved,
+)
+RETRY_SECONDS = 30.0
+"""How long a stopped projection is set aside before the worker tries it again."""
 
 
 class ProjectionWorker:
@@ -53,6 +70,7 @@ class ProjectionWorker:
         batch_size: int = 500,
         poll_seconds: float = 1.0,
         takeover_seconds: float = 1.0,
+        retry_seconds: float = RETRY_SECONDS,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.reader = reader
@@ -65,27 +83,34 @@ class ProjectionWorker:
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
         self.takeover_seconds = takeover_seconds
+        self.retry_seconds = retry_seconds
         self.now = now
         self.held: set[str] = set()
         self.failed: dict[str, str] = {}
+        """The projections that stopped, with why; each is tried again at ``_retry_at``."""
+        self._retry_at: dict[str, float] = {}
         self._stop = threading.Event()
         self._last_takeover = 0.0
 
     @property
     def active(self) -> list[str]:
-        return [name for name in self.wanted if name in self.held and name not in self.failed]
+        """The projections held and not set aside (a stopped one again once its retry is due)."""
+        now = time.monotonic()
+        return [
+            name
+            for name in self.wanted
+            if name in self.held and (name not in self.failed or self._retry_at[name] <= now)
+        ]
 
     def stop(self) -> None:
         self._stop.set()
         self.wakeup.poke()
 
     def run(self) -> None:
-        """Runs until stopped, or until every projection it wants has failed."""
+        """Runs until stopped."""
         try:
             while not self._stop.is_set():
                 self.take_over()
-                if len(self.failed) == len(self.wanted):
-                    return
                 if not self.active:
                     self._stop.wait(self.takeover_seconds)
                     continue
@@ -106,8 +131,8 @@ class ProjectionWorker:
         self.take_over()
         try:
             while self.active:
-                failed = len(self.failed)
-                if self.step() == 0 and len(self.failed) == failed:
+                failed = dict(self.failed)
+                if self.step() == 0 and self.failed == failed:
                     break
         finally:
             self.locks.release_all()
@@ -128,30 +153,64 @@ class ProjectionWorker:
                 log.info("projection acquired", projection=name)
 
     def step(self) -> int:
-        """One batch for every projection held; returns the number of events read."""
-        moved = 0
+        """One batch for every projection held (the SQL ones in one transaction, the live one
+        apart); returns the number of events read. A passing fault of either is raised after
+        the other has had its batch."""
+        moved, fault = 0, None
         sql_names = [n for n in self.active if n in self.read_models.projections]
+        groups: list[tuple[list[str], Callable[[], int]]] = []
         if sql_names:
-            moved = max(moved, self._guarded(sql_names, lambda: self._step_sql(sql_names)))
+            groups.append((sql_names, lambda: self._step_sql(sql_names)))
         if self.live is not None and self.live.name in self.active:
-            moved = max(moved, self._guarded([self.live.name], self._step_live))
+            groups.append(([self.live.name], self._step_live))
+        for names, step in groups:
+            try:
+                moved = max(moved, self._guarded(names, step))
+            except TRANSIENT as error:
+                fault = fault or error
+        if fault is not None:
+            raise fault
         return moved
 
     def _guarded(self, names: list[str], step: Callable[[], int]) -> int:
         try:
-            return step()
+            moved = step()
         except ProjectionStopped as error:
             self._fail(error.projection, str(error))
         except UndecodableEvent as error:
             for name in names:
                 self._fail(name, f"projection {name} stopped: {error}")
+        except PositionMoved:
+            raise  # another writer moved the live model on: nothing is wrong
+        except TRANSIENT as error:
+            for name in names:
+                self._record(name, f"projection {name} cannot apply its next batch, retrying: {_text(error)}")
+            raise
+        except Exception as error:  # a fault of its own must not end the worker or go unseen
+            for name in names:
+                self._fail(name, f"projection {name} stopped: {_text(error)}")
+        else:
+            for name in names:
+                self.failed.pop(name, None)
+                self._retry_at.pop(name, None)
+            return moved
         return 0
 
     def _fail(self, name: str, message: str) -> None:
         self.failed[name] = message
-        log.error("projection stopped", projection=name, error=message)
-        if name in self.read_models.projections:
-            self.read_models.record_error(name, message)
+        self._retry_at[name] = time.monotonic() + self.retry_seconds
+        log.error("projection stopped", projection=name, error=message, retry_seconds=self.retry_seconds)
+        self._record(name, message)
+
+    def _record(self, name: str, message: str) -> None:
+        """Writes the error where status and health read it; logs if that is out of reach too."""
+        try:
+            if name in self.read_models.projections:
+                self.read_models.record_error(name, message)
+            elif self.live_store is not None:
+                self.live_store().record_error(message)
+        except TRANSIENT as error:
+            log.warning("projection error not recorded", projection=name, error=message, cause=str(error))
 
     def _step_sql(self, names: list[str]) -> int:
         with _tracer.start_as_current_span("projection.batch") as span, self.read_models.write() as conn:
@@ -169,6 +228,15 @@ class ProjectionWorker:
             store = self.live_store()
             reached = store.position()
             envelopes = self.reader.read(reached, self.batch_size)
-            self.live.apply(store, envelopes, expected=reached)
+            if envelopes:
+                self.live.apply(store, envelopes, expected=reached)  # clears a recorded error
+            elif store.error() is not None:
+                store.record_error(None)
             _describe(span, [self.live.name], envelopes)
         return len(envelopes)
+
+
+def _text(error: BaseException) -> str:
+    """An error in one line: its type and its first line (a database error's SQL left out)."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0] if lines else ''}".rstrip(": ")

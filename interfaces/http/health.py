@@ -1,5 +1,5 @@
-"""Liveness (the process answers) and readiness (event store, read database and Redis reachable;
-projection lag reported)."""
+"""Liveness (the process answers) and readiness (event store, read database and Redis reachable,
+no projection stopped; projection lag reported)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select, text
 
 from interfaces.http.deps import Container, QueryEngineDep
+from projections.live import NAME as LIVE
 from projections.read_models import TRACKING
 
 router = APIRouter(prefix="/health", tags=["health"])
@@ -31,21 +32,29 @@ async def ready(box: Container, engine: QueryEngineDep) -> JSONResponse:
     except Exception as error:  # reported, not raised: this endpoint says what is down
         checks["event_store"] = f"unreachable: {type(error).__name__}"
     lag: dict[str, int] = {}
+    stopped: dict[str, str] = {}
     try:
         async with engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
-            for row in (await conn.execute(select(TRACKING.c.name, TRACKING.c.position))).all():
+            query = select(TRACKING.c.name, TRACKING.c.position, TRACKING.c.error)
+            for row in (await conn.execute(query)).all():
                 lag[row.name] = max(0, head - int(row.position))
+                if row.error is not None:
+                    stopped[row.name] = row.error
         checks["read_database"] = "ok"
     except Exception as error:
         checks["read_database"] = f"unreachable: {type(error).__name__}"
     live_store = box.live_store()
-    if live_store.kind == "redis":
-        try:
+    try:
+        if live_store.kind == "redis":
             await run_in_threadpool(live_store.client.ping)
             checks["redis"] = "ok"
-        except Exception as error:
-            checks["redis"] = f"unreachable: {type(error).__name__}"
+        live_error = await run_in_threadpool(live_store.error)
+        if live_error is not None:
+            stopped[LIVE] = live_error
+    except Exception as error:
+        checks["redis"] = f"unreachable: {type(error).__name__}"
+    checks["projections"] = stopped or "ok"  # each stopped projection with its error
     healthy = all(value == "ok" for value in checks.values())
     body = {
         "status": "ready" if healthy else "unavailable",
