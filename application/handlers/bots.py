@@ -42,7 +42,7 @@ class CreateBotHandler(Handler[CreateBot, Ack]):
                 return Ack(bot_id, self.store.last_position(), changed=False)
         else:
             bot_id = BotId(self.deps.ids.new_id())
-        if not self.deps.accounts.exists(command.exchange_account):
+        if not self.deps.accounts.exists(fields["exchange_account"]):
             raise InvalidInput(
                 "exchange_account",
                 "must be a paper account ('paper' or 'paper:<name>') or an exchange account added "

@@ -110,3 +110,11 @@ def test_what_no_store_can_hold_is_refused_naming_the_field(
             _create(world, **fields)
         assert refused.value.field == field and rule in refused.value.rule
         assert world.store.last_position() == 0
+
+
+def test_texts_are_recorded_and_looked_up_trimmed(sqlite_settings: Settings) -> None:
+    with world_on(sqlite_settings) as world, read_side_on(sqlite_settings) as rs:
+        _create(world, name=" b ", strategy=" grid ", exchange_account=" paper ")
+        assert rs.catch_up() == {}
+        [row] = rs.typed_rows("bots", "bot_id")
+        assert (row["name"], row["strategy"], row["exchange_account"]) == ("b", "grid", "paper")
