@@ -24,6 +24,10 @@ async def live() -> dict[str, str]:
 
 @router.get("/ready")
 async def ready(box: Container, engine: QueryEngineDep) -> JSONResponse:
+    """200 when the event store, the read database and Redis answer and no projection has
+    stopped; otherwise 503, with `checks` saying what is out of reach and `checks.projections`
+    naming each stopped projection with its error (which projection, at which event, why).
+    `lag_events` is how far each SQL projection is behind the event store's head."""
     checks: dict[str, Any] = {}
     head = 0
     try:
