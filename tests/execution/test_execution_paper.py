@@ -3,7 +3,6 @@ back through the command handlers, and a restart reconciles instead of resending
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -20,16 +19,8 @@ from domain.position import Position
 from domain.risk import ReasonCode
 from infrastructure.adapters import PAPER_MARKETS
 from infrastructure.credentials import CredentialStore, ExchangeCredentials, new_key
-from infrastructure.settings import Settings
-from tests.support.execution import SETTLE, Execution, execution_on
+from tests.support.execution import SETTLE, Execution
 from tests.support.world import ACTOR, BTC, LIMITS
-
-
-@pytest.fixture
-def execution(any_settings: Settings) -> Iterator[Execution]:
-    with execution_on(any_settings) as running:
-        running.start()
-        yield running
 
 
 def test_a_market_order_is_sent_once_and_its_fill_lands_on_the_position(execution: Execution) -> None:

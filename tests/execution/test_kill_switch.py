@@ -3,24 +3,13 @@ paper exchange through the execution manager, so they can no longer fill."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
-
-import pytest
 
 from application import commands as c
 from domain.bot import Bot
 from domain.order_states import OrderStatus
-from infrastructure.settings import Settings
-from tests.support.execution import Execution, execution_on
+from tests.support.execution import Execution
 from tests.support.world import ACTOR, BTC, LIMITS
-
-
-@pytest.fixture
-def execution(any_settings: Settings) -> Iterator[Execution]:
-    with execution_on(any_settings) as running:
-        running.start()
-        yield running
 
 
 def _resting_at_the_exchange(execution: Execution) -> int:

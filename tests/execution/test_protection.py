@@ -5,7 +5,6 @@ order the risk rules deny is asked for again with backoff, unless the position i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -19,18 +18,10 @@ from domain.ids import BotId, position_id_for
 from domain.order import Order
 from domain.order_states import OrderStatus
 from domain.position import Position
-from infrastructure.settings import Settings
 from interfaces.protection import ReadModelPositions
 from interfaces.read_side import build_worker
-from tests.support.execution import Execution, execution_on
+from tests.support.execution import Execution
 from tests.support.world import ACTOR, BTC, LIMITS
-
-
-@pytest.fixture
-def execution(any_settings: Settings) -> Iterator[Execution]:
-    with execution_on(any_settings) as running:
-        running.start()
-        yield running
 
 
 class _Protection:

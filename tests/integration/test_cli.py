@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import psycopg
+from dependency_injector import providers
 
-from tests.integration.cli_support import tbot
+from infrastructure.settings import Settings
+from interfaces.http.container import HttpContainer
+from tests.integration.cli_support import invoke, sqlite_env, tbot
 
 
 def test_db_init_on_postgres_creates_the_schema_and_tables(postgres_url: str) -> None:
@@ -39,3 +42,18 @@ def test_an_unreachable_store_exits_1_with_the_reason() -> None:
 
 def test_an_unknown_command_exits_2() -> None:
     assert tbot("frobnicate").returncode == 2
+
+
+def test_users_create_and_keys_create_make_a_key_that_authenticates(tmp_path: Path) -> None:
+    env = sqlite_env(tmp_path)
+    assert invoke("db", "init", **env).exit_code == 0
+    created = invoke("users", "create", "alice", "--role", "admin", "--password", "long enough secret", **env)
+    assert created.exit_code == 0, created.output
+    printed = invoke("keys", "create", "alice", **env)
+    assert printed.exit_code == 0, printed.output
+    container = HttpContainer()
+    settings = Settings(sqlite_path=tmp_path / "e.db", read_sqlite_path=tmp_path / "r.db")
+    container.settings.override(providers.Object(settings))
+    caller = container.identity().by_key(printed.stdout.strip())
+    container.read_engine().dispose()
+    assert caller is not None and (caller.user_id, caller.role) == ("alice", "admin")

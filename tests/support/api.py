@@ -1,5 +1,5 @@
-"""A real `tbot serve` process (and a projection worker) on a test's settings, with users made
-through the CLI, driven over HTTP with httpx."""
+"""A real `tbot serve` process (and a projection worker) on a test's settings, with users and
+their API keys in its identity store, driven over HTTP with httpx."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from dependency_injector import providers
 
 from infrastructure.settings import Settings
+from interfaces.http.container import HttpContainer
 from tests.support.processes import start_tbot, stop, tbot, wait_for
 
 PASSWORD = "correct horse battery staple"
@@ -31,6 +33,21 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _users_with_keys(settings: Settings, users: dict[str, str]) -> dict[str, str]:
+    """Each user made with its role and the shared password, and an API key for each, through the
+    identity store the CLI's `users create` and `keys create` use (tested there as commands; here
+    in-process, which spares two processes a user)."""
+    container = HttpContainer()
+    container.settings.override(providers.Object(settings))
+    identity = container.identity()
+    keys = {}
+    for user, role in users.items():
+        identity.create_user(user, role, PASSWORD)
+        keys[user] = identity.create_key(user)
+    container.read_engine().dispose()
+    return keys
 
 
 def _run(settings: Settings, *args: str) -> str:
@@ -72,10 +89,7 @@ def api_on(
     """Users by name and role; each gets an API key (and the shared test password). ``env`` adds
     settings for the server; ``log`` receives what the server prints."""
     _run(settings, "db", "init")
-    api = Api(f"http://127.0.0.1:{free_port()}")
-    for user, role in users.items():
-        _run(settings, "users", "create", user, "--role", role, "--password", PASSWORD)
-        api.keys[user] = _run(settings, "keys", "create", user)
+    api = Api(f"http://127.0.0.1:{free_port()}", _users_with_keys(settings, users))
     port = api.base_url.rsplit(":", 1)[1]
     env = {"TBOT_REFERENCE_PRICES": PRICES, "TBOT_PROJECTION_POLL_SECONDS": "0.2", **env}
     server = start_tbot(settings, "serve", "--port", port, stdout=log, **env)
