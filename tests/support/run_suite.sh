@@ -10,4 +10,4 @@ set -a
 . "$env_file"
 set +a
 export TBOT_REQUIRE_SERVICES=1
-.venv/bin/pytest "$@"
+.venv/bin/pytest --durations=15 "$@"
