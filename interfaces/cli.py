@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated
 
 import typer
@@ -21,6 +22,7 @@ from interfaces.cli_http import (
     users_app,
 )
 from interfaces.cli_read_side import audit_app, events_app, projections_app
+from interfaces.decimals import plain, rounded
 from interfaces.demo import ACTOR, DemoReport, ReadBack, read_back, run_demo
 from interfaces.errors import clear_errors
 from interfaces.execution import build_execution_worker, execution_app
@@ -143,7 +145,12 @@ def _play_demo(container: HttpContainer) -> DemoReport:
     return report
 
 
+def _computed(value: Decimal | None) -> str:
+    return "-" if value is None else rounded(value)
+
+
 def _print_read_back(shown: ReadBack) -> None:
+    """The read models as tables, their decimals written as the API writes them (docs/api.md)."""
     orders = Table(title="orders (read model)")
     for column in (
         "client order id",
@@ -161,11 +168,11 @@ def _print_read_back(shown: ReadBack) -> None:
             o["client_order_id"],
             o["side"],
             o["order_type"],
-            str(o["quantity"]),
+            plain(o["quantity"]),
             o["status"],
-            str(o["filled_quantity"]),
-            str(o["average_fill_price"]),
-            str(o["fees_quote"]),
+            plain(o["filled_quantity"]),
+            _computed(o["average_fill_price"]),
+            _computed(o["fees_quote"]),
         )
     console.print(orders)
     positions = Table(title="positions (read model)")
@@ -174,11 +181,11 @@ def _print_read_back(shown: ReadBack) -> None:
     for line in shown.positions:
         positions.add_row(
             line.symbol,
-            str(line.quantity),
-            str(line.average_price),
-            str(line.realized_pnl),
-            str(line.mark_price),
-            str(line.unrealized_pnl),
+            plain(line.quantity),
+            rounded(line.average_price),
+            rounded(line.realized_pnl),
+            plain(line.mark_price),
+            rounded(line.unrealized_pnl),
         )
     console.print(positions)
     pnl = Table(title="PnL by minute (read model `pnl`, bucketed)")
@@ -187,17 +194,17 @@ def _print_read_back(shown: ReadBack) -> None:
     for row in shown.pnl:
         pnl.add_row(
             row["bucket"].isoformat(),
-            str(row["quantity"]),
-            str(row["average_price"]),
-            str(row["realized_pnl"]),
+            plain(row["quantity"]),
+            rounded(row["average_price"]),
+            rounded(row["realized_pnl"]),
         )
     console.print(pnl)
     decisions = ", ".join(f"{d['client_order_id']}: {d['decision']}" for d in shown.decisions)
     console.print(f"risk decisions (read model): {decisions}")
     live = shown.live_pnl
-    console.print(
-        f"live model: realized PnL {live.get('realized_pnl')} at event #{live.get('event_position')}"
-    )
+    realized = live.get("realized_pnl")
+    shown_pnl = "-" if realized is None else rounded(Decimal(realized))
+    console.print(f"live model: realized PnL {shown_pnl} at event #{live.get('event_position')}")
 
 
 def main() -> None:

@@ -59,6 +59,8 @@ def test_tbot_demo_runs_on_the_embedded_default(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "420.199" in result.stdout
+    # decimals written as the API writes them: no trailing zeros (the live model keeps "420.1990")
+    assert "realized PnL 420.199 at event" in result.stdout and "420.1990" not in result.stdout
     assert "MAX_ORDER_NOTIONAL, MAX_POSITION" in result.stdout
     assert "positions (read model)" in result.stdout and "PnL by minute" in result.stdout
     assert (tmp_path / "demo.sqlite3").exists()
