@@ -1,11 +1,15 @@
 """What a client sees, on a real `tbot serve` and projection worker on the embedded default: the
-docs pages load only the server's own assets (so they work offline); decimals are written one way
-everywhere (plain, no trailing zeros, computed values rounded half-even to eight places, a flat
-position "0"); a bot on an exchange account that does not exist is refused naming the field."""
+docs pages load only the server's own assets and a real browser renders them (so they work
+offline); decimals are written one way everywhere (plain, no trailing zeros, computed values
+rounded half-even to eight places, a flat position "0"); a bot on an exchange account that does
+not exist is refused naming the field."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -58,6 +62,47 @@ def test_the_docs_pages_load_only_assets_the_server_itself_serves(running: Runni
             assert asset.status_code == 200, reference
             assert asset.headers["content-type"].startswith(_TYPES[Path(reference).suffix]), reference
             assert len(asset.content) > 1000 or reference.endswith(".png")
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium")
+    if found is None:
+        if os.environ.get("TBOT_REQUIRE_SERVICES") == "1":
+            pytest.fail("chromium is missing although `make test` installs it")
+        pytest.skip("chromium is not installed: run the suite with `make test`")
+    return found
+
+
+@pytest.mark.parametrize(
+    ("page", "rendered"),
+    [
+        ("/docs", ['class="opblock-tag-section', "/v1/bots/{bot_id}/kill-switch/reset"]),
+        ("/redoc", ["redoc-wrap", "/v1/bots/{bot_id}/kill-switch/reset"]),
+    ],
+)
+def test_a_real_browser_renders_the_docs_pages_without_internet(
+    running: Running, tmp_path: Path, page: str, rendered: list[str]
+) -> None:
+    """Headless Chromium (this machine has no internet) loads the page, runs its scripts and
+    renders the operations from /openapi.json: a page that needed a CDN would stay blank."""
+    browser = [
+        _chromium(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--virtual-time-budget=15000",
+        "--dump-dom",
+        running.api.base_url + page,
+    ]
+    dom = subprocess.run(browser, capture_output=True, text=True, timeout=120, check=False).stdout
+    for piece in rendered:
+        assert piece in dom, f"{page} rendered without {piece!r}"
 
 
 def _place(running: Running, bot_id: str, symbol: str, side: str, quantity: str, price: str) -> UUID:

@@ -3,6 +3,8 @@
 #   tests/support/services.sh start ENV_FILE   -> writes TBOT_TEST_DATABASE_URL / TBOT_TEST_REDIS_URL
 #   tests/support/services.sh stop  ENV_FILE
 # Both listen on 127.0.0.1 only, on free ports, with data in a throw-away directory.
+# Installs what the suite needs from Debian's packages when it is missing: redis-server, and chromium
+# for the browser test of the docs pages.
 set -euo pipefail
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -13,12 +15,13 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-ensure_redis() {
-    if ! command -v redis-server >/dev/null 2>&1; then
-        echo "services: installing redis-server (Debian package)" >&2
+apt_updated=no
+ensure_command() {  # ensure_command COMMAND PACKAGE: install the Debian package when COMMAND is missing
+    if ! command -v "$1" >/dev/null 2>&1; then
+        echo "services: installing $2 (Debian package)" >&2
         export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq >/dev/null
-        apt-get install -y -qq redis-server >/dev/null
+        if [ "$apt_updated" = no ]; then apt-get update -qq >/dev/null; apt_updated=yes; fi
+        apt-get install -y -qq "$2" >/dev/null
     fi
 }
 
@@ -27,7 +30,8 @@ run_as_postgres() {
 }
 
 start() {
-    ensure_redis
+    ensure_command redis-server redis-server
+    ensure_command chromium chromium  # the docs pages' browser test
     [ -x "$PG_BIN/initdb" ] || { echo "services: PostgreSQL binaries not found in $PG_BIN" >&2; exit 1; }
     local dir; dir=$(mktemp -d /tmp/tbot-services.XXXXXX)
     chmod 755 "$dir"
