@@ -23,15 +23,24 @@ MAX_INTEGER = 2**63 - 1
 """Integers in ``params`` lie within a signed 64-bit range (what JSON stores and encoders hold)."""
 
 
+NOT_UNICODE = "must be valid Unicode (no lone surrogates)"
+
+
+def is_unicode(value: str) -> bool:
+    """Whether the text holds no lone UTF-16 surrogate (JSON's ``"\\ud800"`` escapes make them),
+    which no encoder or store can hold."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def text_problem(value: str) -> str | None:
     """Why this text cannot be stored, or None: a NUL or control character, or a lone surrogate."""
-    for char in value:
-        code = ord(char)
-        if code < 0x20 or code == 0x7F:
-            return "must not contain control characters"
-        if 0xD800 <= code <= 0xDFFF:
-            return "must be valid Unicode (no lone surrogates)"
-    return None
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in value):
+        return "must not contain control characters"
+    return None if is_unicode(value) else NOT_UNICODE
 
 
 def check_text(value: object, field: str, max_length: int) -> str:

@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from domain.params import NOT_UNICODE, is_unicode
 from interfaces.http.errors import error, too_large_message
 
 _UNREAD = object()
@@ -35,14 +36,6 @@ Location = tuple[str | int, ...]
 
 def _problem(where: Location, rule: str, kind: str) -> dict[str, Any]:
     return {"loc": where, "msg": rule, "type": kind}
-
-
-def _storable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate
-        return False
-    return True
 
 
 def parse_json_body(raw: bytes) -> Any:
@@ -78,18 +71,16 @@ def _problems(body: Any) -> list[dict[str, Any]]:
         where, value = pending.pop()
         if isinstance(value, float) and not math.isfinite(value):
             problems.append(_problem(where, "must be a finite number (not NaN or Infinity)", "finite_number"))
-        elif isinstance(value, str) and not _storable(value):
-            problems.append(_problem(where, "must be valid Unicode (no lone surrogates)", "unicode"))
+        elif isinstance(value, str) and not is_unicode(value):
+            problems.append(_problem(where, NOT_UNICODE, "unicode"))
         elif isinstance(value, list):
             pending.extend(((*where, index), item) for index, item in enumerate(value))
         elif isinstance(value, dict):
             for key, item in value.items():
-                if _storable(key):
+                if is_unicode(key):
                     pending.append(((*where, key), item))
                 else:
-                    problems.append(
-                        _problem(where, "its keys must be valid Unicode (no lone surrogates)", "unicode")
-                    )
+                    problems.append(_problem(where, f"its keys {NOT_UNICODE}", "unicode"))
     return sorted(problems, key=lambda problem: [str(part) for part in problem["loc"]])
 
 
