@@ -6,18 +6,14 @@ with ``min_position``, until the read models it reads have reached that position
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 import time
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from application.access import Caller
@@ -26,6 +22,7 @@ from domain.position_math import PositionState
 from infrastructure.mark_prices import MARK_PRICES
 from interfaces.http.deps import CallerDep, Container, QueryEngineDep
 from interfaces.http.errors import NotCaughtUp
+from interfaces.http.paging import EventPosition, Keyset, page
 from interfaces.http.read_models import (
     Bot,
     BotPage,
@@ -54,6 +51,11 @@ Cursor = Annotated[str | None, Query(max_length=400, description="next_cursor of
 
 BOTS, ORDERS, FILLS = VIEWS["bots"], VIEWS["orders"], VIEWS["fills"]
 POSITIONS, DECISIONS = VIEWS["positions"], VIEWS["risk_decisions"]
+
+BOT_KEYS = Keyset.of(tuple[Moment, UUID], BOTS.c.created_at, BOTS.c.bot_id)
+ORDER_KEYS = Keyset.of(tuple[Moment, UUID], ORDERS.c.placed_at, ORDERS.c.order_id)
+FILL_KEYS = Keyset.of(tuple[EventPosition], FILLS.c.event_position)
+DECISION_KEYS = Keyset.of(tuple[EventPosition], DECISIONS.c.event_position)
 
 
 async def _caught_up(conn: AsyncConnection, box: Any, names: Sequence[str], wanted: int | None) -> None:
@@ -104,45 +106,6 @@ async def _rows_of(conn: AsyncConnection, caller: Caller, view: Any, bot_id: UUI
     return query
 
 
-def _encode(values: Sequence[Any]) -> str:
-    text = json.dumps([v.isoformat() if isinstance(v, datetime) else str(v) for v in values])
-    return base64.urlsafe_b64encode(text.encode()).decode()
-
-
-def _decode(cursor: str, kinds: Sequence[type]) -> list[Any]:
-    try:
-        raw = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        if not isinstance(raw, list) or len(raw) != len(kinds):
-            raise ValueError("wrong shape")
-        return [
-            datetime.fromisoformat(v) if kind is datetime else kind(v)
-            for kind, v in zip(kinds, raw, strict=True)
-        ]
-    except (ValueError, TypeError) as error:
-        raise InvalidInput("cursor", "is not a cursor this API gave out") from error
-
-
-async def _page(
-    conn: AsyncConnection,
-    query: Select[Any],
-    keys: Sequence[Any],
-    limit: int,
-    cursor: str | None,
-    model: type[BaseModel],
-) -> dict[str, Any]:
-    """Keyset pagination over ``keys`` (ascending): stable under concurrent inserts."""
-    if cursor is not None:
-        after = _decode(
-            cursor, [datetime if k.type.python_type is datetime else k.type.python_type for k in keys]
-        )
-        query = query.where(tuple_(*keys) > tuple_(*after))
-    rows = [dict(r) for r in (await conn.execute(query.order_by(*keys).limit(limit + 1))).mappings()]
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = _encode([rows[-1][k.name] for k in keys]) if more else None
-    return {"items": [model.model_validate(r) for r in rows], "next_cursor": next_cursor}
-
-
 @router.get("/bots", response_model=BotPage)
 async def list_bots(
     caller: CallerDep,
@@ -155,7 +118,7 @@ async def list_bots(
     async with engine.connect() as conn:
         await _caught_up(conn, box, ["bots"], min_position)
         query = _scoped(select(BOTS), BOTS.c.bot_id, caller)
-        return await _page(conn, query, [BOTS.c.created_at, BOTS.c.bot_id], limit, cursor, Bot)
+        return await page(conn, query, BOT_KEYS, limit, cursor, Bot)
 
 
 @router.get("/bots/{bot_id}", response_model=Bot)
@@ -193,7 +156,7 @@ async def list_orders(
             query = query.where(ORDERS.c.placed_at >= placed_from)
         if placed_to is not None:
             query = query.where(ORDERS.c.placed_at < placed_to)
-        return await _page(conn, query, [ORDERS.c.placed_at, ORDERS.c.order_id], limit, cursor, Order)
+        return await page(conn, query, ORDER_KEYS, limit, cursor, Order)
 
 
 @router.get("/orders/{order_id}", response_model=OrderWithFills)
@@ -232,7 +195,7 @@ async def list_fills(
         query = await _rows_of(conn, caller, FILLS, bot_id)
         if symbol is not None:
             query = query.where(FILLS.c.symbol == symbol)
-        return await _page(conn, query, [FILLS.c.event_position], limit, cursor, Fill)
+        return await page(conn, query, FILL_KEYS, limit, cursor, Fill)
 
 
 @router.get("/positions", response_model=list[Position])  # type: ignore[valid-type]
@@ -296,7 +259,7 @@ async def list_risk_decisions(
         query = await _rows_of(conn, caller, DECISIONS, bot_id)
         if decision is not None:
             query = query.where(DECISIONS.c.decision == decision)
-        return await _page(conn, query, [DECISIONS.c.event_position], limit, cursor, RiskDecision)
+        return await page(conn, query, DECISION_KEYS, limit, cursor, RiskDecision)
 
 
 @router.get("/prices", response_model=list[MarkPrice])
