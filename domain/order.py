@@ -116,6 +116,8 @@ class Order(TradingAggregate):
             order.fees_quote += self.fee_quote
             order.trade_ids.append(self.trade_id)
             order.status = self.status
+            if self.status is OrderStatus.PENDING_CANCEL:  # a rejected cancel returns to part filled
+                order.status_before_cancel = OrderStatus.PART_FILLED
 
     if TYPE_CHECKING:  # state set by the events above; not dataclass fields of the aggregate
         bot_id: BotId

@@ -65,7 +65,9 @@ TRANSITIONS: dict[tuple[OrderStatus, Trigger], OrderStatus] = {
     (S.PART_FILLED, T.REQUEST_CANCEL): S.PENDING_CANCEL,
     (S.PART_FILLED, T.CANCELLED): S.CANCELLED,
     (S.PART_FILLED, T.EXPIRE): S.EXPIRED,
-    (S.PENDING_CANCEL, T.FILL_PART): S.PART_FILLED,
+    # A part fill while a cancel is pending keeps the cancel pending: the request still stands,
+    # and whoever carries it out must still see it.
+    (S.PENDING_CANCEL, T.FILL_PART): S.PENDING_CANCEL,
     (S.PENDING_CANCEL, T.FILL_REST): S.FILLED,
     (S.PENDING_CANCEL, T.CANCELLED): S.CANCELLED,
     (S.PENDING_CANCEL, T.EXPIRE): S.EXPIRED,

@@ -70,6 +70,22 @@ def test_a_cancel_is_carried_out_at_the_exchange(execution: Execution) -> None:
     assert execution.order(order_id).filled_quantity == 0
 
 
+def test_a_cancel_is_carried_out_even_when_a_part_fill_is_recorded_first(execution: Execution) -> None:
+    """A poll, a stream or a reconciliation can record a fill before execution reads the cancel
+    request: the request still stands and reaches the exchange."""
+    world = execution.world
+    bot_id = world.running_bot()
+    order_id = world.place(bot_id, "rest", "buy", "0.01", price="49900")
+    execution.cycle()
+    assert execution.status(order_id) is OrderStatus.ACCEPTED
+    world.bus.dispatch(c.CancelOrder(actor=ACTOR, order_id=order_id))
+    world.fill(order_id, "t-1", "0.004", "49900")
+    execution.cycle()
+    assert execution.status(order_id) is OrderStatus.CANCELLED
+    assert execution.order(order_id).filled_quantity == Decimal("0.004")
+    assert world.store.load(Bot, bot_id).open_orders == {}
+
+
 def test_an_ioc_order_that_cannot_fill_expires(execution: Execution) -> None:
     world = execution.world
     order_id = world.place(world.running_bot(), "ioc-1", "buy", "0.1", "49000", time_in_force="IOC")

@@ -321,3 +321,17 @@ def test_cancel_of_a_filled_order_is_an_illegal_transition(world: World) -> None
     with pytest.raises(IllegalTransition):
         world.bus.dispatch(c.CancelOrder(actor=ACTOR, order_id=order_id))
     assert world.new_events(before) == []
+
+
+def test_a_part_fill_while_a_cancel_is_pending_keeps_the_cancel_pending(world: World) -> None:
+    bot_id = world.running_bot()
+    order_id = world.place(bot_id, "o", "buy", "0.1", "50000")
+    world.accept(order_id)
+    world.bus.dispatch(c.CancelOrder(actor=ACTOR, order_id=order_id))
+    world.fill(order_id, "t1", "0.04", "50000")
+    order = world.store.load(Order, order_id)
+    assert order.status is OrderStatus.PENDING_CANCEL and order.filled_quantity == Decimal("0.04")
+    ack = world.bus.dispatch(c.RecordCancelRejected(actor="x", order_id=order_id, reason="too late"))
+    assert ack.status == "part_filled"  # back to the open state it is in now, not the one it left
+    world.fill(order_id, "t2", "0.06", "50000")
+    assert world.store.load(Order, order_id).status is OrderStatus.FILLED
