@@ -18,6 +18,7 @@ from application.handlers.bots import (
 )
 from application.handlers.execution import (
     RecordCancelRejectedHandler,
+    RecordExchangeAnswerHandler,
     RecordFillHandler,
     RecordOrderAcceptedHandler,
     RecordOrderCancelledHandler,
@@ -27,7 +28,7 @@ from application.handlers.execution import (
 )
 from application.handlers.orders import CancelOrderHandler, PlaceOrderHandler
 from application.handlers.protection import RecordProtectionFiredHandler
-from application.results import Ack, FillAck, OrderAck
+from application.results import Ack, AnswerAck, FillAck, OrderAck
 
 HANDLERS: dict[type[c.Command], type[Handler[Any, Any]]] = {
     c.CreateBot: CreateBotHandler,
@@ -44,6 +45,7 @@ HANDLERS: dict[type[c.Command], type[Handler[Any, Any]]] = {
     c.RecordOrderAccepted: RecordOrderAcceptedHandler,
     c.RecordOrderRejected: RecordOrderRejectedHandler,
     c.RecordFill: RecordFillHandler,
+    c.RecordExchangeAnswer: RecordExchangeAnswerHandler,
     c.RecordOrderCancelled: RecordOrderCancelledHandler,
     c.RecordCancelRejected: RecordCancelRejectedHandler,
     c.RecordOrderExpired: RecordOrderExpiredHandler,
@@ -89,9 +91,12 @@ class CommandBus:
     @overload
     def dispatch(self, command: c.RecordFill) -> FillAck: ...
 
-    def dispatch(self, command: c.Command) -> Ack | OrderAck | FillAck:
+    @overload
+    def dispatch(self, command: c.RecordExchangeAnswer) -> AnswerAck: ...
+
+    def dispatch(self, command: c.Command) -> Ack | OrderAck | FillAck | AnswerAck:
         handler = self._handlers.get(type(command))
         if handler is None:
             raise TypeError(f"no handler for {type(command).__name__}")
-        result: Ack | OrderAck | FillAck = handler(command)
+        result: Ack | OrderAck | FillAck | AnswerAck = handler(command)
         return result

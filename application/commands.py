@@ -120,6 +120,32 @@ class RecordFill(OrderCommand):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ReportedTrade:
+    """One trade of an order as the exchange lists it (the fields of ``RecordFill``)."""
+
+    trade_id: str
+    quantity: Decimal | str | int
+    price: Decimal | str | int
+    fee: Decimal | str | int = Decimal(0)
+    fee_currency: str | None = None
+    fee_quote: Decimal | str | int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordExchangeAnswer(OrderCommand):
+    """What the exchange says of a sent order, recorded in one transaction: accepted (with its id
+    there), every listed trade not recorded yet, and how it ended (``outcome``: open, filled,
+    cancelled or expired). ``filled`` is how much the exchange says is filled: the order is not
+    ended before its recorded fills reach it."""
+
+    exchange_order_id: str | None = None
+    outcome: str
+    filled: Decimal | str | int
+    trades: tuple[ReportedTrade, ...] = ()
+    reason: str = "cancelled at the exchange"
+
+
+@dataclass(frozen=True, kw_only=True)
 class RecordOrderCancelled(OrderCommand):
     reason: str = "cancelled at the exchange"
 

@@ -38,12 +38,14 @@ import structlog
 
 from application import commands as c
 from application.bus import CommandBus
-from application.errors import DomainError
+from application.errors import DomainError, IllegalTransition
+from application.execution_reports import answer_command, is_final, one_by_one
 from application.execution_state import EventSource, ExecutionState, StoredEvent, WorkingOrder
 from application.gateway import (
     ExchangeGateway,
     ExchangeOrder,
     ExchangeStatus,
+    ExchangeTrade,
     ExchangeUnavailable,
     GatewayDirectory,
     OrderRefused,
@@ -53,8 +55,9 @@ from application.gateway import (
     UnknownAccount,
 )
 from application.ports import Clock
-from application.results import FillAck, OrderAck
+from application.results import AnswerAck, FillAck, OrderAck
 from application.store import TradingApplication
+from domain.aggregate import TradingAggregate
 from domain.bot import Bot
 from domain.ids import ClientOrderId, OrderId, exchange_client_order_id, order_id_of_exchange_client_order_id
 from domain.order import Order
@@ -64,6 +67,16 @@ from domain.values import Symbol
 EXECUTION_ACTOR = "system:execution"
 RECONCILIATION_ACTOR = "system:reconciliation"
 log = structlog.get_logger("tbot.execution")
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A report the order refused for good (logged; asking again would be refused again)."""
+
+    error: DomainError
+
+
+Recorded = OrderAck | FillAck | AnswerAck | Refused | None
 
 
 @dataclass(frozen=True)
@@ -77,6 +90,10 @@ class Cause:
     def fields(self) -> dict[str, str]:
         return {"actor": self.actor, "correlation_id": self.correlation_id, "causation_id": self.causation_id}
 
+    @property
+    def reconciling(self) -> bool:
+        return self.actor == RECONCILIATION_ACTOR
+
 
 @dataclass
 class _Follow:
@@ -86,6 +103,7 @@ class _Follow:
     filled: Decimal = Decimal(0)
     settled: bool = False  # the exchange has answered for the order (it has it, or it ended)
     check_at: float = 0.0  # when an unsettled order is looked up next (monotonic seconds)
+    refused: tuple[ExchangeStatus, Decimal] | None = None  # an answer the order refused for good
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -148,7 +166,9 @@ class ExecutionManager:
         self._working = {order.order_id: _Follow(order) for order in working}
         run = f"reconcile-{self.clock.now():%Y%m%dT%H%M%S.%f}"
         cause = Cause(RECONCILIATION_ACTOR, run, run)
-        await self._each(list(self._working.values()), lambda follow: self._resolve(follow, cause))
+        await self._each(
+            list(self._working.values()), lambda follow: self._safely(follow, self._resolve(follow, cause))
+        )
         gone = [order.order_id for order in working if order.order_id not in self._working]
         await asyncio.to_thread(self.state.save, self.position, [], gone)
         log.info("reconciled", orders=len(working), ended=len(gone), position=self.position)
@@ -203,12 +223,16 @@ class ExecutionManager:
             if follow is None:
                 continue  # not one of ours, or already ended
             async with follow.lock:
-                if isinstance(event, Order.Placed):
-                    await self._place(follow, cause)
-                else:
-                    order = await self._order(follow)
-                    if order is not None and order.status is OrderStatus.PENDING_CANCEL:
-                        await self._cancel(follow, order, cause)
+                if not await self._safely(follow, self._act_on_one(follow, event, cause)):
+                    return  # what is left of the order's events is done by its lookup
+
+    async def _act_on_one(self, follow: _Follow, event: TradingAggregate.Event, cause: Cause) -> None:
+        if isinstance(event, Order.Placed):
+            await self._place(follow, cause)
+            return
+        order = await self._order(follow)
+        if order is not None and order.status is OrderStatus.PENDING_CANCEL:
+            await self._cancel(follow, order, cause)
 
     async def _take_on(self, event: Order.Placed) -> _Follow:
         bot = await asyncio.to_thread(self.store.load, Bot, event.bot_id)
@@ -239,10 +263,10 @@ class ExecutionManager:
             )
             return
         submitted = await self._record(follow, c.RecordOrderSubmitted(order_id=order.id, **cause.fields()))
-        if submitted is None or not submitted.changed:
-            follow.check_at = self.monotonic()  # someone got there first: find out where it stands
-            return
-        await self._send(follow, order, cause)
+        if isinstance(submitted, OrderAck) and submitted.changed:
+            await self._send(follow, order, cause)
+        elif submitted is not None:  # someone got there first, or it ended: find out where it stands
+            self._unsettled(follow, "submission", None, later=0)
 
     # talking to the exchange
 
@@ -309,8 +333,7 @@ class ExecutionManager:
                 follow, c.RecordOrderCancelled(order_id=order.id, reason=reason, **cause.fields())
             )
             return
-        await self._sync(follow, answer, cause)
-        if answer.status is ExchangeStatus.OPEN:
+        if await self._sync(follow, answer, cause) and answer.status is ExchangeStatus.OPEN:
             reason = answer.reason or "the exchange kept the order open"
             await self._record(
                 follow, c.RecordCancelRejected(order_id=order.id, reason=reason, **cause.fields())
@@ -325,55 +348,74 @@ class ExecutionManager:
         except OrderUnknown:
             return await gateway.lookup(follow.order.client_order_id, follow.order.symbol)
 
-    async def _sync(self, follow: _Follow, answer: ExchangeOrder, cause: Cause) -> None:
-        """Records what the exchange says of the order that the order does not show yet: accepted,
-        each new fill (by trade id), and how it ended."""
+    async def _sync(self, follow: _Follow, answer: ExchangeOrder, cause: Cause) -> bool:
+        """Records, in one transaction, what the exchange says of the order that the order does not
+        show yet: accepted, each new trade (by trade id), and how it ended. True once the order
+        shows all of it; otherwise (the answer could not be recorded now, or the exchange has not
+        listed all the trades yet) the order is unsettled and looked up again shortly. Start-up
+        reconciliation compares every trade the exchange lists with those recorded."""
         order = await self._order(follow)
         if order is None:
-            return
-        order_id = order.id
-        follow.settled = True
+            return False
         if answer.status is ExchangeStatus.REJECTED:
             reason = answer.reason or "rejected by the exchange"
-            await self._record(
-                follow, c.RecordOrderRejected(order_id=order_id, reason=reason, **cause.fields())
+            rejected = await self._record(
+                follow, c.RecordOrderRejected(order_id=order.id, reason=reason, **cause.fields())
             )
-            return
-        if order.status is OrderStatus.SUBMITTED:
-            accepted = c.RecordOrderAccepted(
-                order_id=order_id, exchange_order_id=answer.exchange_order_id, **cause.fields()
-            )
-            await self._record(follow, accepted)
-        if answer.filled > order.filled_quantity:
-            recorded: set[str] = set(order.trade_ids)
+            follow.settled = rejected is not None
+            return isinstance(rejected, OrderAck)
+        if follow.refused == (answer.status, answer.filled):
+            follow.settled = True
+            return False  # refused for good before, and nothing has changed since
+        trades: list[ExchangeTrade] = []
+        if answer.filled > order.filled_quantity or (cause.reconciling and answer.filled > 0):
             try:
                 trades = await self._gateway(follow).order_trades(answer)
             except (OutcomeUnknown, ExchangeUnavailable) as error:
                 self._unsettled(follow, f"trades of {follow.order.client_order_id}", error)
-                return  # looked up again shortly, and brought in line then
-            for trade in trades:
-                if trade.trade_id in recorded:
-                    continue
-                recorded.add(trade.trade_id)
-                fill = c.RecordFill(
-                    order_id=order_id,
-                    trade_id=trade.trade_id,
-                    quantity=trade.quantity,
-                    price=trade.price,
-                    fee=trade.fee,
-                    fee_currency=trade.fee_currency,
-                    fee_quote=trade.fee_quote,
-                    **cause.fields(),
-                )
-                await self._record(follow, fill)
-        follow.filled = max(follow.filled, answer.filled)
-        if answer.status is ExchangeStatus.CANCELLED:
-            reason = answer.reason or "cancelled at the exchange"
-            await self._record(
-                follow, c.RecordOrderCancelled(order_id=order_id, reason=reason, **cause.fields())
+                return False
+        recorded = set(order.trade_ids)
+        new = [trade for trade in trades if trade.trade_id not in recorded]
+        ends = answer.status in (ExchangeStatus.CANCELLED, ExchangeStatus.EXPIRED) and order.status.is_open
+        behind = answer.filled > order.filled_quantity
+        if not (new or ends or behind or order.status is OrderStatus.SUBMITTED):
+            follow.filled, follow.settled = order.filled_quantity, True
+            return True  # the order shows all of it already
+        command = answer_command(order.id, answer, new, cause.fields())
+        ack = await self._record(follow, command)
+        if ack is None:
+            return False
+        if isinstance(ack, Refused):
+            return await self._refused(follow, answer, command, accept=order.status is OrderStatus.SUBMITTED)
+        assert isinstance(ack, AnswerAck)
+        follow.filled = ack.filled
+        if not ack.complete:
+            log.info(
+                "the exchange has not listed all of an order's trades yet; asking again",
+                client_order_id=follow.order.client_order_id,
+                filled=str(answer.filled),
+                recorded=str(ack.filled),
             )
-        elif answer.status is ExchangeStatus.EXPIRED:
-            await self._record(follow, c.RecordOrderExpired(order_id=order_id, **cause.fields()))
+            self._unsettled(follow, "trades", None)
+            return False
+        follow.settled = True
+        return True
+
+    async def _refused(
+        self, follow: _Follow, answer: ExchangeOrder, command: c.RecordExchangeAnswer, accept: bool
+    ) -> bool:
+        """An answer the order refused as a whole is recorded part by part, so what it takes is
+        kept; the same answer is not tried again, and one that ended the order at the exchange
+        is not followed further in this run (start-up reconciliation tries it again)."""
+        for part in one_by_one(command, accept):
+            if await self._record(follow, part) is None:
+                return False  # the rest waits for the next lookup
+        follow.refused = (answer.status, answer.filled)
+        follow.filled = max(follow.filled, answer.filled)
+        follow.settled = True
+        if answer.status.is_final:
+            self._working.pop(follow.order.order_id, None)
+        return False
 
     # following open orders
 
@@ -435,9 +477,9 @@ class ExecutionManager:
             return  # not an order of ours, or already ended
         async with follow.lock:
             if follow.settled:
-                await self._sync(follow, change, self._cause_of(follow))
+                await self._safely(follow, self._sync(follow, change, self._cause_of(follow)))
             else:
-                await self._resolve(follow, self._cause_of(follow))
+                await self._safely(follow, self._resolve(follow, self._cause_of(follow)))
 
     def _following(self, client_order_id: str) -> _Follow | None:
         try:
@@ -456,14 +498,14 @@ class ExecutionManager:
         self._streams.clear()
 
     async def _recheck(self, follow: _Follow) -> None:
-        async with follow.lock:
-            await self._resolve(follow, self._cause_of(follow))
+        async with follow.lock:  # an order never sent (its submission not recorded) is sent now
+            await self._safely(follow, self._place(follow, self._cause_of(follow)))
 
     async def _follow_group(self, group: list[_Follow]) -> None:
         first = group[0].order
         try:
             listed = await self._account(first.account).open_orders(first.symbol)
-        except (OutcomeUnknown, ExchangeUnavailable) as error:
+        except Exception as error:  # an outage, or anything else: the next poll asks again
             log.warning(
                 "could not list open orders",
                 account=first.account,
@@ -479,9 +521,9 @@ class ExecutionManager:
                 continue
             async with follow.lock:
                 if answer is None:
-                    await self._resolve(follow, self._cause_of(follow))
+                    await self._safely(follow, self._resolve(follow, self._cause_of(follow)))
                 else:
-                    await self._sync(follow, answer, self._cause_of(follow))
+                    await self._safely(follow, self._sync(follow, answer, self._cause_of(follow)))
 
     # helpers
 
@@ -504,23 +546,55 @@ class ExecutionManager:
     async def _order(self, follow: _Follow) -> Order | None:
         return await asyncio.to_thread(self.store.find, Order, follow.order.order_id, True)
 
-    async def _record(self, follow: _Follow, command: c.OrderCommand) -> OrderAck | FillAck | None:
-        """Dispatches an execution report; a report the order refuses (it has moved on) is logged."""
+    async def _record(self, follow: _Follow, command: c.OrderCommand) -> Recorded:
+        """Dispatches an execution report. A report the order refuses for good is logged and
+        answered with Refused; one that cannot be recorded now (a conflict that outlasted the
+        retries, a database error) leaves the order unsettled, so it is looked up and brought in
+        line shortly, and is answered with None."""
         try:
             ack = await asyncio.to_thread(self._dispatch, command)
-        except DomainError as error:
-            log.error("execution report refused", command=type(command).__name__, error=str(error))
-            return None
-        status = ack.status if isinstance(ack, OrderAck) else ack.order_status
+        except Exception as error:
+            name = type(command).__name__
+            if not is_final(error):
+                log.warning("execution report not recorded; will try again", command=name, error=repr(error))
+                self._unsettled(follow, name, None)
+                return None
+            if isinstance(command, c.RecordOrderSubmitted) and isinstance(error, IllegalTransition):
+                # a cancel got in before the order was sent: an expected race
+                log.info("order ended before it was sent", command=name, error=str(error))
+            elif isinstance(command, c.RecordExchangeAnswer):  # the part refused is logged then
+                log.info("exchange answer refused as a whole; recording it part by part", error=str(error))
+            else:
+                log.error("execution report refused", command=name, error=str(error))
+            assert isinstance(error, DomainError)
+            return Refused(error)
+        status = ack.order_status if isinstance(ack, FillAck) else ack.status
         if OrderStatus(status).is_terminal:
             self._working.pop(follow.order.order_id, None)
         return ack
 
-    def _dispatch(self, command: c.OrderCommand) -> OrderAck | FillAck:
-        ack: OrderAck | FillAck = self.bus.dispatch(command)  # type: ignore[call-overload]
+    def _dispatch(self, command: c.OrderCommand) -> OrderAck | FillAck | AnswerAck:
+        ack: OrderAck | FillAck | AnswerAck = self.bus.dispatch(command)  # type: ignore[call-overload]
         return ack
 
-    async def _each(self, items: Iterable[Any], act: Callable[[Any], Awaitable[None]]) -> None:
+    async def _safely(self, follow: _Follow, work: Awaitable[object]) -> bool:
+        """Runs one order's work; whatever it raises (short of the process ending) is logged and
+        leaves the order unsettled, looked up again shortly, instead of ending the batch, the
+        poll or the worker. False when it raised."""
+        try:
+            await work
+        except Exception as error:
+            log.warning(
+                "order work failed; will look the order up again",
+                client_order_id=follow.order.client_order_id,
+                error=repr(error),
+                exc_info=True,
+            )
+            self._unsettled(follow, "order work", None)
+            return False
+        return True
+
+    async def _each(self, items: Iterable[Any], act: Callable[[Any], Awaitable[object]]) -> None:
         async def bounded(item: Any) -> None:
             async with self._slots:
                 await act(item)

@@ -33,3 +33,16 @@ class FillAck:
     realized_pnl: Decimal
     position: int
     changed: bool
+
+
+@dataclass(frozen=True)
+class AnswerAck:
+    """``filled`` is the order's recorded filled quantity after the answer; ``complete`` says it
+    reaches what the exchange says is filled (otherwise the order was not ended)."""
+
+    order_id: UUID
+    status: str
+    filled: Decimal
+    complete: bool
+    position: int
+    changed: bool

@@ -32,6 +32,7 @@ from projections.reader import Wakeup
 execution_app = typer.Typer(no_args_is_help=True, help="Order execution on the exchanges.")
 log = structlog.get_logger("tbot.execution")
 LOCK = "execution"
+MAX_BACKOFF_SECONDS = 30.0
 
 
 class ExecutionWorker:
@@ -86,14 +87,27 @@ class ExecutionWorker:
             await self.accounts.close()
 
     async def _loop(self) -> None:
+        """Works until stopped or the lock is lost. A turn that fails (the database away, anything
+        unexpected) is logged and tried again after a pause that doubles up to MAX_BACKOFF_SECONDS:
+        the tracking position moves only after a batch is done, so nothing is skipped."""
         batch = self.manager.settings.batch_size
+        pause = self.poll_seconds
         while not self._stop.is_set():
             if not self.locks.check():
                 log.warning("execution lock lost; standing by")
                 return
-            await self.accounts.follow_prices()
-            moved = await self.manager.step()
-            await self.manager.poll()
+            try:
+                await self.accounts.follow_prices()
+                moved = await self.manager.step()
+                await self.manager.poll()
+            except Exception as error:
+                log.warning(
+                    "execution turn failed; trying again", error=repr(error), pause=pause, exc_info=True
+                )
+                await asyncio.to_thread(self._stop.wait, pause)
+                pause = min(2 * pause, MAX_BACKOFF_SECONDS)
+                continue
+            pause = self.poll_seconds
             if moved < batch:
                 await asyncio.to_thread(self.wakeup.wait, self.poll_seconds)
 

@@ -1,14 +1,20 @@
 """The execution worker's loop: one holder of the execution lock works the orders; a second worker
-waits as a standby and takes over, reconciling first, when the holder stops."""
+waits as a standby and takes over, reconciling first, when the holder stops; an exception in a
+handler or a store outage does not end it."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from dependency_injector import providers
+from sqlalchemy.exc import OperationalError
 
+from application import commands as c
+from application.execution_state import EventSource, StoredEvent
 from domain.order import Order
 from domain.order_states import OrderStatus
 from infrastructure.settings import Settings
@@ -16,6 +22,7 @@ from interfaces.execution import ExecutionWorker, build_execution_worker
 from interfaces.read_side import ReadSideContainer
 from interfaces.worker_tables import install_worker_tables
 from tests.support.processes import wait_for
+from tests.support.scripted_exchange import FailingBus
 from tests.support.world import World, world_on
 
 
@@ -67,3 +74,51 @@ def _hand_over(world: World, settings: Settings) -> None:
     trades = standby.accounts.paper("paper").account.exchange.trades()
     # the standby rebuilt the account; orders carry their order id's hex as client order id there
     assert [t.client_order_id for t in trades] == [first.hex, second.hex]
+
+
+def _sqlite(tmp_path: Path) -> Settings:
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        sqlite_path=tmp_path / "events.sqlite3",
+        read_sqlite_path=tmp_path / "read.sqlite3",
+        reference_prices={"BTC/USDT": Decimal(50000)},
+        execution_poll_seconds=0.05,
+    )
+
+
+class _FlakyEvents:
+    """The event store away for one read, as in a database outage."""
+
+    def __init__(self, inner: EventSource) -> None:
+        self.inner, self.failed = inner, False
+
+    def read(self, after: int, limit: int) -> Sequence[StoredEvent]:
+        if not self.failed:
+            self.failed = True
+            raise OperationalError("SELECT", {}, Exception("server closed the connection"))
+        return self.inner.read(after, limit)
+
+
+@pytest.mark.parametrize("fault", ["a handler raises", "the store is away"])
+def test_the_worker_survives_an_exception_and_the_order_completes(tmp_path: Path, fault: str) -> None:
+    settings = _sqlite(tmp_path)
+    with world_on(settings) as world:
+        worker, thread = _worker(settings)
+        manager = worker.manager
+        if fault == "a handler raises":
+            submitted = lambda command: isinstance(command, c.RecordOrderSubmitted)  # noqa: E731
+            manager.bus = FailingBus(manager.bus, submitted, lambda: RuntimeError("boom"))  # type: ignore[assignment]
+        order_id = world.place(world.running_bot(), "s-1", "buy", "0.01")
+        if fault == "the store is away":
+            manager.events = _FlakyEvents(manager.events)
+        thread.start()
+        try:
+            wait_for(
+                lambda: world.store.load(Order, order_id).status is OrderStatus.FILLED,
+                15,
+                "the order to fill",
+            )
+            assert thread.is_alive()
+        finally:
+            worker.stop()
+            thread.join(timeout=10)
