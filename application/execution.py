@@ -22,7 +22,9 @@ what happens there, through the same command handlers as everything else.
 Exactly once: the order aggregate's ``sent`` state (recorded before sending), the client order id
 (the exchange's own duplicate check), one holder of the execution lock at a time, and a tracking
 position saved with the working orders only after a batch is done (a batch done twice finds its
-orders already sent, and looks them up instead)."""
+orders already sent, and looks them up instead), each exchange answer recorded in one transaction
+and never an order ended before its trades (application/execution_reports.py), and an answer that
+cannot be recorded now asked for again shortly."""
 
 from __future__ import annotations
 
@@ -372,6 +374,8 @@ class ExecutionManager:
             try:
                 trades = await self._gateway(follow).order_trades(answer)
             except (OutcomeUnknown, ExchangeUnavailable) as error:
+                if order.status is OrderStatus.SUBMITTED:  # what is known meanwhile: accepted
+                    await self._record(follow, answer_command(order.id, answer, [], cause.fields()))
                 self._unsettled(follow, f"trades of {follow.order.client_order_id}", error)
                 return False
         recorded = set(order.trade_ids)
