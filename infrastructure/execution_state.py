@@ -18,7 +18,7 @@ from sqlalchemy import (
     select,
 )
 
-from application.execution_state import WorkingOrder
+from application.execution.state import WorkingOrder
 from domain.values import Symbol
 from infrastructure.columns import UtcTime
 from infrastructure.upserts import upsert

@@ -14,7 +14,7 @@ from dependency_injector import providers
 from sqlalchemy.exc import OperationalError
 
 from application import commands as c
-from application.execution_state import EventSource, StoredEvent
+from application.execution.state import EventSource, StoredEvent
 from domain.order import Order
 from domain.order_states import OrderStatus
 from infrastructure.settings import Settings
