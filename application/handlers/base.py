@@ -6,7 +6,7 @@ import random
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from eventsourcing.persistence import IntegrityError
 
@@ -21,6 +21,15 @@ C = TypeVar("C", bound=Command)
 R = TypeVar("R")
 
 
+class ConflictObserver(Protocol):
+    """Told of each conflict a handler meets (another writer changed its aggregates first), e.g.
+    to count them; ``gave_up`` when the last attempt failed too."""
+
+    def retried(self, command: Command, attempt: int) -> None: ...
+
+    def gave_up(self, command: Command, attempts: int) -> None: ...
+
+
 @dataclass(frozen=True)
 class HandlerDeps:
     store: TradingApplication
@@ -30,6 +39,7 @@ class HandlerDeps:
     markets: MarketRules
     accounts: KnownAccounts
     max_attempts: int = 10
+    conflicts: ConflictObserver | None = None
 
 
 class Handler(ABC, Generic[C, R]):
@@ -50,8 +60,13 @@ class Handler(ABC, Generic[C, R]):
             try:
                 return self.execute(command, stamp)
             except IntegrityError:
+                observer = self.deps.conflicts
                 if attempt == attempts:
+                    if observer is not None:
+                        observer.gave_up(command, attempts)
                     raise ConcurrencyConflict(attempts) from None
+                if observer is not None:
+                    observer.retried(command, attempt)
                 # Jittered exponential backoff keeps contending writers from colliding in step.
                 time.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))
         raise AssertionError("unreachable")  # pragma: no cover

@@ -21,3 +21,7 @@ echo
 echo "## Order round trip on the paper exchange: HTTP to fill visible in positions — $(date -u +%Y-%m-%d)"
 .venv/bin/python -m tests.benchmarks.bench_round_trip "$TBOT_TEST_DATABASE_URL" "$TBOT_TEST_REDIS_URL" \
     --seconds "${BENCH_SECONDS:-10}" --rate "${BENCH_ORDER_RATE:-200}"
+echo
+echo "## Fills against new orders on one busy bot (in process, PostgreSQL 15) — $(date -u +%Y-%m-%d)"
+.venv/bin/python -m tests.benchmarks.bench_fill_contention "$TBOT_TEST_DATABASE_URL" \
+    --seconds "${BENCH_SECONDS:-10}" --rate "${BENCH_CONTENTION_RATE:-300}"

@@ -13,6 +13,7 @@ from dependency_injector import providers
 
 from application import commands as c
 from application.bus import CommandBus
+from application.handlers.base import ConflictObserver
 from application.store import TradingApplication
 from domain.values import Symbol
 from infrastructure.adapters import PriceBook
@@ -109,7 +110,10 @@ class World:
 
 
 @contextmanager
-def world_on(settings: Settings, clock: ManualClock | None = None) -> Iterator[World]:
+def world_on(
+    settings: Settings, clock: ManualClock | None = None, conflicts: ConflictObserver | None = None
+) -> Iterator[World]:
+    """``conflicts`` is told of every conflict the handlers retry or give up on."""
     create_tables(settings)
     container = Container()
     container.settings.override(providers.Object(settings))
@@ -117,6 +121,8 @@ def world_on(settings: Settings, clock: ManualClock | None = None) -> Iterator[W
     container.clock.override(providers.Object(manual))
     prices = PriceBook({BTC: Decimal("50000"), ETH: Decimal("2500")})
     container.prices.override(providers.Object(prices))
+    if conflicts is not None:
+        container.handler_deps.add_kwargs(conflicts=conflicts)
     store = container.store()
     try:
         yield World(container.bus(), store, manual, prices)
