@@ -67,11 +67,15 @@ class _OrderReport(Handler[R, OrderAck]):
 
 
 class RecordOrderSubmittedHandler(_OrderReport[RecordOrderSubmitted]):
+    changes_bot = False  # never ends the order
+
     def report(self, order: Order, command: RecordOrderSubmitted, stamp: Stamp) -> bool:
         return order.submit(stamp)
 
 
 class RecordOrderAcceptedHandler(_OrderReport[RecordOrderAccepted]):
+    changes_bot = False  # never ends the order
+
     def report(self, order: Order, command: RecordOrderAccepted, stamp: Stamp) -> bool:
         exchange_id = command.exchange_order_id
         return order.accept(None if exchange_id is None else ids.exchange_order_id(exchange_id), stamp)
