@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from copy import deepcopy
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -18,6 +19,8 @@ from domain.risk import RATE_WINDOW, Exposure, ReasonCode, RiskContext, RiskLimi
 from domain.values import MarketSpec, Side, Stamp, Symbol
 
 RECENT_DENIALS_KEPT = 256
+LEDGER = frozenset({"positions", "open_orders", "recent_orders", "recent_denials"})
+"""The bot's containers that grow with its trading; their entries are frozen values, never changed."""
 MAX_REASON_LENGTH = 500
 """Why a kill switch was tripped or reset, as free text."""
 MAX_NAME_LENGTH = 100
@@ -265,6 +268,22 @@ class Bot(TradingAggregate):
             allowed_symbols=sorted({str(s) for s in allowed_symbols}),
             limits=limits,
         )
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Bot:
+        """A copy to change: the ledger's containers are copied, their frozen entries shared.
+
+        Every command copies the bot it loads, and a busy bot's ledger holds thousands of open
+        orders and recent order times; copying each entry made every command on it slower as its
+        backlog grew. Events only add, replace or remove entries, so sharing them is safe."""
+        copied = object.__new__(type(self))
+        memo[id(self)] = copied
+        copied.__dict__.update(
+            {
+                name: value.copy() if name in LEDGER else deepcopy(value, memo)
+                for name, value in self.__dict__.items()
+            }
+        )
+        return copied
 
     @property
     def bot_id(self) -> BotId:
