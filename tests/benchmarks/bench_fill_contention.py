@@ -106,7 +106,7 @@ def run(
 
     def place(t: int) -> None:
         for n in range(int(per_thread * seconds)):
-            due = start + n / per_thread
+            due = start + (n + t / threads) / per_thread  # the threads' slots interleave
             time.sleep(max(0.0, due - time.perf_counter()))
             begun = time.perf_counter()
             try:
