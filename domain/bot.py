@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 from uuid import UUID
 
 from domain.aggregate import TradingAggregate
@@ -77,22 +77,7 @@ class Bot(TradingAggregate):
         limits: RiskLimits
 
         def apply(self, aggregate: Any) -> None:
-            bot = cast(Bot, aggregate)
-            bot.owner = self.owner
-            bot.name = self.name
-            bot.strategy = self.strategy
-            bot.params = dict(self.params)
-            bot.exchange_account = self.exchange_account
-            bot.allowed_symbols = list(self.allowed_symbols)
-            bot.limits = self.limits
-            bot.status = BotStatus.CREATED
-            bot.kill_switch_reason = None
-            bot.positions = {}
-            bot.open_orders = {}
-            bot.realized_today = Decimal(0)
-            bot.pnl_day = None
-            bot.recent_orders = []
-            bot.recent_denials = {}
+            cast(Bot, aggregate)._begin(self)
 
     class StatusChanged(TradingAggregate.Event):
         """Base of the lifecycle events; ``status`` is where the bot is afterwards."""
@@ -210,22 +195,23 @@ class Bot(TradingAggregate):
         def apply(self, aggregate: Any) -> None:
             cast(Bot, aggregate).open_orders.pop(self.order_id.hex, None)
 
-    if TYPE_CHECKING:  # state set by the events above; not dataclass fields of the aggregate
-        owner: UserId
-        name: str
-        strategy: str
-        params: dict[str, Any]
-        exchange_account: str
-        allowed_symbols: list[str]
-        limits: RiskLimits
-        status: BotStatus
-        kill_switch_reason: str | None
-        positions: dict[str, Decimal]
-        open_orders: dict[str, OpenOrder]
-        realized_today: Decimal
-        pnl_day: date | None
-        recent_orders: list[datetime]
-        recent_denials: dict[str, Denial]
+    def _begin(self, created: Bot.Created) -> None:
+        """The bot's state, as it is created; the events above change it."""
+        self.owner: UserId = created.owner
+        self.name: str = created.name
+        self.strategy: str = created.strategy
+        self.params: dict[str, Any] = dict(created.params)
+        self.exchange_account: str = created.exchange_account
+        self.allowed_symbols: list[str] = list(created.allowed_symbols)
+        self.limits: RiskLimits = created.limits
+        self.status: BotStatus = BotStatus.CREATED
+        self.kill_switch_reason: str | None = None
+        self.positions: dict[str, Decimal] = {}
+        self.open_orders: dict[str, OpenOrder] = {}
+        self.realized_today: Decimal = Decimal(0)
+        self.pnl_day: date | None = None
+        self.recent_orders: list[datetime] = []
+        self.recent_denials: dict[str, Denial] = {}
 
     @staticmethod
     def creation_fields(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from domain.aggregate import TradingAggregate
 from domain.errors import IllegalTransition, InvalidInput, Overfill
@@ -29,18 +29,7 @@ class Order(TradingAggregate):
         request: OrderRequest
 
         def apply(self, aggregate: Any) -> None:
-            order = cast(Order, aggregate)
-            order.bot_id = self.bot_id
-            order.request = self.request
-            order.status = OrderStatus.PENDING_NEW
-            order.status_before_cancel = None
-            order.filled_quantity = Decimal(0)
-            order.average_fill_price = Decimal(0)
-            order.fees_quote = Decimal(0)
-            order.trade_ids = []
-            order.exchange_order_id = None
-            order.reason = None
-            order.sent = False
+            cast(Order, aggregate)._begin(self)
 
     class StatusEvent(TradingAggregate.Event):
         """Base of the events that only move the order's status."""
@@ -119,18 +108,19 @@ class Order(TradingAggregate):
             if self.status is OrderStatus.PENDING_CANCEL:  # a rejected cancel returns to part filled
                 order.status_before_cancel = OrderStatus.PART_FILLED
 
-    if TYPE_CHECKING:  # state set by the events above; not dataclass fields of the aggregate
-        bot_id: BotId
-        request: OrderRequest
-        status: OrderStatus
-        status_before_cancel: OrderStatus | None
-        filled_quantity: Decimal
-        average_fill_price: Decimal
-        fees_quote: Decimal
-        trade_ids: list[TradeId]
-        exchange_order_id: ExchangeOrderId | None
-        reason: str | None
-        sent: bool  # submitted to the exchange at some point
+    def _begin(self, placed: Order.Placed) -> None:
+        """The order's state, as it is placed; the events above change it."""
+        self.bot_id: BotId = placed.bot_id
+        self.request: OrderRequest = placed.request
+        self.status: OrderStatus = OrderStatus.PENDING_NEW
+        self.status_before_cancel: OrderStatus | None = None
+        self.filled_quantity: Decimal = Decimal(0)
+        self.average_fill_price: Decimal = Decimal(0)
+        self.fees_quote: Decimal = Decimal(0)
+        self.trade_ids: list[TradeId] = []
+        self.exchange_order_id: ExchangeOrderId | None = None
+        self.reason: str | None = None
+        self.sent: bool = False  # submitted to the exchange at some point
 
     @classmethod
     def place(cls, order_id: OrderId, bot_id: BotId, request: OrderRequest, stamp: Stamp) -> Order:

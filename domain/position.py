@@ -35,13 +35,7 @@ class Position(TradingAggregate):
         symbol: Symbol
 
         def apply(self, aggregate: Any) -> None:
-            position = cast(Position, aggregate)
-            position.bot_id = self.bot_id
-            position.symbol = self.symbol
-            position.quantity = Decimal(0)
-            position.average_price = Decimal(0)
-            position.realized_pnl = Decimal(0)
-            position.fees_paid = Decimal(0)
+            cast(Position, aggregate)._begin(self)
 
     class FillApplied(TradingAggregate.Event):
         """A fill and the position after it (quantity, average price, realized PnL)."""
@@ -113,13 +107,18 @@ class Position(TradingAggregate):
                 position.retry_at = self.retry_at
                 position.denied_for_good = self.retry_at is None
 
-    if TYPE_CHECKING:  # state set by the events above; not dataclass fields of the aggregate
-        bot_id: BotId
-        symbol: Symbol
-        quantity: Decimal
-        average_price: Decimal
-        realized_pnl: Decimal
-        fees_paid: Decimal
+    def _begin(self, opened: Position.Opened) -> None:
+        """The position's state, as it is opened; the events above change it."""
+        self.bot_id: BotId = opened.bot_id
+        self.symbol: Symbol = opened.symbol
+        self.quantity: Decimal = Decimal(0)
+        self.average_price: Decimal = Decimal(0)
+        self.realized_pnl: Decimal = Decimal(0)
+        self.fees_paid: Decimal = Decimal(0)
+
+    # State with a default for positions whose snapshot predates protection or its retries: class
+    # attributes, typed here once (annotated in the class body they would become dataclass fields).
+    if TYPE_CHECKING:
         episode: int  # counts the times the position opened from flat (or flipped)
         stop_loss: Decimal | None
         take_profit: Decimal | None
@@ -127,8 +126,6 @@ class Position(TradingAggregate):
         attempts: int  # closing orders asked for in this episode
         retry_at: datetime | None  # not before then after a denial
         denied_for_good: bool  # a final denial, until a fill changes the quantity
-
-    # Defaults for positions whose snapshot predates protection or its retries (not dataclass fields).
     episode = 0
     stop_loss = None
     take_profit = None
