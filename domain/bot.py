@@ -34,14 +34,22 @@ class BotStatus(Enum):
     STOPPED = "stopped"
 
 
-LIFECYCLE: dict[tuple[BotStatus, str], BotStatus] = {
-    (BotStatus.CREATED, "start"): BotStatus.RUNNING,
-    (BotStatus.STOPPED, "start"): BotStatus.RUNNING,
-    (BotStatus.RUNNING, "pause"): BotStatus.PAUSED,
-    (BotStatus.PAUSED, "resume"): BotStatus.RUNNING,
-    (BotStatus.CREATED, "stop"): BotStatus.STOPPED,
-    (BotStatus.RUNNING, "stop"): BotStatus.STOPPED,
-    (BotStatus.PAUSED, "stop"): BotStatus.STOPPED,
+class BotAction(Enum):
+    START = "start"
+    PAUSE = "pause"
+    RESUME = "resume"
+    STOP = "stop"
+
+
+# (from, action) -> to. Anything not listed is illegal.
+LIFECYCLE: dict[tuple[BotStatus, BotAction], BotStatus] = {
+    (BotStatus.CREATED, BotAction.START): BotStatus.RUNNING,
+    (BotStatus.STOPPED, BotAction.START): BotStatus.RUNNING,
+    (BotStatus.RUNNING, BotAction.PAUSE): BotStatus.PAUSED,
+    (BotStatus.PAUSED, BotAction.RESUME): BotStatus.RUNNING,
+    (BotStatus.CREATED, BotAction.STOP): BotStatus.STOPPED,
+    (BotStatus.RUNNING, BotAction.STOP): BotStatus.STOPPED,
+    (BotStatus.PAUSED, BotAction.STOP): BotStatus.STOPPED,
 }
 
 
@@ -281,23 +289,23 @@ class Bot(TradingAggregate):
 
     # Lifecycle -----------------------------------------------------------------------------
 
-    def _move(self, action: str, event_class: type[StatusChanged], stamp: Stamp) -> None:
+    def _move(self, action: BotAction, event_class: type[StatusChanged], stamp: Stamp) -> None:
         target = LIFECYCLE.get((self.status, action))
         if target is None:
-            raise IllegalTransition("bot", self.status.value, action)
+            raise IllegalTransition("bot", self.status.value, action.value)
         self._emit(event_class, stamp, status=target)
 
     def start(self, stamp: Stamp) -> None:
-        self._move("start", self.Started, stamp)
+        self._move(BotAction.START, self.Started, stamp)
 
     def pause(self, stamp: Stamp) -> None:
-        self._move("pause", self.Paused, stamp)
+        self._move(BotAction.PAUSE, self.Paused, stamp)
 
     def resume(self, stamp: Stamp) -> None:
-        self._move("resume", self.Resumed, stamp)
+        self._move(BotAction.RESUME, self.Resumed, stamp)
 
     def stop(self, stamp: Stamp) -> None:
-        self._move("stop", self.Stopped, stamp)
+        self._move(BotAction.STOP, self.Stopped, stamp)
 
     def update_limits(self, limits: RiskLimits, stamp: Stamp) -> None:
         self._emit(self.RiskLimitsUpdated, stamp, limits=limits)
