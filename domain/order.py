@@ -10,6 +10,7 @@ from domain.errors import IllegalTransition, InvalidInput, Overfill
 from domain.ids import BotId, ClientOrderId, ExchangeOrderId, OrderId, TradeId
 from domain.order_states import OrderStatus, Trigger, next_status
 from domain.orders import OrderRequest
+from domain.position_math import average_after
 from domain.values import Stamp, positive_decimal
 
 # Reports that only move an order forward: once the order is past them they are stale, not wrong.
@@ -97,11 +98,10 @@ class Order(TradingAggregate):
 
         def apply(self, aggregate: Any) -> None:
             order = cast(Order, aggregate)
-            total = order.filled_quantity + self.quantity
-            order.average_fill_price = (
-                order.filled_quantity * order.average_fill_price + self.quantity * self.price
-            ) / total
-            order.filled_quantity = total
+            order.average_fill_price = average_after(
+                order.filled_quantity, order.average_fill_price, self.quantity, self.price
+            )
+            order.filled_quantity += self.quantity
             order.fees_quote += self.fee_quote
             order.trade_ids.append(self.trade_id)
             order.status = self.status

@@ -18,6 +18,12 @@ class PositionState:
         return self.quantity * (mark - self.average_price)
 
 
+def average_after(held: Decimal, average: Decimal, added: Decimal, price: Decimal) -> Decimal:
+    """The average price of ``held`` at ``average`` and ``added`` more at ``price`` (both > 0
+    together): of an order's fills, and of a position that grows."""
+    return (held * average + added * price) / (held + added)
+
+
 def _sign(value: Decimal) -> int:
     return (value > 0) - (value < 0)
 
@@ -28,7 +34,7 @@ def apply_fill(
     """The position after a fill of ``signed_qty`` at ``price`` paying ``fee_quote``."""
     q_now, avg, realized = state.quantity, state.average_price, state.realized_pnl
     if q_now == 0 or _sign(signed_qty) == _sign(q_now):
-        avg = (abs(q_now) * avg + abs(signed_qty) * price) / (abs(q_now) + abs(signed_qty))
+        avg = average_after(abs(q_now), avg, abs(signed_qty), price)
         q_new = q_now + signed_qty
     else:
         closed = min(abs(signed_qty), abs(q_now))

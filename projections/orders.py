@@ -13,6 +13,7 @@ from domain.bot import Bot
 from domain.order import Order
 from domain.order_states import OrderStatus
 from domain.position import Position
+from domain.position_math import average_after
 from infrastructure.columns import Money, UtcTime
 from projections.base import Batch, Projection, handles, stamp
 from projections.envelope import Envelope
@@ -127,11 +128,10 @@ class OrdersProjection(Projection):
         event = cast(Order.Filled, envelope.event)
         row = self._order(batch, envelope)
         before = cast(Decimal, row["filled_quantity"])
-        total = before + event.quantity
-        row["average_fill_price"] = (
-            before * cast(Decimal, row["average_fill_price"]) + event.quantity * event.price
-        ) / total
-        row["filled_quantity"] = total
+        row["average_fill_price"] = average_after(
+            before, cast(Decimal, row["average_fill_price"]), event.quantity, event.price
+        )
+        row["filled_quantity"] = before + event.quantity
         row["fees_quote"] = cast(Decimal, row["fees_quote"]) + event.fee_quote
         row["fills"] = cast(int, row["fills"]) + 1
         row["last_fill_at"] = envelope.at
