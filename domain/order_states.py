@@ -90,7 +90,3 @@ def next_status(current: OrderStatus, trigger: Trigger) -> OrderStatus:
         return TRANSITIONS[(current, trigger)]
     except KeyError:
         raise IllegalTransition("order", current.value, trigger.value) from None
-
-
-def is_allowed(current: OrderStatus, trigger: Trigger) -> bool:
-    return (current, trigger) in TRANSITIONS

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 from uuid import UUID, uuid4
@@ -18,22 +17,6 @@ class SystemClock:
 class UuidFactory:
     def new_id(self) -> UUID:
         return uuid4()
-
-
-class PriceBook:
-    """Latest reference prices, set by whoever watches the market (the demo, market data)."""
-
-    def __init__(self, prices: dict[Symbol, Decimal] | None = None) -> None:
-        self._prices = dict(prices or {})
-        self._lock = threading.Lock()
-
-    def set(self, symbol: Symbol, price: Decimal) -> None:
-        with self._lock:
-            self._prices[symbol] = price
-
-    def reference_price(self, symbol: Symbol) -> Decimal | None:
-        with self._lock:
-            return self._prices.get(symbol)
 
 
 def _spec(step: str, tick: str, min_amount: str, min_notional: str) -> MarketSpec:

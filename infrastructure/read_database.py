@@ -6,11 +6,9 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from infrastructure.event_store import StoreUnavailable
 from infrastructure.settings import Settings
 
 
@@ -52,11 +50,3 @@ def _sqlite_begin(connection: Any) -> None:
     transaction (as SELECT ... FOR UPDATE would); readers begin deferred and never block."""
     mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
     connection.exec_driver_sql(f"BEGIN {mode}")
-
-
-def check_reachable(engine: Engine) -> None:
-    try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except OperationalError as error:
-        raise StoreUnavailable(f"cannot reach the read database: {error.orig}") from error

@@ -129,12 +129,6 @@ class DomainTranscoder(JSONTranscoder):
         except (_NotExact, orjson.JSONDecodeError):
             return super().decode(data)
 
-    @staticmethod
-    def _scalar(value: Any) -> Any:
-        if type(value) is float:
-            raise _NotExact
-        return value
-
     def _revive(self, value: dict[str, Any]) -> Any:
         if len(value) == 2 and "_type_" in value and "_data_" in value:
             data = value["_data_"]

@@ -32,7 +32,6 @@ from application.bus import CommandBus
 from application.errors import ConcurrencyConflict
 from application.store import TradingApplication
 from domain.values import Symbol
-from infrastructure.adapters import PriceBook
 from infrastructure.container import Container
 from infrastructure.event_store import create_tables
 from infrastructure.logging import configure_logging
@@ -42,6 +41,7 @@ from interfaces.worker_tables import install_worker_tables
 from tests.benchmarks.bench_place_order import LIMITS, pgbench_tps
 from tests.benchmarks.http_load import latency_summary
 from tests.support.conflicts import Conflicts
+from tests.support.prices import PriceBook
 from tests.support.schemas import fresh_schema
 
 PRICE = Decimal(50000)

@@ -23,7 +23,6 @@ from hypothesis import strategies as st
 from application import commands as c
 from application.errors import InvalidInput
 from domain.params import MAX_INTEGER
-from infrastructure.adapters import PriceBook
 from infrastructure.event_store import create_tables
 from infrastructure.settings import Settings
 from interfaces.http.app import create_app
@@ -33,6 +32,7 @@ from interfaces.read_side import build_worker
 from interfaces.worker_tables import install_worker_tables
 from projections.catalog import ALL_NAMES
 from tests.support.clock import ManualClock
+from tests.support.prices import PriceBook
 from tests.support.world import ACTOR, BTC, ETH, LIMITS
 
 ROOMY = {**LIMITS, "max_open_orders": 100, "max_orders_per_minute": 1000}

@@ -16,11 +16,11 @@ from application.bus import CommandBus
 from application.handlers.base import ConflictObserver
 from application.store import TradingApplication
 from domain.values import Symbol
-from infrastructure.adapters import PriceBook
 from infrastructure.container import Container
 from infrastructure.event_store import create_tables
 from infrastructure.settings import Settings
 from tests.support.clock import ManualClock
+from tests.support.prices import PriceBook
 
 BTC = Symbol("BTC", "USDT")
 ETH = Symbol("ETH", "USDT")
