@@ -83,7 +83,8 @@ class ExchangeGateway(Protocol):
 
     async def submit(self, request: OrderRequest) -> ExchangeOrder:
         """Sends the order; OrderRefused if the exchange refuses it. Sending a client order id
-        the exchange already has answers with that order instead of making a second one."""
+        the exchange already has never makes a second order: it answers with that order, or
+        raises OutcomeUnknown, after which the caller looks the order up."""
         ...
 
     async def cancel(self, client_order_id: str, symbol: Symbol) -> ExchangeOrder:

@@ -120,12 +120,6 @@ def venue(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Venue]:
         yield _ccxt(request.getfixturevalue("fake"))
 
 
-def xfail_on(request: pytest.FixtureRequest, venue: Venue, name: str, reason: str) -> None:
-    """Marks a case where the venue ``name`` breaks the contract (strict: it must fail there)."""
-    if venue.name == name:
-        request.applymarker(pytest.mark.xfail(reason=reason, strict=True))
-
-
 def order(
     coid: str, kind: OrderType = OrderType.MARKET, quantity: str = "0.003", price: str | None = None
 ) -> OrderRequest:
@@ -242,28 +236,6 @@ def test_a_repeated_submit_makes_no_second_order(venue: Venue) -> None:
     venue.run(scenario)
 
 
-def test_a_repeated_submit_answers_with_the_order_it_made(
-    venue: Venue, request: pytest.FixtureRequest
-) -> None:
-    xfail_on(
-        request,
-        venue,
-        "ccxt",
-        "the ccxt gateway raises OutcomeUnknown for a client order id the exchange already has "
-        "(the caller looks it up), while the port says a repeated submit answers with that order",
-    )
-
-    async def scenario(v: Venue) -> None:
-        first = await v.gateway.submit(resting("d2"))
-        try:
-            again: ExchangeOrder | None = await v.gateway.submit(resting("d2"))
-        except OutcomeUnknown:  # a plain failure: pytest cannot show ccxt's source in a traceback
-            again = None
-        assert again == first
-
-    venue.run(scenario)
-
-
 def test_an_order_the_exchange_refuses_is_order_refused_and_not_there(venue: Venue) -> None:
     async def scenario(v: Venue) -> None:
         with pytest.raises(OrderRefused):
@@ -300,11 +272,12 @@ def test_a_lost_answer_is_outcome_unknown_and_a_lookup_tells_what_happened(venue
 
 
 def test_an_exchange_that_cannot_be_asked_is_exchange_unavailable_and_nothing_is_done(
-    venue: Venue,
+    fake: FakeBinance,
 ) -> None:
+    """Only a remote exchange can be out of reach (the paper exchange runs in process)."""
+    venue = _ccxt(fake)
     refuse = venue.refuse_requests
-    if refuse is None:
-        pytest.skip(f"the {venue.name} exchange runs in process: it can always be asked")
+    assert refuse is not None
 
     async def scenario(v: Venue) -> None:
         await v.gateway.lookup("warm-up", BTC)  # markets loaded
