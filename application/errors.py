@@ -8,6 +8,7 @@ from domain.errors import DomainError, IllegalTransition, InvalidInput, Overfill
 from domain.risk import ReasonCode
 
 __all__ = [
+    "BotBusy",
     "ConcurrencyConflict",
     "DomainError",
     "IdempotencyMismatch",
@@ -40,6 +41,14 @@ class ConcurrencyConflict(DomainError):
     def __init__(self, attempts: int) -> None:
         super().__init__(f"gave up after {attempts} attempts: the aggregates kept changing")
         self.attempts = attempts
+
+
+class BotBusy(ConcurrencyConflict):
+    """Another process held the bot's turn for longer than the wait allows."""
+
+    def __init__(self, bot_id: UUID) -> None:
+        DomainError.__init__(self, f"bot {bot_id} is busy: another process held its turn too long")
+        self.attempts = 1
 
 
 class OrderDenied(DomainError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
@@ -39,4 +40,11 @@ class KnownAccounts(Protocol):
     def exists(self, account: str) -> bool:
         """Whether bots may trade on ``account``: a paper account, or an exchange account whose
         credentials are stored."""
+        ...
+
+
+class SharedTurns(Protocol):
+    def hold(self, bot_id: UUID) -> AbstractContextManager[None]:
+        """Holds the bot's turn among every process writing to the same event store, waiting a
+        bounded time for it (``BotBusy`` when that runs out)."""
         ...

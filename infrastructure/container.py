@@ -9,9 +9,11 @@ from sqlalchemy import Engine
 
 from application.bus import CommandBus
 from application.handlers.base import HandlerDeps
+from application.handlers.turns import BotTurns
 from application.ports import Clock
 from domain.values import Symbol
 from infrastructure.adapters import SystemClock, UuidFactory
+from infrastructure.bot_turns import open_bot_turns
 from infrastructure.credentials import ConfiguredAccounts, CredentialStore
 from infrastructure.event_store import open_store
 from infrastructure.exchange_markets import AccountMarketRules, ExchangeMarketStore
@@ -49,6 +51,7 @@ class Container(containers.DeclarativeContainer):
     credentials = providers.Singleton(credential_store, settings=settings, engine=read_engine, clock=clock)
     known_accounts = providers.Singleton(ConfiguredAccounts, engine=read_engine)
     store = providers.Singleton(open_store, settings=settings)
+    turns = providers.Singleton(BotTurns, shared=providers.Singleton(open_bot_turns, settings=settings))
     handler_deps = providers.Singleton(
         HandlerDeps,
         store=store,
@@ -58,5 +61,6 @@ class Container(containers.DeclarativeContainer):
         markets=markets,
         accounts=known_accounts,
         max_attempts=settings.provided.max_command_attempts,
+        turns=turns,
     )
     bus = providers.Singleton(CommandBus, deps=handler_deps)

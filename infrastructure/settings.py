@@ -58,6 +58,13 @@ class Settings(BaseSettings):
         description="aggregates kept in memory per process and fast-forwarded on each load; 0: none",
     )
     max_command_attempts: int = Field(default=10, gt=0, le=100)
+    bot_turn_wait_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="longest a command waits for its bot's turn while another process holds it "
+        "(PostgreSQL); then it ends as a conflict",
+    )
     redis_url: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("REDIS_URL", "TBOT_REDIS_URL"),

@@ -2,8 +2,9 @@
 
 Every order and every fill of a bot changes the bot's risk ledger, so threads of one process
 working on a busy bot would otherwise keep invalidating each other's loads and retry (optimistic
-concurrency). Taking turns per bot, they never conflict with each other; only a writer in another
-process can still make a command retry.
+concurrency). Taking turns per bot, they never conflict with each other. With shared turns (on
+PostgreSQL), the thread holding a bot's turn in its process also holds it among the processes, so
+writers in different processes queue too; the event store's version check stays the guarantee.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from uuid import UUID
 
 from eventsourcing.application import LRUCache
 
+from application.ports import SharedTurns
 from application.store import TradingApplication
 from domain.order import Order
 
@@ -27,7 +29,8 @@ class BotTurns:
     A command takes at most one turn at a time and a handler never dispatches another command, so
     turns cannot deadlock."""
 
-    def __init__(self, orders_remembered: int = ORDERS_REMEMBERED) -> None:
+    def __init__(self, shared: SharedTurns | None = None, orders_remembered: int = ORDERS_REMEMBERED) -> None:
+        self._shared = shared
         self._guard = threading.Lock()
         self._locks: dict[UUID, tuple[threading.Lock, int]] = {}  # lock, threads holding or waiting
         self._bots: LRUCache[UUID, UUID] = LRUCache(orders_remembered)  # order id -> its bot's id
@@ -44,7 +47,11 @@ class BotTurns:
             self._locks[bot_id] = (lock, users + 1)
         try:
             with lock:
-                yield
+                if self._shared is None:
+                    yield
+                else:
+                    with self._shared.hold(bot_id):
+                        yield
         finally:
             with self._guard:
                 users = self._locks[bot_id][1] - 1

@@ -14,6 +14,7 @@ from dependency_injector import providers
 from application import commands as c
 from application.bus import CommandBus
 from application.handlers.base import ConflictObserver
+from application.handlers.turns import BotTurns
 from application.store import TradingApplication
 from domain.values import Symbol
 from infrastructure.container import Container
@@ -111,9 +112,14 @@ class World:
 
 @contextmanager
 def world_on(
-    settings: Settings, clock: ManualClock | None = None, conflicts: ConflictObserver | None = None
+    settings: Settings,
+    clock: ManualClock | None = None,
+    conflicts: ConflictObserver | None = None,
+    shared_turns: bool = True,
 ) -> Iterator[World]:
-    """``conflicts`` is told of every conflict the handlers retry or give up on."""
+    """``conflicts`` is told of every conflict the handlers retry or give up on. Without
+    ``shared_turns`` its commands take turns in this world only, as a writer outside the turns of
+    the other processes would."""
     create_tables(settings)
     container = Container()
     container.settings.override(providers.Object(settings))
@@ -123,6 +129,8 @@ def world_on(
     container.prices.override(providers.Object(prices))
     if conflicts is not None:
         container.handler_deps.add_kwargs(conflicts=conflicts)
+    if not shared_turns:
+        container.turns.override(providers.Singleton(BotTurns))
     store = container.store()
     try:
         yield World(container.bus(), store, manual, prices)

@@ -1,0 +1,69 @@
+"""Commands on one bot take turns across every process writing to one PostgreSQL event store.
+
+Within a process, commands on a bot already take turns (a lock per bot). Between processes (the API
+beside the execution and protection workers) optimistic concurrency alone lets a busy bot's commands
+keep invalidating each other: a loser reloads and tries again, and under load one can lose every
+attempt. Here the process's holder of a bot's turn also holds a PostgreSQL session advisory lock on
+the bot, so writers in different processes queue instead of racing. The lock is for liveness only:
+the event store's version check still refuses any write that raced past it, and PostgreSQL frees
+the lock when a holder's connection or process dies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from uuid import UUID
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import OperationalError
+
+from application.errors import BotBusy
+from infrastructure.settings import Settings
+
+TURN_LOCK_CLASS = 0x7475  # "tu": the first half of every bot turn's advisory lock key
+
+
+class PostgresBotTurns:
+    """A bot's turn across processes: a session advisory lock keyed by the schema and the bot, held
+    on a pooled connection for the length of one command attempt."""
+
+    def __init__(self, engine: Engine, schema: str) -> None:
+        self._engine = engine
+        self._schema = schema
+
+    @contextmanager
+    def hold(self, bot_id: UUID) -> Iterator[None]:
+        key = {"cls": TURN_LOCK_CLASS, "key": f"{self._schema}:{bot_id}"}
+        with self._engine.connect() as conn:
+            try:
+                conn.execute(text("SELECT pg_advisory_lock(:cls, hashtext(:key))"), key)
+            except OperationalError as error:
+                if getattr(error.orig, "sqlstate", None) == "55P03":  # lock_not_available
+                    raise BotBusy(bot_id) from None
+                raise
+            try:
+                yield
+            finally:
+                try:
+                    conn.execute(text("SELECT pg_advisory_unlock(:cls, hashtext(:key))"), key)
+                except OperationalError:
+                    conn.invalidate()  # the session is gone, and its lock with it
+
+
+def open_bot_turns(settings: Settings) -> PostgresBotTurns | None:
+    """Shared turns on PostgreSQL; None on the embedded default, whose one writer lock already
+    serialises the processes' writes."""
+    if settings.backend != "postgres":
+        return None
+    size = settings.postgres_pool_size
+    wait_ms = round(settings.bot_turn_wait_seconds * 1000)
+    engine = create_engine(
+        settings.read_database_url(),
+        isolation_level="AUTOCOMMIT",
+        pool_size=size,
+        max_overflow=size,
+        pool_pre_ping=True,
+        connect_args={"options": f"-c lock_timeout={wait_ms}"},  # a bounded wait for the turn
+    )
+    return PostgresBotTurns(engine, settings.postgres_schema)
