@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench install clean
+.PHONY: run test quick lint bench install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ run: $(STAMP)
 ## Lint, type-check, check the layer rules, then the whole suite against real PostgreSQL and Redis.
 test: lint
 	tests/support/run_suite.sh
+
+## The fast loop: lint, then the unit and property tests on the embedded store (no services).
+quick: lint
+	$(BIN)/pytest -n 2 -q tests/unit tests/properties
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
