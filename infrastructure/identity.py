@@ -38,6 +38,7 @@ API_KEYS = Table(
     Column("secret_sha256", String, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+MAX_USER_ID, MIN_PASSWORD, MAX_PASSWORD = 63, 12, 1024
 _USER_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,62}$")
 _KEY = re.compile(r"^tbot_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
 _HASHER = PasswordHasher()
@@ -60,8 +61,8 @@ class IdentityStore:
             chosen = Role(role)
         except ValueError:
             raise InvalidInput("role", f"must be one of {', '.join(r.value for r in Role)}") from None
-        if password is not None and len(password) < 12:
-            raise InvalidInput("password", "must be at least 12 characters")
+        if password is not None and not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+            raise InvalidInput("password", f"must be {MIN_PASSWORD} to {MAX_PASSWORD} characters")
         row = {
             "user_id": user_id,
             "role": chosen.value,

@@ -54,7 +54,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(InvalidInput)
     async def invalid_input(_: Request, exc: InvalidInput) -> JSONResponse:
-        problem = {"field": exc.field, "rule": exc.rule, "type": "domain"}
+        problem = {"field": located(exc.field), "rule": exc.rule, "type": "domain"}
         return error(422, "invalid_request", str(exc), problems=[problem])
 
     @app.exception_handler(OrderDenied)
@@ -125,6 +125,15 @@ _HTTP_CODES = {
 
 def too_large_message(limit: int) -> str:
     return f"the request body is over the limit of {limit} bytes"
+
+
+PLACES = ("body", "query", "path", "header")
+
+
+def located(field: str) -> str:
+    """Where a field the command side refused lies: in the request's body (the commands take
+    their fields from it), unless the API already named the place (``query.cursor``)."""
+    return field if field.split(".", 1)[0] in PLACES else f"body.{field}"
 
 
 def _field(problem: Mapping[str, Any]) -> str:

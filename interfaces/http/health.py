@@ -22,7 +22,13 @@ async def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready")
+READY: dict[int | str, dict[str, Any]] = {
+    200: {"description": "every store answers and no projection has stopped"},
+    503: {"description": "not ready: `checks` says which store is out of reach or which projection stopped"},
+}
+
+
+@router.get("/ready", responses=READY)
 async def ready(box: Container, engine: QueryEngineDep) -> JSONResponse:
     """200 when the event store, the read database and Redis answer and no projection has
     stopped; otherwise 503, with `checks` saying what is out of reach and `checks.projections`

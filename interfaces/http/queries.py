@@ -35,7 +35,15 @@ from interfaces.http.read_models import (
     RiskDecision,
     RiskDecisionPage,
 )
-from interfaces.http.schemas import ERRORS, PRINTABLE, CandleRow, MarkPrice, Moment, PnlPoint
+from interfaces.http.schemas import (
+    ERRORS,
+    PRINTABLE,
+    CandleRow,
+    MarkPrice,
+    Moment,
+    PnlPoint,
+    WholeNumber,
+)
 from projections.candles import candles_table
 from projections.queries import VIEWS, pnl_points, pnl_series_query
 from projections.read_models import TRACKING
@@ -43,9 +51,10 @@ from projections.read_models import TRACKING
 router = APIRouter(prefix="/v1", tags=["queries"], responses=ERRORS)
 
 MinPosition = Annotated[
-    int | None, Query(ge=0, description="wait until the read models have applied this global position")
+    WholeNumber | None,
+    Query(ge=0, description="wait until the read models have applied this global position"),
 ]
-Limit = Annotated[int, Query(ge=1, le=500)]
+Limit = Annotated[WholeNumber, Query(ge=1, le=500)]
 SymbolFilter = Annotated[str | None, Query(max_length=40, pattern=PRINTABLE)]
 Cursor = Annotated[str | None, Query(max_length=400, description="next_cursor of the previous page")]
 
@@ -65,7 +74,7 @@ async def _caught_up(conn: AsyncConnection, box: Any, names: Sequence[str], want
         return
     head = await run_in_threadpool(box.store().last_position)
     if wanted > head:
-        raise InvalidInput("min_position", f"is beyond the newest event (position {head})")
+        raise InvalidInput("query.min_position", f"is beyond the newest event (position {head})")
     deadline = time.monotonic() + box.settings().read_wait_seconds
     while True:
         reached = (

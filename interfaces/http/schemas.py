@@ -122,6 +122,19 @@ def _utc(value: datetime) -> datetime:
     return moment
 
 
+_ASCII_INTEGER = re.compile(r"[0-9]{1,18}", re.ASCII)
+
+
+def _integer_text(value: Any) -> Any:
+    """Only ASCII digits: pydantic would also take ``1_0``, `` 5`` and ``5.0`` as integers."""
+    if isinstance(value, str) and not _ASCII_INTEGER.fullmatch(value):
+        raise _rule("int_text", "must be a whole number in ASCII digits (at most 18)")
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_integer_text)]
+"""An integer query parameter, written only as ASCII digits."""
+
 Moment = Annotated[
     datetime,
     BeforeValidator(_date_time_text),
@@ -293,5 +306,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
             "each field and rule), or an order denied by the risk rules (reason codes, denial id)",
         ),
         (429, "over the rate limit of the API key: wait Retry-After seconds"),
+        (
+            503,
+            "not now, wait Retry-After seconds: a store cannot be reached (`unavailable`; a command may or "
+            "may not have been recorded, so repeat it with the same Idempotency-Key or client order id), "
+            "or the read models did not reach `min_position` within the wait (`not_caught_up`)",
+        ),
     )
 }

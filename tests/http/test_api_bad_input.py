@@ -232,6 +232,13 @@ def test_date_time_query_parameters_refuse_plain_numbers(
     assert http.get(path, params={**extra, name: "2024-05-01T12:00:00Z"}).status_code == 200
 
 
+@pytest.mark.parametrize("name", ["limit", "min_position"])
+def test_integer_query_parameters_take_only_ascii_digits(http: httpx.Client, name: str) -> None:
+    for text in ["1_0", " 5", "5 ", "5.0", "+5", "\u0661", "\uff11", "1e1"]:
+        assert _fields(http.get("/v1/orders", params={name: text})) == [f"query.{name}"], text
+    assert http.get("/v1/orders", params={name: "1"}).status_code == 200
+
+
 def test_the_idempotency_key_is_documented_as_enforced(http: httpx.Client, openapi: dict[str, Any]) -> None:
     [header] = [
         p for p in openapi["paths"]["/v1/bots"]["post"]["parameters"] if p["name"] == "Idempotency-Key"
@@ -256,6 +263,29 @@ def test_a_body_that_cannot_be_parsed_is_a_documented_422_not_a_400(http: httpx.
         assert _fields(_raw(http, "/v1/bots", body)) == ["body"]
     form = http.post("/v1/auth/token", content=b"x", headers={"Content-Type": "multipart/form-data"})
     assert _fields(form) == ["body"]
+
+
+def test_the_token_form_is_bounded_and_says_so(http: httpx.Client, openapi: dict[str, Any]) -> None:
+    form = openapi["components"]["schemas"]["Body_issue_token_v1_auth_token_post"]["properties"]
+    assert (form["username"]["maxLength"], form["password"]["maxLength"]) == (63, 1024)
+    for data, field in [
+        ({"username": "u" * 64, "password": "p"}, "body.username"),
+        ({"username": "alice", "password": "p" * 1025}, "body.password"),
+        ({"username": "alice", "password": "p", "grant_type": "client_credentials"}, "body.grant_type"),
+    ]:
+        assert _fields(http.post("/v1/auth/token", data=data)) == [field]
+
+
+def test_every_operation_documents_the_503_it_may_answer(openapi: dict[str, Any]) -> None:
+    operations = [
+        (path, method, operation)
+        for path, methods in openapi["paths"].items()
+        if (path.startswith("/v1/") and path != "/v1/feed") or path == "/health/ready"
+        for method, operation in methods.items()
+    ]
+    assert operations
+    for path, method, operation in operations:
+        assert "503" in operation["responses"], (method, path)
 
 
 def test_405_lists_every_method_of_the_path_in_allow(http: httpx.Client, bot_id: str) -> None:

@@ -145,7 +145,7 @@ def test_bad_input_is_a_4xx_naming_the_field_and_the_rule(api: Api) -> None:
         assert huge.status_code == 422 and huge.json()["error"]["problems"][0]["field"] == "body.quantity"
         bad_symbol = http.post(f"/v1/bots/{bot_id}/orders", json={**_order("0.01", "b2"), "symbol": "btc"})
         assert bad_symbol.status_code == 422
-        assert bad_symbol.json()["error"]["problems"][0]["field"] == "symbol"
+        assert bad_symbol.json()["error"]["problems"][0]["field"] == "body.symbol"
         assert http.get("/v1/bots/not-a-uuid").status_code == 422
         assert http.get("/v1/orders", params={"cursor": "%%%"}).status_code == 422
         assert http.get("/v1/fills", params={"symbol": "BTC\x00"}).status_code == 422  # found by schemathesis

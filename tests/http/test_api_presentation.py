@@ -190,5 +190,5 @@ def test_a_bot_on_an_exchange_account_that_does_not_exist_is_refused_naming_the_
         refused = http.post("/v1/bots", json={**body, "exchange_account": "binance-main"})
         assert refused.status_code == 422, refused.text
         [problem] = refused.json()["error"]["problems"]
-        assert problem["field"] == "exchange_account" and "tbot accounts add" in problem["rule"]
+        assert problem["field"] == "body.exchange_account" and "tbot accounts add" in problem["rule"]
         assert http.post("/v1/bots", json={**body, "exchange_account": "paper:second"}).status_code == 201

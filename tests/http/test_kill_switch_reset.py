@@ -107,7 +107,7 @@ def test_neither_another_trader_nor_an_auditor_may_reset_it(
         ({"reason": ""}, "body.reason"),
         ({"reason": "x" * 501}, "body.reason"),
         ({"reason": "a\nb"}, "body.reason"),
-        ({"reason": "   "}, "reason"),
+        ({"reason": "   "}, "body.reason"),
         ({"reason": "ok", "force": True}, "body.force"),
     ],
 )

@@ -30,7 +30,7 @@ def prepared(env: dict[str, str]) -> dict[str, str]:
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (["users", "create", "alice", "--password", "short"], ["password", "at least 12 characters"]),
+        (["users", "create", "alice", "--password", "short"], ["password", "12 to 1024 characters"]),
         (["users", "create", "alice", "--role", "boss"], ["role", "must be one of trader, auditor, admin"]),
         (["keys", "create", "nobody"], ["user_id", "no user nobody"]),
         (["accounts", "add", "Bad Name", "--exchange", "binance"], ["name", "lower-case letters"]),
