@@ -53,6 +53,9 @@ class ExchangeAccounts:
             await self._live.load_markets()
 
     async def close(self) -> None:
+        """Lets go of the exchanges' connections and of the paper accounts, which ``open`` then
+        rebuilds from their journal (another worker may have moved them on meanwhile)."""
+        self._gateways.clear()
         if self._live is not None:
             await self._live.close()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -13,7 +13,6 @@ from infrastructure.event_store import create_tables
 from interfaces.accounts import accounts_app
 from interfaces.cli_bots import bots_app
 from interfaces.cli_http import (
-    Worker,
     api_socket,
     keys_app,
     prepared_container,
@@ -25,12 +24,17 @@ from interfaces.cli_read_side import audit_app, events_app, projections_app
 from interfaces.decimals import plain, rounded
 from interfaces.demo import ACTOR, DemoReport, ReadBack, read_back, run_demo
 from interfaces.errors import clear_errors
-from interfaces.execution import build_execution_worker, execution_app
+from interfaces.execution import execution_app
 from interfaces.http.container import HttpContainer
-from interfaces.market_data import build_market_data_worker, marketdata_app
-from interfaces.protection import build_protection_worker, protection_app
-from interfaces.read_side import ReadSideContainer, build_worker
+from interfaces.market_data import marketdata_app
+from interfaces.protection import protection_app
+from interfaces.read_side import ReadSideContainer
 from interfaces.worker_tables import install_worker_tables
+from interfaces.workers.execution import build_execution_worker
+from interfaces.workers.market_data import build_market_data_worker
+from interfaces.workers.projections import projection_job, projection_worker
+from interfaces.workers.protection import build_protection_worker
+from interfaces.workers.supervisor import Supervisor
 from projections.catalog import ALL_NAMES
 
 app = typer.Typer(no_args_is_help=True, help="tbot: an event-sourced trading backend for crypto bots.")
@@ -103,11 +107,11 @@ def run_all(
             soft_wrap=True,
             highlight=False,
         )
-        workers: list[tuple[str, Worker]] = [
-            ("projections", build_worker(container, list(ALL_NAMES))),
-            ("execution", build_execution_worker(container)),
-            ("marketdata", build_market_data_worker(container)),
-            ("protection", build_protection_worker(container)),
+        workers: list[Supervisor[Any]] = [
+            projection_worker(container, list(ALL_NAMES)),
+            build_execution_worker(container),
+            build_market_data_worker(container),
+            build_protection_worker(container),
         ]
         serve_app(container, listener, workers)
 
@@ -130,7 +134,7 @@ def _play_demo(container: HttpContainer) -> DemoReport:
     console.print(f"[bold]tbot demo[/bold] on the {settings.backend} event store")
     for step in report.steps:
         console.print(f" - {step}")
-    failures = build_worker(container, list(ALL_NAMES)).drain()
+    failures = projection_job(container, list(ALL_NAMES)).drain()
     if failures:
         for message in failures.values():
             console.print(f"[red]{message}[/red]")

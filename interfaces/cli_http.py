@@ -2,39 +2,33 @@
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import os
 import signal
 import socket
-import threading
-import time
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
-from typing import Annotated, Any, Protocol
+from collections.abc import Sequence
+from typing import Annotated, Any
 
-import structlog
 import typer
 import uvicorn
 from rich.console import Console
-from starlette.types import Lifespan
 
 from infrastructure.event_store import create_tables
-from infrastructure.logging import configure_logging
+from infrastructure.ownership import LocalLocks
 from infrastructure.settings import Settings
-from infrastructure.tracing import configure_tracing
 from interfaces.errors import clear_errors, fail_usage
 from interfaces.http.app import create_app
 from interfaces.http.container import HttpContainer
-from interfaces.read_side import build_worker
+from interfaces.process import prepare_process
 from interfaces.worker_tables import install_worker_tables
+from interfaces.workers.projections import projection_worker
+from interfaces.workers.supervisor import Supervisor
+from interfaces.workers.threads import WorkerThreads
 from projections.live import NAME as LIVE
-from projections.locks import LocalLocks
 
 users_app = typer.Typer(no_args_is_help=True, help="Users of the HTTP API.")
 keys_app = typer.Typer(no_args_is_help=True, help="API keys (shown once, stored hashed).")
 console = Console()
-log = structlog.get_logger("tbot.serve")
 
 
 def prepared_container(container: HttpContainer | None = None) -> HttpContainer:
@@ -63,7 +57,7 @@ def serve(
     with api_socket(container.settings(), host, port) as listener:
         prepared_container(container)
         if container.live_store().kind == "in-process":
-            serve_app(container, listener, [("live", build_worker(container, [LIVE], locks=LocalLocks()))])
+            serve_app(container, listener, [projection_worker(container, [LIVE], locks=LocalLocks())])
         else:
             serve_app(container, listener)
 
@@ -96,64 +90,16 @@ def api_socket(settings: Settings, host: str | None, port: int | None) -> socket
         )
 
 
-class Worker(Protocol):
-    def run(self) -> None: ...
-
-    def stop(self) -> None: ...
-
-
-class WorkerThreads:
-    """Workers beside the API, each in a thread of its own: started with the application, and
-    stopped and waited for before the application closes the store and the connection pools they
-    use."""
-
-    def __init__(self, workers: Sequence[tuple[str, Worker]], wait_seconds: float = 30.0) -> None:
-        self.workers = list(workers)
-        self.wait_seconds = wait_seconds
-        self.threads: list[threading.Thread] = []
-
-    def start(self) -> None:
-        self.threads = [threading.Thread(target=w.run, name=name, daemon=True) for name, w in self.workers]
-        for thread in self.threads:
-            thread.start()
-
-    def stop(self) -> None:
-        """Asks every worker to stop, then waits for them together (repeating it is harmless)."""
-        for _, worker in self.workers:
-            worker.stop()
-        deadline = time.monotonic() + self.wait_seconds
-        for thread in self.threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-            if thread.is_alive():
-                log.warning("worker did not stop in time", worker=thread.name)
-        self.threads = []
-
-    def around(self, lifespan: Lifespan[Any]) -> Lifespan[Any]:
-        """The application's lifespan with the workers running inside it."""
-
-        @asynccontextmanager
-        async def running(app: Any) -> AsyncIterator[Any]:
-            async with lifespan(app) as state:
-                self.start()
-                try:
-                    yield state
-                finally:
-                    await asyncio.to_thread(self.stop)
-
-        return running
-
-
 def serve_app(
-    container: HttpContainer, listener: socket.socket, workers: Sequence[tuple[str, Worker]] = ()
+    container: HttpContainer, listener: socket.socket, workers: Sequence[Supervisor[Any]] = ()
 ) -> None:
     """Serves on ``listener`` until stopped (SIGINT or SIGTERM, both a graceful shutdown that ends
     the command normally), with logs and traces set up from the settings, and runs the given
-    workers meanwhile."""
-    settings = container.settings()
-    configure_logging(settings.log_format, settings.log_level)
-    configure_tracing(settings, "tbot-api")
+    workers meanwhile (their health is part of /health/ready)."""
+    prepare_process(container.settings(), "tbot-api")
     threads = WorkerThreads(workers)
     app = create_app(container)
+    app.state.workers = threads
     app.router.lifespan_context = threads.around(app.router.lifespan_context)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=10))
     # uvicorn raises the signal it stopped on again once it has shut down: SIGTERM too then

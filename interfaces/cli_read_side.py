@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
 import tempfile
 import uuid
 from datetime import UTC, datetime
@@ -19,15 +18,18 @@ from sqlalchemy import text
 
 from application.audit import replay, state_at
 from application.errors import NotFound
+from infrastructure.ownership import advisory_holders
 from infrastructure.read_database import create_read_engine
-from infrastructure.tracing import configure_tracing
 from interfaces.errors import clear_errors, fail_usage
-from interfaces.read_side import ReadSideContainer, build_worker
+from interfaces.process import prepare_process
+from interfaces.read_side import ReadSideContainer
 from interfaces.rebuild_processes import ProcessPartitions, default_processes
+from interfaces.workers.projections import projection_job
+from interfaces.workers.supervisor import Supervisor
+from interfaces.workers.threads import run_until_signalled
 from projections.catalog import ALL_NAMES, SQL_NAMES, resolve, sql_projections
 from projections.errors import UnknownProjection
 from projections.live import NAME as LIVE
-from projections.locks import advisory_holders
 from projections.plain import event_payload, plain
 from projections.read_models import ReadModels
 from projections.rebuild import Rebuilder
@@ -69,14 +71,12 @@ def run(
     chosen = _names(names)
     container = ReadSideContainer()
     container.read_models().check_installed()
-    configure_tracing(container.settings(), "tbot-projections")
-    worker = build_worker(container, chosen)
-    signal.signal(signal.SIGTERM, lambda *_: worker.stop())
-    signal.signal(signal.SIGINT, lambda *_: worker.stop())
+    prepare_process(container.settings(), "tbot-projections")
+    job = projection_job(container, chosen)
     console.print(f"projection worker for {', '.join(chosen)}")
-    worker.run()
-    if worker.failed:
-        for message in worker.failed.values():
+    run_until_signalled([Supervisor(job)])
+    if job.failed:
+        for message in job.failed.values():
             errors.print(message)
         raise typer.Exit(1)
 

@@ -3,16 +3,9 @@ schema_translate_map (PostgreSQL), or none (SQLite); and names quoted for the ra
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from sqlalchemy import Connection
 
-
-def mapped_schema(execution_options: Mapping[str, Any]) -> str:
-    """The PostgreSQL schema an engine's or connection's execution options map our tables into."""
-    translate = execution_options.get("schema_translate_map") or {}
-    return str(translate.get(None) or "public")
+from infrastructure.read_database import mapped_schema
 
 
 def schema_of(conn: Connection) -> str | None:

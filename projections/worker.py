@@ -1,28 +1,26 @@
-"""The projection worker: runs the projections whose locks it holds, a batch per transaction,
-woken by the event store's notifications and polling in case one is lost; takes over a projection
-when its holder dies.
+"""The projection worker's job: runs the projections whose locks it holds, a batch per
+transaction, woken by the event store's notifications and polling in case one is lost; takes over
+a projection when its holder dies. The loop around its turns (back-off through outages, stop,
+health) is the workers' supervisor's.
 
 A batch that fails is never skipped, and never fails silently: the error is recorded where
 `tbot projections status` and ``/health/ready`` read it (the tracking row of a SQL projection,
 the live store for the live one) until a batch of that projection applies again. A passing
-fault (the database or Redis out of reach) is retried at the next poll; a projection that
+fault (the database or Redis out of reach) is retried at the next turn; a projection that
 stopped (an event it cannot apply, or any other error) is set aside and tried again every
 ``retry_seconds``, so it carries on by itself once the cause is gone (a rebuild, a repaired
 read model), without a restart."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import structlog
 from opentelemetry import trace
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-from sqlalchemy.exc import DBAPIError
 
+from infrastructure.outages import OUTAGES, one_line
 from projections.envelope import Envelope
 from projections.errors import ProjectionStopped, UndecodableEvent
 from projections.live import LiveProjection, LiveStore, PositionMoved
@@ -45,18 +43,17 @@ def _describe(span: trace.Span, names: list[str], envelopes: Sequence[Envelope])
         span.set_attribute("tbot.correlation_ids", correlations[:100])
 
 
-TRANSIENT: tuple[type[BaseException], ...] = (
-    DBAPIError,
-    RedisConnectionError,
-    RedisTimeoutError,
-    OSError,
-    PositionMoved,
-)
+TRANSIENT: tuple[type[BaseException], ...] = (*OUTAGES, PositionMoved)
 RETRY_SECONDS = 30.0
 """How long a stopped projection is set aside before the worker tries it again."""
 
 
 class ProjectionWorker:
+    """A job for the workers' supervisor (see ``interfaces/workers``); ``drain`` runs it to the
+    store's head and lets go, for the demo and tests."""
+
+    name = "projections"
+
     def __init__(
         self,
         *,
@@ -89,7 +86,6 @@ class ProjectionWorker:
         self.failed: dict[str, str] = {}
         """The projections that stopped, with why; each is tried again at ``_retry_at``."""
         self._retry_at: dict[str, float] = {}
-        self._stop = threading.Event()
         self._last_takeover = 0.0
 
     @property
@@ -102,28 +98,33 @@ class ProjectionWorker:
             if name in self.held and (name not in self.failed or self._retry_at[name] <= now)
         ]
 
-    def stop(self) -> None:
-        self._stop.set()
+    def begin(self) -> None:
+        """Nothing to set up: each projection's lock is taken (and retaken) by ``turn``."""
+
+    def turn(self) -> float:
+        """Takes over the projections nobody runs, then one batch of each held; a passing fault
+        is raised (after the other projections had their batch) for the supervisor to retry."""
+        self.take_over()
+        if not self.active:
+            return self.takeover_seconds
+        try:
+            moved = self.step()
+        except PositionMoved:  # another writer moved the live model on: nothing is wrong
+            return self.poll_seconds
+        return 0.0 if moved >= self.batch_size else self.poll_seconds
+
+    def idle(self, seconds: float) -> None:
+        self.wakeup.wait(seconds)
+
+    def interrupt(self) -> None:
         self.wakeup.poke()
 
-    def run(self) -> None:
-        """Runs until stopped."""
-        try:
-            while not self._stop.is_set():
-                self.take_over()
-                if not self.active:
-                    self._stop.wait(self.takeover_seconds)
-                    continue
-                try:
-                    moved = self.step()
-                except TRANSIENT as error:
-                    log.warning("projection batch failed, retrying", error=str(error))
-                    self._stop.wait(self.poll_seconds)
-                    continue
-                if moved < self.batch_size:
-                    self.wakeup.wait(self.poll_seconds)
-        finally:
-            self.locks.release_all()
+    def end(self) -> None:
+        self.locks.release_all()
+        self.held.clear()
+
+    def close(self) -> None:
+        self.wakeup.close()
 
     def drain(self) -> dict[str, str]:
         """Runs the projections it can hold up to the store's head, then lets go of them;
@@ -135,8 +136,7 @@ class ProjectionWorker:
                 if self.step() == 0 and self.failed == failed:
                     break
         finally:
-            self.locks.release_all()
-            self.held.clear()
+            self.end()
         return dict(self.failed)
 
     def take_over(self) -> None:
@@ -184,11 +184,13 @@ class ProjectionWorker:
             raise  # another writer moved the live model on: nothing is wrong
         except TRANSIENT as error:
             for name in names:
-                self._record(name, f"projection {name} cannot apply its next batch, retrying: {_text(error)}")
+                self._record(
+                    name, f"projection {name} cannot apply its next batch, retrying: {one_line(error)}"
+                )
             raise
         except Exception as error:  # a fault of its own must not end the worker or go unseen
             for name in names:
-                self._fail(name, f"projection {name} stopped: {_text(error)}")
+                self._fail(name, f"projection {name} stopped: {one_line(error)}")
         else:
             for name in names:
                 self.failed.pop(name, None)
@@ -234,9 +236,3 @@ class ProjectionWorker:
                 store.record_error(None)
             _describe(span, [self.live.name], envelopes)
         return len(envelopes)
-
-
-def _text(error: BaseException) -> str:
-    """An error in one line: its type and its first line (a database error's SQL left out)."""
-    lines = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {lines[0] if lines else ''}".rstrip(": ")

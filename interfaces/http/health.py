@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy import select, text
@@ -29,11 +29,13 @@ READY: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/ready", responses=READY)
-async def ready(box: Container, engine: QueryEngineDep) -> JSONResponse:
-    """200 when the event store, the read database and Redis answer and no projection has
-    stopped; otherwise 503, with `checks` saying what is out of reach and `checks.projections`
-    naming each stopped projection with its error (which projection, at which event, why).
-    `lag_events` is how far each SQL projection is behind the event store's head."""
+async def ready(request: Request, box: Container, engine: QueryEngineDep) -> JSONResponse:
+    """200 when the event store, the read database and Redis answer, no projection has stopped
+    and every worker this process runs is healthy; otherwise 503, with `checks` saying what is out
+    of reach, `checks.projections` naming each stopped projection with its error (which
+    projection, at which event, why) and `checks.workers` each worker of this process that cannot
+    work, with why (`tbot run`). `lag_events` is how far each SQL projection is behind the event
+    store's head."""
     checks: dict[str, Any] = {}
     head = 0
     try:
@@ -65,6 +67,10 @@ async def ready(box: Container, engine: QueryEngineDep) -> JSONResponse:
     except Exception as error:
         checks["redis"] = f"unreachable: {type(error).__name__}"
     checks["projections"] = stopped or "ok"  # each stopped projection with its error
+    threads = getattr(request.app.state, "workers", None)
+    if threads is not None:
+        unhealthy = {h.name: f"{h.state}: {h.error}" for h in threads.health() if not h.healthy}
+        checks["workers"] = unhealthy or "ok"
     healthy = all(value == "ok" for value in checks.values())
     body = {
         "status": "ready" if healthy else "unavailable",

@@ -35,9 +35,9 @@ from domain.values import Symbol
 from infrastructure.container import Container
 from infrastructure.event_store import create_tables
 from infrastructure.logging import configure_logging
-from interfaces.execution import build_execution_worker
 from interfaces.read_side import ReadSideContainer
 from interfaces.worker_tables import install_worker_tables
+from interfaces.workers.execution import build_execution_worker
 from tests.benchmarks.bench_place_order import LIMITS, pgbench_tps
 from tests.benchmarks.http_load import latency_summary
 from tests.support.conflicts import Conflicts

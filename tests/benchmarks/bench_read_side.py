@@ -24,8 +24,9 @@ from sqlalchemy import text
 
 from infrastructure.event_store import create_tables, open_store
 from infrastructure.settings import Settings
-from interfaces.read_side import ReadSideContainer, build_worker
+from interfaces.read_side import ReadSideContainer
 from interfaces.rebuild_processes import ProcessPartitions, default_processes
+from interfaces.workers.projections import projection_worker
 from projections.catalog import ALL_NAMES, SQL_NAMES
 from projections.memory import collect_per_batch
 from projections.rebuild import Rebuilder
@@ -98,7 +99,7 @@ def bench_live_lag(settings: Settings, rate: int, seconds: float) -> None:
     read_models = container.read_models()
     read_models.install()
     generator = Generator(open_store(settings), bots=20, seed=5)
-    worker = build_worker(container, ALL_NAMES)
+    worker = projection_worker(container, ALL_NAMES)
     runner = threading.Thread(target=worker.run)
     runner.start()
     committed: dict[int, float] = {}

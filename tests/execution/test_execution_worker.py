@@ -18,15 +18,16 @@ from application.execution.state import EventSource, StoredEvent
 from domain.order import Order
 from domain.order_states import OrderStatus
 from infrastructure.settings import Settings
-from interfaces.execution import ExecutionWorker, build_execution_worker
 from interfaces.read_side import ReadSideContainer
 from interfaces.worker_tables import install_worker_tables
+from interfaces.workers.execution import ExecutionJob, build_execution_worker
+from interfaces.workers.supervisor import Supervisor
 from tests.support.processes import wait_for
 from tests.support.scripted_exchange import FailingBus
 from tests.support.world import World, world_on
 
 
-def _worker(settings: Settings) -> tuple[ExecutionWorker, threading.Thread]:
+def _worker(settings: Settings) -> tuple[Supervisor[ExecutionJob], threading.Thread]:
     container = ReadSideContainer()
     container.settings.override(providers.Object(settings))
     worker = build_execution_worker(container)
@@ -71,7 +72,7 @@ def _hand_over(world: World, settings: Settings) -> None:
     standby.stop()
     standby_thread.join(timeout=10)
     assert not standby_thread.is_alive()
-    trades = standby.accounts.paper("paper").account.exchange.trades()
+    trades = standby.job.accounts.paper("paper").account.exchange.trades()
     # the standby rebuilt the account; orders carry their order id's hex as client order id there
     assert [t.client_order_id for t in trades] == [first.hex, second.hex]
 
@@ -104,7 +105,7 @@ def test_the_worker_survives_an_exception_and_the_order_completes(tmp_path: Path
     settings = _sqlite(tmp_path)
     with world_on(settings) as world:
         worker, thread = _worker(settings)
-        manager = worker.manager
+        manager = worker.job.manager
         if fault == "a handler raises":
             submitted = lambda command: isinstance(command, c.RecordOrderSubmitted)  # noqa: E731
             manager.bus = FailingBus(manager.bus, submitted, lambda: RuntimeError("boom"))  # type: ignore[assignment]

@@ -18,8 +18,8 @@ from domain.ids import BotId, position_id_for
 from domain.order import Order
 from domain.order_states import OrderStatus
 from domain.position import Position
-from interfaces.protection import ReadModelPositions
-from interfaces.read_side import build_worker
+from interfaces.workers.projections import projection_job
+from interfaces.workers.protection import ReadModelPositions
 from tests.support.execution import Execution
 from tests.support.world import ACTOR, BTC, LIMITS
 
@@ -31,7 +31,7 @@ class _Protection:
         self.execution = execution
         container = execution.container
         container.read_models().install()
-        self.projections = build_worker(container, ["positions"])
+        self.projections = projection_job(container, ["positions"])
         positions = ReadModelPositions(container.read_engine())
         self.manager = ProtectionManager(
             bus or execution.world.bus, execution.world.store, positions, execution.prices, execution.clock

@@ -28,8 +28,8 @@ from infrastructure.settings import Settings
 from interfaces.http.app import create_app
 from interfaces.http.container import HttpContainer
 from interfaces.http.queries import FILL_KEYS, ORDER_KEYS
-from interfaces.read_side import build_worker
 from interfaces.worker_tables import install_worker_tables
+from interfaces.workers.projections import projection_job
 from projections.catalog import ALL_NAMES
 from tests.support.clock import ManualClock
 from tests.support.prices import PriceBook
@@ -133,7 +133,7 @@ def server(read_settings: Settings) -> Iterator[Server]:
                             price="50000",
                         )
                     )
-        assert build_worker(running.container, list(ALL_NAMES)).drain() == {}
+        assert projection_job(running.container, list(ALL_NAMES)).drain() == {}
         yield running
 
 

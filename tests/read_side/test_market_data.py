@@ -22,8 +22,8 @@ from domain.values import Symbol
 from infrastructure.credentials import CredentialStore, ExchangeCredentials, new_key
 from infrastructure.mark_prices import MarkPrices
 from infrastructure.settings import Settings
-from interfaces.market_data import MarketDataWorker, build_market_data_worker
 from interfaces.worker_tables import install_worker_tables
+from interfaces.workers.market_data import MarketDataJob, build_market_data_worker, market_data_job
 from projections.candles import CandleStore
 from tests.support.clock import ManualClock
 from tests.support.fake_binance import API_KEY, SECRET, FakeBinance
@@ -36,13 +36,13 @@ ETH = Symbol("ETH", "USDT")
 
 
 @pytest.fixture
-def market(read_settings: Settings) -> Iterator[tuple[ReadSide, MarketDataWorker, ManualClock]]:
+def market(read_settings: Settings) -> Iterator[tuple[ReadSide, MarketDataJob, ManualClock]]:
     clock = ManualClock()
     with read_side_on(read_settings, clock) as read_side:
-        yield read_side, build_market_data_worker(read_side.container), clock
+        yield read_side, market_data_job(read_side.container), clock
 
 
-def test_candles_and_marks_follow_the_ticks(market: tuple[ReadSide, MarketDataWorker, ManualClock]) -> None:
+def test_candles_and_marks_follow_the_ticks(market: tuple[ReadSide, MarketDataJob, ManualClock]) -> None:
     read_side, worker, clock = market
     ticks = []
     for _ in range(6):  # 20 s apart: two minutes
@@ -71,7 +71,7 @@ def test_candles_and_marks_follow_the_ticks(market: tuple[ReadSide, MarketDataWo
 
 
 def test_the_price_band_is_checked_against_the_mark(
-    market: tuple[ReadSide, MarketDataWorker, ManualClock],
+    market: tuple[ReadSide, MarketDataJob, ManualClock],
 ) -> None:
     read_side, worker, _ = market
     worker.step()
@@ -119,7 +119,7 @@ def test_candles_and_marks_come_from_the_exchange_through_ccxt(
         install_worker_tables(engine)
         credentials = ExchangeCredentials("binance-md", "binance", False, fake.url, API_KEY, SECRET)
         CredentialStore(engine, key, clock.now).save(credentials)
-        worker = build_market_data_worker(read_side.container)
+        worker = market_data_job(read_side.container)
         try:
             backfilled = worker.step()
             fake.set_price("BTCUSDT", Decimal("51000.5"))
@@ -193,6 +193,6 @@ def test_a_bad_exchange_source_exits_2_naming_the_setting(
         credentials = ExchangeCredentials("binance-md", "binance", False, fake.url, API_KEY, SECRET)
         CredentialStore(engine, key, datetime.now).save(credentials)
         with pytest.raises(typer.Exit) as exited:
-            build_market_data_worker(read_side.container)
+            market_data_job(read_side.container)
     assert exited.value.exit_code == 2
     assert message in " ".join(capsys.readouterr().err.split())

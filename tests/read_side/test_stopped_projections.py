@@ -22,8 +22,9 @@ from infrastructure.event_store import create_tables
 from infrastructure.settings import Settings
 from interfaces.http.app import create_app
 from interfaces.http.container import HttpContainer
-from interfaces.read_side import build_worker
 from interfaces.worker_tables import install_worker_tables
+from interfaces.workers.projections import projection_job
+from interfaces.workers.supervisor import Supervisor
 from projections.bots import BotsProjection
 from projections.catalog import ALL_NAMES
 from projections.live import LiveProjection
@@ -56,7 +57,7 @@ class Server:
         return track.error
 
     def worker(self, names: list[str] = ALL_NAMES) -> ProjectionWorker:
-        worker = build_worker(self.container, list(names))
+        worker = projection_job(self.container, list(names))
         worker.retry_seconds = 0.2
         worker.poll_seconds = 0.05
         return worker
@@ -81,12 +82,13 @@ def server_on(settings: Settings) -> Iterator[Server]:
 
 @contextmanager
 def running(worker: ProjectionWorker) -> Iterator[ProjectionWorker]:
-    thread = threading.Thread(target=worker.run)
+    supervisor = Supervisor(worker)
+    thread = threading.Thread(target=supervisor.run)
     thread.start()
     try:
         yield worker
     finally:
-        worker.stop()
+        supervisor.stop()
         thread.join(timeout=30)
     assert not thread.is_alive()
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 
 from infrastructure.settings import Settings
-from interfaces.read_side import build_worker
+from interfaces.workers.projections import projection_worker
 from projections.reader import Wakeup
 from tests.support.processes import wait_for
 from tests.support.read_side import read_side_on
@@ -29,8 +29,8 @@ def test_postgres_notifies_a_listening_worker_of_each_commit(postgres_settings: 
 def test_without_notifications_polling_keeps_the_projections_current(sqlite_settings: Settings) -> None:
     settings = sqlite_settings.model_copy(update={"projection_poll_seconds": 0.05})
     with world_on(settings) as world, read_side_on(settings) as rs:
-        worker = build_worker(rs.container, ["orders", "bots"])
-        assert not worker.wakeup.listening
+        worker = projection_worker(rs.container, ["orders", "bots"])
+        assert not worker.job.wakeup.listening
         thread = threading.Thread(target=worker.run)
         thread.start()
         try:
@@ -42,4 +42,4 @@ def test_without_notifications_polling_keeps_the_projections_current(sqlite_sett
         finally:
             worker.stop()
             thread.join()
-        assert worker.failed == {}
+        assert worker.job.failed == {}

@@ -16,10 +16,10 @@ from application.errors import OrderDenied
 from domain.bot import Bot
 from domain.order import Order
 from infrastructure.event_store import open_store
+from infrastructure.ownership import LOCK_CLASS
 from infrastructure.settings import Settings
-from interfaces.read_side import build_worker
+from interfaces.workers.projections import projection_worker
 from projections.catalog import ALL_NAMES
-from projections.locks import LOCK_CLASS
 from projections.rebuild import Rebuilder
 from projections.schemas import quoted
 from tests.support.generate import Generator
@@ -102,8 +102,8 @@ def test_sixteen_writers_and_a_tailing_projection_miss_nothing_and_repeat_nothin
     settings: Settings, read_side: ReadSide
 ) -> None:
     names = ["bots", "orders", "risk_decisions", "live"]
-    worker = build_worker(read_side.container, names)
-    worker.batch_size = 7
+    worker = projection_worker(read_side.container, names)
+    worker.job.batch_size = 7
     tail = threading.Thread(target=worker.run)
     tail.start()
     placed: dict[UUID, int] = {}
@@ -141,7 +141,7 @@ def test_sixteen_writers_and_a_tailing_projection_miss_nothing_and_repeat_nothin
     finally:
         worker.stop()
         tail.join()
-    assert worker.failed == {}
+    assert worker.job.failed == {}
     bot_rows = read_side.typed_rows("bots", "bot_id")
     assert {row["bot_id"]: row["version"] for row in bot_rows} == placed
     assert {row["orders_admitted"] for row in bot_rows} == {25}

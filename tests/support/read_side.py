@@ -13,8 +13,9 @@ from sqlalchemy import text
 
 from infrastructure.event_store import create_tables
 from infrastructure.settings import Settings
-from interfaces.read_side import ReadSideContainer, build_worker
+from interfaces.read_side import ReadSideContainer
 from interfaces.worker_tables import install_worker_tables
+from interfaces.workers.projections import projection_job
 from projections.catalog import ALL_NAMES
 from projections.read_models import ReadModels
 from projections.reader import EventReader
@@ -34,7 +35,7 @@ class ReadSide:
 
     def catch_up(self, names: Sequence[str] = ALL_NAMES) -> dict[str, str]:
         """Runs a worker for these projections until they reach the head; returns the failures."""
-        return build_worker(self.container, list(names)).drain()
+        return projection_job(self.container, list(names)).drain()
 
     def rows(self, view: str, order_by: str) -> list[dict[str, Any]]:
         with self.read_models.engine.connect() as conn:

@@ -1,0 +1,33 @@
+"""The projection worker: the projections' job (``projections.worker``) under the supervisor."""
+
+from __future__ import annotations
+
+from interfaces.read_side import ReadSideContainer
+from interfaces.workers.supervisor import Supervisor
+from projections.locks import ProjectionLocks
+from projections.worker import ProjectionWorker
+
+
+def projection_job(
+    container: ReadSideContainer, names: list[str], locks: ProjectionLocks | None = None
+) -> ProjectionWorker:
+    """The job for these projections (each taken by its own lock, so no lock for the worker)."""
+    settings = container.settings()
+    return ProjectionWorker(
+        reader=container.reader(),
+        read_models=container.read_models(),
+        names=names,
+        locks=locks or container.locks(),
+        wakeup=container.wakeup(),
+        live=container.live_projection(),
+        live_store=container.live_store().bound,
+        batch_size=settings.projection_batch_size,
+        poll_seconds=settings.projection_poll_seconds,
+        now=container.clock().now,
+    )
+
+
+def projection_worker(
+    container: ReadSideContainer, names: list[str], locks: ProjectionLocks | None = None
+) -> Supervisor[ProjectionWorker]:
+    return Supervisor(projection_job(container, names, locks))
