@@ -19,7 +19,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from application.errors import BotBusy
-from infrastructure.settings import Settings
+from infrastructure.settings import CONNECT_TIMEOUT_SECONDS, Settings
 
 TURN_LOCK_CLASS = 0x7475  # "tu": the first half of every bot turn's advisory lock key
 
@@ -64,6 +64,8 @@ def open_bot_turns(settings: Settings) -> PostgresBotTurns | None:
         pool_size=size,
         max_overflow=size,
         pool_pre_ping=True,
-        connect_args={"options": f"-c lock_timeout={wait_ms}"},  # a bounded wait for the turn
+        pool_timeout=CONNECT_TIMEOUT_SECONDS,
+        # a bounded wait for the turn, and for the server
+        connect_args={"options": f"-c lock_timeout={wait_ms}", "connect_timeout": CONNECT_TIMEOUT_SECONDS},
     )
     return PostgresBotTurns(engine, settings.postgres_schema)

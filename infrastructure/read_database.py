@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from infrastructure.settings import Settings
+from infrastructure.settings import CONNECT_TIMEOUT_SECONDS, Settings
 
 
 def mapped_schema(execution_options: Mapping[str, Any]) -> str:
@@ -29,7 +29,14 @@ def create_read_engine(settings: Settings, schema: str | None = None) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    engine = create_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True)
+    engine = create_engine(
+        url,
+        pool_size=5,
+        max_overflow=5,
+        pool_pre_ping=True,
+        pool_timeout=CONNECT_TIMEOUT_SECONDS,
+        connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
+    )
     return engine.execution_options(schema_translate_map={None: schema or settings.postgres_schema})
 
 
@@ -40,7 +47,14 @@ def create_async_read_engine(settings: Settings) -> AsyncEngine:
     if settings.backend == "sqlite":
         engine = create_async_engine(url.set(drivername="sqlite+aiosqlite"), connect_args={"timeout": 30})
         return engine
-    engine = create_async_engine(url.set(drivername="postgresql+asyncpg"), pool_size=10, max_overflow=10)
+    engine = create_async_engine(
+        url.set(drivername="postgresql+asyncpg"),
+        pool_size=10,
+        max_overflow=10,
+        pool_pre_ping=True,
+        pool_timeout=CONNECT_TIMEOUT_SECONDS,
+        connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
+    )
     return engine.execution_options(schema_translate_map={None: settings.postgres_schema})
 
 

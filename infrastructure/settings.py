@@ -15,6 +15,7 @@ from domain.errors import InvalidInput
 from domain.values import decimal_field
 
 Backend = Literal["postgres", "sqlite"]
+CONNECT_TIMEOUT_SECONDS = 5
 
 
 def _exact(value: object) -> object:
@@ -278,5 +279,10 @@ class Settings(BaseSettings):
             POSTGRES_SCHEMA=self.postgres_schema,
             POSTGRES_POOL_SIZE=str(self.postgres_pool_size),
             POSTGRES_MAX_OVERFLOW="0",
+            # a connection not had within this (the server away, or every one busy) is an outage:
+            # the API answers 503, a worker backs off; pooled connections are checked before use,
+            # so a restarted server costs no failed command
+            POSTGRES_CONNECT_TIMEOUT=str(CONNECT_TIMEOUT_SECONDS),
+            POSTGRES_PRE_PING="y",
         )
         return env

@@ -7,6 +7,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -23,6 +24,9 @@ from application.errors import (
     OrderDenied,
     Overfill,
 )
+from infrastructure.outages import OUTAGES, one_line
+
+log = structlog.get_logger("tbot.http")
 
 
 class NotCaughtUp(Exception):
@@ -96,6 +100,17 @@ def install_error_handlers(app: FastAPI) -> None:
     async def rate_limited(_: Request, exc: RateLimited) -> JSONResponse:
         headers = {"Retry-After": str(exc.retry_after)}
         return error(429, "rate_limited", str(exc), headers=headers, retry_after=exc.retry_after)
+
+    async def unavailable(_: Request, exc: Exception) -> JSONResponse:
+        log.warning("store out of reach", error=one_line(exc))
+        message = (
+            "a store cannot be reached: the command may or may not have been recorded; repeat it "
+            "with the same Idempotency-Key or client order id"
+        )
+        return error(503, "unavailable", message, headers={"Retry-After": "1"}, retry_after=1)
+
+    for outage in OUTAGES:
+        app.add_exception_handler(outage, unavailable)
 
     @app.exception_handler(NotCaughtUp)
     async def not_caught_up(_: Request, exc: NotCaughtUp) -> JSONResponse:

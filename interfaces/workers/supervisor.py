@@ -110,6 +110,7 @@ class Supervisor(Generic[J]):
         self._stop = threading.Event()
         self._health = Health(job.name, "starting", datetime.now(UTC))
         self._owned = False
+        self._failures = 0  # turns failed in a row
 
     @property
     def name(self) -> str:
@@ -166,10 +167,14 @@ class Supervisor(Generic[J]):
             self._end()
             return 0.0
         wait = self.job.turn()
+        if self._failures:
+            log.info("worker recovered", failed_turns=self._failures)
+            self._failures = 0
         self._report("running")
         return wait
 
     def _failed(self, error: Exception, pause: float) -> None:
+        self._failures += 1
         self._report("unhealthy", one_line(error))
         if is_outage(error):
             log.warning("worker cannot reach a store; retrying", error=one_line(error), pause=pause)
@@ -189,6 +194,4 @@ class Supervisor(Generic[J]):
 
     def _report(self, state: State, error: str | None = None) -> None:
         if self._health.state != state or self._health.error != error:
-            if state == "running" and self._health.state == "unhealthy":
-                log.info("worker recovered")
             self._health = Health(self.name, state, datetime.now(UTC), error)

@@ -2,6 +2,8 @@
 # Start or stop the real PostgreSQL and Redis servers the test suite runs against.
 #   tests/support/services.sh start ENV_FILE   -> writes TBOT_TEST_DATABASE_URL / TBOT_TEST_REDIS_URL
 #   tests/support/services.sh stop  ENV_FILE
+#   tests/support/services.sh pg-stop|pg-start|pg-restart|redis-stop|redis-start ENV_FILE
+#       (outage tests: the same server stopped and started again on its port, its data kept)
 # Both listen on 127.0.0.1 only, on free ports, with data in a throw-away directory.
 # Installs what the suite needs from Debian's packages when it is missing: redis-server, and chromium
 # for the browser test of the docs pages.
@@ -29,6 +31,30 @@ run_as_postgres() {
     if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+pg_start() {  # pg_start DIR PORT
+    run_as_postgres "$PG_BIN/pg_ctl" -D "$1/pg" -l "$1/pg/server.log" -w -t 60 \
+        -o "-h 127.0.0.1 -p $2 -k $1/pgsock -c max_connections=200 -c shared_buffers=256MB" start >/dev/null
+}
+
+redis_start() {  # redis_start DIR PORT
+    redis-server --bind 127.0.0.1 --port "$2" --dir "$1/redis" --save '' \
+        --appendonly no --daemonize yes --pidfile "$1/redis/redis.pid" --logfile "$1/redis/redis.log"
+    for _ in $(seq 50); do redis-cli -h 127.0.0.1 -p "$2" ping >/dev/null 2>&1 && break; sleep 0.1; done
+}
+
+redis_stop() {  # redis_stop DIR: the server ends at once, keeping nothing
+    [ -f "$1/redis/redis.pid" ] || return 0
+    local pid; pid=$(cat "$1/redis/redis.pid")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    rm -f "$1/redis/redis.pid"
+}
+
+load_env() {
+    # shellcheck disable=SC1090
+    . "$env_file"
+}
+
 start() {
     ensure_command redis-server redis-server
     ensure_command chromium chromium  # the docs pages' browser test
@@ -40,16 +66,14 @@ start() {
     local pg_port redis_port
     pg_port=$(free_port); redis_port=$(free_port)
     run_as_postgres "$PG_BIN/initdb" -D "$dir/pg" -U postgres --auth=trust -E UTF8 >"$dir/initdb.log" 2>&1
-    run_as_postgres "$PG_BIN/pg_ctl" -D "$dir/pg" -l "$dir/pg/server.log" -w -t 60 \
-        -o "-h 127.0.0.1 -p $pg_port -k $dir/pgsock -c max_connections=200 -c shared_buffers=256MB" start >/dev/null
+    pg_start "$dir" "$pg_port"
     "$PG_BIN/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -q -v ON_ERROR_STOP=1 \
         -c "CREATE ROLE tbot LOGIN SUPERUSER PASSWORD 'tbot'" -c "CREATE DATABASE tbot OWNER tbot" >/dev/null
-    redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$dir/redis" --save '' \
-        --appendonly no --daemonize yes --pidfile "$dir/redis/redis.pid" --logfile "$dir/redis/redis.log"
-    for _ in $(seq 50); do redis-cli -h 127.0.0.1 -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+    redis_start "$dir" "$redis_port"
     cat >"$env_file" <<ENV
 TBOT_SERVICES_DIR=$dir
 TBOT_TEST_PG_PORT=$pg_port
+TBOT_TEST_REDIS_PORT=$redis_port
 TBOT_TEST_DATABASE_URL=postgresql://tbot:tbot@127.0.0.1:$pg_port/tbot
 TBOT_TEST_REDIS_URL=redis://127.0.0.1:$redis_port/0
 ENV
@@ -61,9 +85,7 @@ stop() {
     # shellcheck disable=SC1090
     . "$env_file"
     if [ -n "${TBOT_SERVICES_DIR:-}" ] && [ -d "$TBOT_SERVICES_DIR" ]; then
-        if [ -f "$TBOT_SERVICES_DIR/redis/redis.pid" ]; then
-            kill "$(cat "$TBOT_SERVICES_DIR/redis/redis.pid")" 2>/dev/null || true
-        fi
+        redis_stop "$TBOT_SERVICES_DIR"
         run_as_postgres "$PG_BIN/pg_ctl" -D "$TBOT_SERVICES_DIR/pg" -m fast -w stop >/dev/null 2>&1 || true
         rm -rf "$TBOT_SERVICES_DIR"
     fi
@@ -73,5 +95,14 @@ stop() {
 case "$action" in
     start) start ;;
     stop) stop ;;
-    *) echo "usage: $0 start|stop ENV_FILE" >&2; exit 2 ;;
+    pg-stop) load_env; run_as_postgres "$PG_BIN/pg_ctl" -D "$TBOT_SERVICES_DIR/pg" -m fast -w stop >/dev/null ;;
+    pg-start) load_env; pg_start "$TBOT_SERVICES_DIR" "$TBOT_TEST_PG_PORT" ;;
+    pg-restart)
+        load_env
+        run_as_postgres "$PG_BIN/pg_ctl" -D "$TBOT_SERVICES_DIR/pg" -m fast -w stop >/dev/null
+        pg_start "$TBOT_SERVICES_DIR" "$TBOT_TEST_PG_PORT"
+        ;;
+    redis-stop) load_env; redis_stop "$TBOT_SERVICES_DIR" ;;
+    redis-start) load_env; redis_start "$TBOT_SERVICES_DIR" "$TBOT_TEST_REDIS_PORT" ;;
+    *) echo "usage: $0 start|stop|pg-stop|pg-start|pg-restart|redis-stop|redis-start ENV_FILE" >&2; exit 2 ;;
 esac
