@@ -31,7 +31,7 @@ from interfaces.market_data import build_market_data_worker, marketdata_app
 from interfaces.protection import build_protection_worker, protection_app
 from interfaces.read_side import ReadSideContainer, build_worker
 from interfaces.worker_tables import install_worker_tables
-from projections.catalog import ALL_NAMES
+from projections.models.catalog import ALL_NAMES
 
 app = typer.Typer(no_args_is_help=True, help="tbot: an event-sourced trading backend for crypto bots.")
 db_app = typer.Typer(no_args_is_help=True, help="The event store's and read models' tables.")

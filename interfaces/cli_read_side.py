@@ -24,15 +24,15 @@ from infrastructure.tracing import configure_tracing
 from interfaces.errors import clear_errors, fail_usage
 from interfaces.read_side import ReadSideContainer, build_worker
 from interfaces.rebuild_processes import ProcessPartitions, default_processes
-from projections.catalog import ALL_NAMES, SQL_NAMES, resolve, sql_projections
-from projections.errors import UnknownProjection
-from projections.live import NAME as LIVE
+from projections.engine.read_models import ReadModels
+from projections.engine.rebuild import Rebuilder
+from projections.engine.status import projection_status
+from projections.engine.verify import verify
 from projections.locks import advisory_holders
-from projections.plain import event_payload, plain
-from projections.read_models import ReadModels
-from projections.rebuild import Rebuilder
-from projections.status import projection_status
-from projections.verify import verify
+from projections.models.catalog import ALL_NAMES, SQL_NAMES, resolve, sql_projections
+from projections.models.errors import UnknownProjection
+from projections.models.live import NAME as LIVE
+from projections.models.plain import event_payload, plain
 
 projections_app = typer.Typer(no_args_is_help=True, help="Read models: run, inspect, rebuild.")
 events_app = typer.Typer(no_args_is_help=True, help="The event store, read for audit.")

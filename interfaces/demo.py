@@ -15,8 +15,8 @@ from application.store import TradingApplication
 from domain.position_math import PositionState
 from domain.values import Symbol
 from projections import queries
-from projections.live import LiveStore
-from projections.read_models import ReadModels
+from projections.engine.read_models import ReadModels
+from projections.models.live import LiveStore
 
 ACTOR = "demo-trader"
 BTC = Symbol("BTC", "USDT")

@@ -10,12 +10,12 @@ from sqlalchemy import Engine
 
 from infrastructure.container import Container
 from infrastructure.settings import Settings
-from projections.catalog import sql_projections
-from projections.live import LiveProjection
+from projections.engine.read_models import ReadModels
+from projections.engine.reader import EventReader, Wakeup
 from projections.live_stores import open_live_store
 from projections.locks import AdvisoryLocks, FileLocks, ProjectionLocks
-from projections.read_models import ReadModels
-from projections.reader import EventReader, Wakeup
+from projections.models.catalog import sql_projections
+from projections.models.live import LiveProjection
 from projections.worker import ProjectionWorker
 
 

@@ -1,5 +1,6 @@
 """Where the live read model is kept: Redis (hashes and a stream per generation, a pointer to the
-current one), or the process's memory in the embedded default. Both follow projections.live.LiveStore."""
+current one), or the process's memory in the embedded default. Both follow
+projections.models.live.LiveStore."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 import redis
 
 from infrastructure.settings import Settings
-from projections.live import FeedWindow, LiveUpdate, PositionMoved
+from projections.models.live import FeedWindow, LiveUpdate, PositionMoved
 
 
 class RedisLiveStore:

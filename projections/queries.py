@@ -11,7 +11,7 @@ from uuid import UUID
 
 from sqlalchemy import Connection, MetaData, Select, Table, func, select
 
-from projections.catalog import sql_projections
+from projections.models.catalog import sql_projections
 from projections.timeseries import TimeSeriesBackend, bucket
 
 

@@ -23,12 +23,13 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError
 
-from projections.envelope import Envelope
-from projections.errors import ProjectionStopped, UndecodableEvent
-from projections.live import LiveProjection, LiveStore, PositionMoved
+from projections.engine.errors import UndecodableEvent
+from projections.engine.read_models import ReadModels
+from projections.engine.reader import EventReader, Wakeup
 from projections.locks import ProjectionLocks
-from projections.read_models import ReadModels
-from projections.reader import EventReader, Wakeup
+from projections.models.envelope import Envelope
+from projections.models.errors import ProjectionStopped
+from projections.models.live import LiveProjection, LiveStore, PositionMoved
 
 log = structlog.get_logger("tbot.projections")
 _tracer = trace.get_tracer("tbot.projections")

@@ -11,8 +11,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select, text
 
 from interfaces.http.deps import Container, QueryEngineDep
-from projections.live import NAME as LIVE
-from projections.read_models import TRACKING
+from projections.engine.read_models import TRACKING
+from projections.models.live import NAME as LIVE
 
 router = APIRouter(prefix="/health", tags=["health"])
 

@@ -45,8 +45,8 @@ from interfaces.http.schemas import (
     WholeNumber,
 )
 from projections.candles import candles_table
+from projections.engine.read_models import TRACKING
 from projections.queries import VIEWS, pnl_points, pnl_series_query
-from projections.read_models import TRACKING
 
 router = APIRouter(prefix="/v1", tags=["queries"], responses=ERRORS)
 

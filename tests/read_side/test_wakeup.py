@@ -7,7 +7,7 @@ import threading
 
 from infrastructure.settings import Settings
 from interfaces.read_side import build_worker
-from projections.reader import Wakeup
+from projections.engine.reader import Wakeup
 from tests.support.processes import wait_for
 from tests.support.read_side import read_side_on
 from tests.support.world import world_on

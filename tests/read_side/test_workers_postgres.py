@@ -18,9 +18,9 @@ from domain.order import Order
 from infrastructure.event_store import open_store
 from infrastructure.settings import Settings
 from interfaces.read_side import build_worker
-from projections.catalog import ALL_NAMES
+from projections.engine.rebuild import Rebuilder
 from projections.locks import LOCK_CLASS
-from projections.rebuild import Rebuilder
+from projections.models.catalog import ALL_NAMES
 from projections.schemas import quoted
 from tests.support.generate import Generator
 from tests.support.processes import start_tbot, stop, tbot, wait_for

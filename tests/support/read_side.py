@@ -15,9 +15,9 @@ from infrastructure.event_store import create_tables
 from infrastructure.settings import Settings
 from interfaces.read_side import ReadSideContainer, build_worker
 from interfaces.worker_tables import install_worker_tables
-from projections.catalog import ALL_NAMES
-from projections.read_models import ReadModels
-from projections.reader import EventReader
+from projections.engine.read_models import ReadModels
+from projections.engine.reader import EventReader
+from projections.models.catalog import ALL_NAMES
 from projections.schemas import quoted
 from tests.support.clock import ManualClock
 

@@ -7,11 +7,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from projections.errors import UndecodableEvent
-from projections.live import NAME as LIVE
-from projections.live import LiveStore
-from projections.read_models import ReadModels
-from projections.reader import EventReader
+from projections.engine.errors import UndecodableEvent
+from projections.engine.read_models import ReadModels
+from projections.engine.reader import EventReader
+from projections.models.live import NAME as LIVE
+from projections.models.live import LiveStore
 
 
 @dataclass(frozen=True)

@@ -27,10 +27,11 @@ from sqlalchemy.schema import CreateTable
 
 from infrastructure.columns import UtcTime
 from projections import timeseries
-from projections.base import Batch, Projection
-from projections.envelope import Envelope
-from projections.errors import ReadModelsMissing
-from projections.row_cache import RowCache
+from projections.engine.batch import Batch
+from projections.engine.errors import ReadModelsMissing
+from projections.engine.row_cache import RowCache
+from projections.models.base import Projection
+from projections.models.envelope import Envelope
 from projections.schemas import quoted, schema_of
 from projections.timeseries import Partitions, TimeSeriesBackend
 
@@ -201,7 +202,9 @@ class ReadModels:
         envelopes: Sequence[Envelope],
         cache: RowCache | None = None,
     ) -> None:
-        projection.apply(Batch(conn, tables, self.partitions, cache), envelopes)
+        batch = Batch(conn, tables, self.partitions, cache)
+        projection.apply(batch, envelopes)
+        batch.flush(projection.time_columns)
 
     def apply_to_generations(
         self,

@@ -13,12 +13,12 @@ from typing import Protocol
 
 from sqlalchemy import update
 
-from projections.envelope import Envelope
-from projections.live import LiveProjection, LiveStore
-from projections.memory import collect_per_batch
-from projections.read_models import TRACKING, ReadModels
-from projections.reader import EventReader
-from projections.row_cache import RowCache
+from projections.engine.memory import collect_per_batch
+from projections.engine.read_models import TRACKING, ReadModels
+from projections.engine.reader import EventReader
+from projections.engine.row_cache import RowCache
+from projections.models.envelope import Envelope
+from projections.models.live import LiveProjection, LiveStore
 
 Progress = Callable[[int, int], None]  # (position reached, head when it started)
 
@@ -28,7 +28,7 @@ class PartitionRunner(Protocol):
         self, names: list[str], generations: dict[str, int], upto: int, count: int, progress: Progress | None
     ) -> int:
         """Fills the generations up to ``upto`` in ``count`` partitions at once; returns the number
-        of events applied (see projections.partitions)."""
+        of events applied (see projections.engine.partitions)."""
 
 
 class GenerationalLiveStore(LiveStore, Protocol):
