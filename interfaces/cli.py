@@ -62,7 +62,7 @@ def db_init() -> None:
     HttpContainer().identity().install()
     install_worker_tables(container.read_engine())
     console.print(f"event store tables ready on {settings.backend}")
-    console.print(f"read models ready; time series on {backend.value}")
+    console.print(f"read models ready; time series on {backend.kind}")
 
 
 @app.command()
@@ -136,7 +136,7 @@ def _play_demo(container: HttpContainer) -> DemoReport:
             console.print(f"[red]{message}[/red]")
         raise typer.Exit(1)
     shown = read_back(read_models, container.live_store(), report)
-    console.print(f"projections caught up to position {report.last_position}; time series on {backend.value}")
+    console.print(f"projections caught up to position {report.last_position}; time series on {backend.kind}")
     _print_read_back(shown)
     denial = report.denial
     codes = ", ".join(code.value for code in denial.reason_codes)

@@ -16,7 +16,7 @@ from domain.position_math import PositionState
 from domain.values import Symbol
 from projections import queries
 from projections.engine.read_models import ReadModels
-from projections.models.live import LiveStore
+from projections.ports import LiveStore
 
 ACTOR = "demo-trader"
 BTC = Symbol("BTC", "USDT")

@@ -12,7 +12,7 @@ from uuid import UUID
 from sqlalchemy import Connection, MetaData, Select, Table, func, select
 
 from projections.models.catalog import sql_projections
-from projections.timeseries import TimeSeriesBackend, bucket
+from projections.ports import TimeSeries
 
 
 def views() -> dict[str, Table]:
@@ -55,15 +55,15 @@ def risk_decisions_of(conn: Connection, bot_id: UUID) -> list[dict[str, Any]]:
 
 
 def pnl_series(
-    conn: Connection, backend: TimeSeriesBackend, bot_id: UUID, symbol: str, width: str
+    conn: Connection, backend: TimeSeries, bot_id: UUID, symbol: str, width: str
 ) -> list[Mapping[str, Any]]:
     """Per bucket: the realized PnL and position after its last fill (time_bucket or date_bin)."""
     return pnl_points(conn.execute(pnl_series_query(backend, bot_id, symbol, width)))
 
 
-def pnl_series_query(backend: TimeSeriesBackend, bot_id: UUID, symbol: str, width: str) -> Select[Any]:
+def pnl_series_query(backend: TimeSeries, bot_id: UUID, symbol: str, width: str) -> Select[Any]:
     pnl = VIEWS["pnl"]
-    start = bucket(backend, width, pnl.c.at).label("bucket")
+    start = backend.bucket(width, pnl.c.at).label("bucket")
     last = (
         select(start, func.max(pnl.c.event_position).label("last"))
         .where(pnl.c.bot_id == bot_id, pnl.c.symbol == symbol)

@@ -1,6 +1,6 @@
-"""Kept only for interfaces/execution.py, which imports ``Wakeup`` from here; the reader is
-projections/engine/reader.py."""
+"""Kept only for interfaces/execution.py, which imports ``Wakeup`` from here; the port is
+projections/ports.py, its adapters infrastructure/read_store/wakeup.py."""
 
-from projections.engine.reader import Wakeup
+from projections.ports import Wakeup
 
 __all__ = ["Wakeup"]

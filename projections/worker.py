@@ -25,11 +25,12 @@ from sqlalchemy.exc import DBAPIError
 
 from projections.engine.errors import UndecodableEvent
 from projections.engine.read_models import ReadModels
-from projections.engine.reader import EventReader, Wakeup
+from projections.engine.reader import EventReader
 from projections.locks import ProjectionLocks
 from projections.models.envelope import Envelope
 from projections.models.errors import ProjectionStopped
-from projections.models.live import LiveProjection, LiveStore, PositionMoved
+from projections.models.live import LiveProjection, PositionMoved
+from projections.ports import LiveStore, Wakeup
 
 log = structlog.get_logger("tbot.projections")
 _tracer = trace.get_tracer("tbot.projections")

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from application.access import Caller
 from application.errors import InvalidInput, NotFound
 from domain.position_math import PositionState
+from infrastructure.candles import candles_table
 from infrastructure.mark_prices import MARK_PRICES
 from interfaces.http.deps import CallerDep, Container, QueryEngineDep
 from interfaces.http.errors import NotCaughtUp
@@ -44,7 +45,6 @@ from interfaces.http.schemas import (
     PnlPoint,
     WholeNumber,
 )
-from projections.candles import candles_table
 from projections.engine.read_models import TRACKING
 from projections.queries import VIEWS, pnl_points, pnl_series_query
 

@@ -8,9 +8,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, select, tuple_
 
-from projections.bulk import row_writer
 from projections.engine.row_cache import RowCache
-from projections.timeseries import Partitions
+from projections.ports import Partitioner, RowWriters
 
 
 class Batch:
@@ -21,12 +20,14 @@ class Batch:
         self,
         conn: Connection,
         tables: Mapping[str, Table],
-        partitions: Partitions,
+        partitions: Partitioner,
+        writers: RowWriters,
         cache: RowCache | None = None,
     ) -> None:
         self.conn = conn
         self.tables = tables
         self._partitions = partitions
+        self._writers = writers
         self._cache = cache
         self._rows: dict[str, dict[Any, dict[str, Any]]] = (
             {name: cache.rows(table) for name, table in tables.items()} if cache is not None else {}
@@ -67,7 +68,7 @@ class Batch:
         self._appended.setdefault(name, []).append(row)
 
     def flush(self, time_columns: Mapping[str, str]) -> None:
-        writer = row_writer(self.conn)
+        writer = self._writers(self.conn)
         for name, rows in self._appended.items():
             table = self.tables[name]
             if name in time_columns:

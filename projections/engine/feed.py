@@ -9,7 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from projections.engine.reader import EventReader
-from projections.models.live import LiveStore, feed_entries
+from projections.models.live import feed_entries
+from projections.ports import LiveStore
 
 
 @dataclass(frozen=True)

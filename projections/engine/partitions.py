@@ -58,5 +58,5 @@ def fill_partition(
             collect()
             report(position, events)
         with read_models.write(wait_for_flush=False) as conn:
-            cache.write_all(conn)
+            cache.write_all(read_models.writer(conn))
     return events

@@ -23,13 +23,13 @@ from pydantic import SecretStr
 from sqlalchemy import text
 
 from infrastructure.event_store import create_tables, open_store
+from infrastructure.read_store.schemas import quoted
 from infrastructure.settings import Settings
 from interfaces.read_side import ReadSideContainer, build_worker
 from interfaces.rebuild_processes import ProcessPartitions, default_processes
 from projections.engine.memory import collect_per_batch
 from projections.engine.rebuild import Rebuilder
 from projections.models.catalog import ALL_NAMES, SQL_NAMES
-from projections.schemas import quoted
 from tests.support.generate import Generator
 
 

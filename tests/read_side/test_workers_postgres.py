@@ -16,12 +16,12 @@ from application.errors import OrderDenied
 from domain.bot import Bot
 from domain.order import Order
 from infrastructure.event_store import open_store
+from infrastructure.read_store.schemas import quoted
 from infrastructure.settings import Settings
 from interfaces.read_side import build_worker
 from projections.engine.rebuild import Rebuilder
 from projections.locks import LOCK_CLASS
 from projections.models.catalog import ALL_NAMES
-from projections.schemas import quoted
 from tests.support.generate import Generator
 from tests.support.processes import start_tbot, stop, tbot, wait_for
 from tests.support.read_side import ReadSide, read_side_on

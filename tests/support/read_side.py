@@ -12,13 +12,13 @@ from dependency_injector import providers
 from sqlalchemy import text
 
 from infrastructure.event_store import create_tables
+from infrastructure.read_store.schemas import quoted
 from infrastructure.settings import Settings
 from interfaces.read_side import ReadSideContainer, build_worker
 from interfaces.worker_tables import install_worker_tables
 from projections.engine.read_models import ReadModels
 from projections.engine.reader import EventReader
 from projections.models.catalog import ALL_NAMES
-from projections.schemas import quoted
 from tests.support.clock import ManualClock
 
 

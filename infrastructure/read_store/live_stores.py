@@ -1,18 +1,52 @@
-"""Where the live read model is kept: Redis (hashes and a stream per generation, a pointer to the
-current one), or the process's memory in the embedded default. Both follow
-projections.models.live.LiveStore."""
+"""Where the live read model is kept (the read side's ``LiveStore`` port, projections/ports.py):
+Redis (hashes and a stream per generation, a pointer to the current one), or the process's memory
+in the embedded default. ``open_live_store`` picks one by the settings."""
 
 from __future__ import annotations
 
 import bisect
 import threading
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import redis
 
 from infrastructure.settings import Settings
-from projections.models.live import FeedWindow, LiveUpdate, PositionMoved
+
+
+class LiveChanges(Protocol):
+    """What a live store reads of one batch's changes."""
+
+    @property
+    def position(self) -> int: ...
+
+    @property
+    def feed(self) -> list[dict[str, str]]: ...
+
+    @property
+    def directory(self) -> dict[str, str]: ...
+
+    @property
+    def positions(self) -> dict[str, dict[str, str]]: ...
+
+    @property
+    def pnl(self) -> dict[str, dict[str, str]]: ...
+
+
+@dataclass(frozen=True)
+class FeedWindow:
+    """One consistent look at the live feed: its entries after some position, the live model's
+    position, and the floor: every entry after the floor is still in the feed (older ones may
+    have been trimmed)."""
+
+    floor: int
+    position: int
+    entries: list[dict[str, str]]
+
+
+class _Moved(Exception):
+    """The position is no longer the one the batch was built on."""
 
 
 class RedisLiveStore:
@@ -62,13 +96,13 @@ class RedisLiveStore:
             for bot, found in zip(bot_ids, pipe.execute(), strict=True)
         }
 
-    def commit(self, expected: int, update: LiveUpdate, max_feed_length: int) -> None:
+    def commit(self, expected: int, update: LiveChanges, max_feed_length: int) -> bool:
         position_key = self.key("position")
 
         def write(pipe: Any) -> None:
             current = pipe.get(position_key)
             if (int(current) if current is not None else 0) != expected:
-                raise PositionMoved(f"live position moved from {expected}")
+                raise _Moved
             pipe.multi()
             if update.directory:
                 pipe.hset(self.key("directory"), mapping=update.directory)
@@ -86,7 +120,11 @@ class RedisLiveStore:
             pipe.set(position_key, update.position)
             pipe.delete(self.key("error"))
 
-        self.client.transaction(write, position_key)
+        try:
+            self.client.transaction(write, position_key)
+        except _Moved:
+            return False
+        return True
 
     def error(self) -> str | None:
         value = self.client.get(self.key("error"))
@@ -169,10 +207,10 @@ class MemoryLiveStore:
     def positions(self, bot_ids: Sequence[str]) -> dict[str, dict[str, str]]:
         return {bot: dict(self._positions.get(bot, {})) for bot in bot_ids}
 
-    def commit(self, expected: int, update: LiveUpdate, max_feed_length: int) -> None:
+    def commit(self, expected: int, update: LiveChanges, max_feed_length: int) -> bool:
         with self._lock:
             if self._position != expected:
-                raise PositionMoved(f"live position moved from {expected}")
+                return False
             self._directory.update(update.directory)
             for bot, symbols in update.positions.items():
                 self._positions.setdefault(bot, {}).update(symbols)
@@ -188,6 +226,7 @@ class MemoryLiveStore:
             self._position = update.position
             self._error = None
             self._committed.notify_all()
+        return True
 
     def error(self) -> str | None:
         return self._error

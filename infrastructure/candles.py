@@ -1,0 +1,101 @@
+"""The `candles` table: one-minute candles per symbol from market data (not from events), read by the
+query API; a time series: a TimescaleDB hypertable where the extension exists, monthly partitions
+on plain PostgreSQL, a plain table on SQLite. A candle written again for the same minute replaces
+the earlier one (a minute still open is written on every tick)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
+from typing import Any, Protocol
+
+from sqlalchemy import Column, Engine, MetaData, PrimaryKeyConstraint, String, Table, inspect
+from sqlalchemy.schema import CreateTable
+
+from domain.market import Candle
+from infrastructure.columns import Money, UtcTime
+from infrastructure.read_store import timeseries
+from infrastructure.read_store.schemas import schema_of
+from infrastructure.upserts import upsert
+
+TIME_COLUMN = "opened_at"
+
+
+class TableLayout(Protocol):
+    def prepare(self, table: Table, time_column: str) -> None: ...
+
+
+@cache
+def candles_table(backend: TableLayout) -> Table:
+    """The table as this time-series backend lays it out."""
+    table = Table(
+        "candles",
+        MetaData(),
+        Column("symbol", String, nullable=False),
+        Column("opened_at", UtcTime, nullable=False),
+        Column("open", Money, nullable=False),
+        Column("high", Money, nullable=False),
+        Column("low", Money, nullable=False),
+        Column("close", Money, nullable=False),
+        Column("volume", Money, nullable=False),
+        PrimaryKeyConstraint("symbol", "opened_at"),
+    )
+    backend.prepare(table, TIME_COLUMN)
+    return table
+
+
+class CandleStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._backend: timeseries.TimeSeriesBackend | None = None
+        self._partitions: timeseries.NoPartitions | timeseries.MonthlyPartitions = timeseries.NoPartitions()
+
+    @property
+    def table(self) -> Table:
+        if self._backend is None:
+            with self.engine.begin() as conn:
+                self._use(timeseries.detect(conn))
+        assert self._backend is not None
+        return candles_table(self._backend)
+
+    def _use(self, backend: timeseries.TimeSeriesBackend) -> None:
+        self._backend, self._partitions = backend, backend.partitions()
+
+    def install(self) -> timeseries.TimeSeriesBackend:
+        with self.engine.begin() as conn:
+            backend = timeseries.detect(conn)
+            self._use(backend)
+            table = candles_table(backend)
+            if not inspect(conn).has_table(table.name, schema=schema_of(conn)):
+                conn.execute(CreateTable(table))
+                backend.after_create(conn, table, TIME_COLUMN)
+                for index in table.indexes:
+                    index.create(conn, checkfirst=True)
+        return backend
+
+    def write(self, candles: Sequence[Candle]) -> None:
+        if not candles:
+            return
+        table = self.table
+        latest = {(c.symbol, c.opened_at): c for c in candles}  # one row per minute and symbol
+        rows = [_row(c) for c in latest.values()]
+        try:
+            with self.engine.begin() as conn:
+                self._partitions.ensure(conn, table, [c.opened_at for c in latest.values()])
+                upsert(conn, table, rows)
+        except Exception:
+            self._partitions.rolled_back()
+            raise
+        self._partitions.committed()
+
+
+def _row(candle: Candle) -> dict[str, Any]:
+    return dict(
+        symbol=str(candle.symbol),
+        opened_at=candle.opened_at,
+        open=candle.open,
+        high=candle.high,
+        low=candle.low,
+        close=candle.close,
+        volume=candle.volume,
+    )
