@@ -12,7 +12,8 @@ or the settings, never by probing an object for attributes.
   store only: a rebuild split across processes).
 - ``Wakeup``: a worker's wait for new events (PostgreSQL's LISTEN, or polling alone).
 - ``LiveStore`` / ``GenerationalLiveStore`` and ``FeedWindow``: where the live model is kept (Redis,
-  or this process's memory).
+  or this process's memory). Out of reach, a live store raises ``ConnectionError`` or
+  ``TimeoutError`` (both ``OSError``), never a driver's own exception.
 """
 
 from __future__ import annotations

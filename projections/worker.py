@@ -19,11 +19,8 @@ from datetime import UTC, datetime
 
 import structlog
 from opentelemetry import trace
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-from sqlalchemy.exc import DBAPIError
 
-from projections.engine.errors import UndecodableEvent
+from projections.engine.errors import TRANSIENT, UndecodableEvent
 from projections.engine.read_models import ReadModels
 from projections.engine.reader import EventReader
 from projections.locks import ProjectionLocks
@@ -47,13 +44,6 @@ def _describe(span: trace.Span, names: list[str], envelopes: Sequence[Envelope])
         span.set_attribute("tbot.correlation_ids", correlations[:100])
 
 
-TRANSIENT: tuple[type[BaseException], ...] = (
-    DBAPIError,
-    RedisConnectionError,
-    RedisTimeoutError,
-    OSError,
-    PositionMoved,
-)
 RETRY_SECONDS = 30.0
 """How long a stopped projection is set aside before the worker tries it again."""
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import bisect
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from functools import wraps
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 import redis
 
@@ -49,6 +50,26 @@ class _Moved(Exception):
     """The position is no longer the one the batch was built on."""
 
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _reachable(method: Callable[P, T]) -> Callable[P, T]:
+    """Redis out of reach surfaces as the port says: the built-in ConnectionError or TimeoutError
+    (both OSError), with redis-py's error as the cause."""
+
+    @wraps(method)
+    def call(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return method(*args, **kwargs)
+        except redis.exceptions.TimeoutError as error:
+            raise TimeoutError(str(error)) from error
+        except redis.exceptions.ConnectionError as error:
+            raise ConnectionError(str(error)) from error
+
+    return call
+
+
 class RedisLiveStore:
     """Keys: ``{ns}:live:generation`` points at the current generation; under ``{ns}:live:g{N}:``
     are ``position``, ``directory`` (aggregate to bot and owner), ``positions:{bot}`` and
@@ -68,6 +89,7 @@ class RedisLiveStore:
         return f"{self.namespace}:live:generation"
 
     @property
+    @_reachable
     def generation(self) -> int:
         if self._generation is not None:
             return self._generation
@@ -77,16 +99,19 @@ class RedisLiveStore:
     def key(self, suffix: str) -> str:
         return f"{self.namespace}:live:g{self.generation}:{suffix}"
 
+    @_reachable
     def position(self) -> int:
         value = self.client.get(self.key("position"))
         return int(value) if value is not None else 0
 
+    @_reachable
     def directory(self, aggregate_ids: Sequence[str]) -> dict[str, str]:
         if not aggregate_ids:
             return {}
         values = self.client.hmget(self.key("directory"), list(aggregate_ids))
         return {a: v.decode() for a, v in zip(aggregate_ids, values, strict=True) if v is not None}
 
+    @_reachable
     def positions(self, bot_ids: Sequence[str]) -> dict[str, dict[str, str]]:
         pipe = self.client.pipeline(transaction=False)
         for bot in bot_ids:
@@ -96,6 +121,7 @@ class RedisLiveStore:
             for bot, found in zip(bot_ids, pipe.execute(), strict=True)
         }
 
+    @_reachable
     def commit(self, expected: int, update: LiveChanges, max_feed_length: int) -> bool:
         position_key = self.key("position")
 
@@ -126,16 +152,19 @@ class RedisLiveStore:
             return False
         return True
 
+    @_reachable
     def error(self) -> str | None:
         value = self.client.get(self.key("error"))
         return value.decode() if value is not None else None
 
+    @_reachable
     def record_error(self, message: str | None) -> None:
         if message is None:
             self.client.delete(self.key("error"))
         else:
             self.client.set(self.key("error"), message)
 
+    @_reachable
     def feed_window(self, after: int, limit: int) -> FeedWindow:
         pipe = self.client.pipeline(transaction=True)
         pipe.get(self.key("feed_floor"))
@@ -148,12 +177,14 @@ class RedisLiveStore:
             entries=[{k.decode(): v.decode() for k, v in fields.items()} for _, fields in entries],
         )
 
+    @_reachable
     def wait_for_feed(self, after: int, timeout: float) -> bool:
         found = self.client.xread(
             {self.key("feed"): f"{after}-0"}, count=1, block=max(1, int(timeout * 1000))
         )
         return bool(found)
 
+    @_reachable
     def bot_pnl(self, bot_id: str) -> dict[str, str]:
         return {k.decode(): v.decode() for k, v in self.client.hgetall(self.key(f"pnl:{bot_id}")).items()}
 
@@ -167,14 +198,20 @@ class RedisLiveStore:
         """This store fixed to the generation current now (one lookup instead of one per key)."""
         return self.for_generation(self.generation)
 
+    @_reachable
     def reset(self) -> None:
         """Deletes this generation's keys."""
         keys = list(self.client.scan_iter(match=f"{self.namespace}:live:g{self.generation}:*", count=1000))
         for start in range(0, len(keys), 500):
             self.client.delete(*keys[start : start + 500])
 
+    @_reachable
     def swap_to(self, generation: int) -> None:
         self.client.set(self.pointer, generation)
+
+    @_reachable
+    def ping(self) -> None:
+        self.client.ping()
 
 
 class MemoryLiveStore:

@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy import select, text
 
+from infrastructure.read_store.live_stores import RedisLiveStore
 from interfaces.http.deps import Container, QueryEngineDep
 from projections.engine.read_models import TRACKING
 from projections.models.live import NAME as LIVE
@@ -56,8 +57,8 @@ async def ready(box: Container, engine: QueryEngineDep) -> JSONResponse:
         checks["read_database"] = f"unreachable: {type(error).__name__}"
     live_store = box.live_store()
     try:
-        if live_store.kind == "redis":
-            await run_in_threadpool(live_store.client.ping)
+        if isinstance(live_store, RedisLiveStore):
+            await run_in_threadpool(live_store.ping)
             checks["redis"] = "ok"
         live_error = await run_in_threadpool(live_store.error)
         if live_error is not None:

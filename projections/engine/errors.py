@@ -1,7 +1,16 @@
 """What stops the engine other than a model: an event that no longer decodes, and read models
-that were never installed."""
+that were never installed; and the faults that only pass."""
 
 from __future__ import annotations
+
+from sqlalchemy.exc import DBAPIError
+
+from projections.models.live import PositionMoved
+
+TRANSIENT: tuple[type[BaseException], ...] = (DBAPIError, OSError, PositionMoved)
+"""The faults a worker retries rather than stops for: the read database out of reach (DBAPIError),
+a store out of reach (OSError, which covers the ConnectionError and TimeoutError a live store
+raises when Redis is, projections/ports.py), and another writer having moved the live model on."""
 
 
 class UndecodableEvent(Exception):
