@@ -1,47 +1,23 @@
-"""The `candles` table: one-minute candles per symbol from market data (not from events), read by the
-query API; a time series: a TimescaleDB hypertable where the extension exists, monthly partitions
-on plain PostgreSQL, a plain table on SQLite. A candle written again for the same minute replaces
-the earlier one (a minute still open is written on every tick)."""
+"""The store of the `candles` table (its definition: infrastructure/market_tables.py): one-minute
+candles per symbol from market data (not from events), read by the query API; a time series: a
+TimescaleDB hypertable where the extension exists, monthly partitions on plain PostgreSQL, a plain
+table on SQLite. A candle written again for the same minute replaces the earlier one (a minute
+still open is written on every tick)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cache
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy import Column, Engine, MetaData, PrimaryKeyConstraint, String, Table, inspect
+from sqlalchemy import Engine, Table, inspect
 from sqlalchemy.schema import CreateTable
 
 from domain.market import Candle
-from infrastructure.columns import Money, UtcTime
+from infrastructure.market_tables import CANDLES_TIME_COLUMN as TIME_COLUMN
+from infrastructure.market_tables import candles_table
 from infrastructure.read_store import timeseries
 from infrastructure.read_store.schemas import schema_of
 from infrastructure.upserts import upsert
-
-TIME_COLUMN = "opened_at"
-
-
-class TableLayout(Protocol):
-    def prepare(self, table: Table, time_column: str) -> None: ...
-
-
-@cache
-def candles_table(backend: TableLayout) -> Table:
-    """The table as this time-series backend lays it out."""
-    table = Table(
-        "candles",
-        MetaData(),
-        Column("symbol", String, nullable=False),
-        Column("opened_at", UtcTime, nullable=False),
-        Column("open", Money, nullable=False),
-        Column("high", Money, nullable=False),
-        Column("low", Money, nullable=False),
-        Column("close", Money, nullable=False),
-        Column("volume", Money, nullable=False),
-        PrimaryKeyConstraint("symbol", "opened_at"),
-    )
-    backend.prepare(table, TIME_COLUMN)
-    return table
 
 
 class CandleStore:
