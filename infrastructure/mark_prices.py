@@ -14,20 +14,13 @@ from typing import Any
 
 import redis
 import structlog
-from sqlalchemy import Column, Engine, MetaData, String, Table, select
+from sqlalchemy import Engine, select
 
 from domain.values import Symbol
-from infrastructure.columns import Money, UtcTime
+from infrastructure.market_tables import MARK_PRICES
 from infrastructure.settings import Settings
 from infrastructure.upserts import upsert
 
-MARK_PRICES = Table(
-    "mark_prices",
-    MetaData(),
-    Column("symbol", String, primary_key=True),
-    Column("price", Money, nullable=False),
-    Column("at", UtcTime, nullable=False),
-)
 log = structlog.get_logger("tbot.prices")
 Marks = Mapping[Symbol, tuple[Decimal, datetime]]  # each symbol's price and when it was marked
 

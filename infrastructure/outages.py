@@ -1,15 +1,14 @@
 """What a store out of reach looks like, whichever library met it: the event store's
-(eventsourcing over psycopg), the read models' (SQLAlchemy over psycopg, asyncpg or sqlite3) and
-Redis's. One list, so that the API's 503, the workers' back-off and the projections' retries
-agree on what is passing."""
+(eventsourcing wraps psycopg's errors, psycopg_pool's timeout among them), the read models'
+(SQLAlchemy wraps its drivers') and Redis's (the adapters in infrastructure/read_store raise the
+built-in ConnectionError or TimeoutError). One list, so that the API's 503, the workers' back-off
+and the projections' retries agree on what is passing. It names no driver: the read side, which
+may not reach one, uses it too."""
 
 from __future__ import annotations
 
-import psycopg
 from eventsourcing.persistence import InterfaceError as StoreInterfaceError
 from eventsourcing.persistence import OperationalError as StoreOperationalError
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import InterfaceError as ReadInterfaceError
 from sqlalchemy.exc import OperationalError as ReadOperationalError
 
@@ -18,11 +17,7 @@ OUTAGES: tuple[type[Exception], ...] = (
     StoreInterfaceError,
     ReadOperationalError,
     ReadInterfaceError,
-    psycopg.OperationalError,  # psycopg_pool's PoolTimeout too
-    psycopg.InterfaceError,
-    RedisConnectionError,
-    RedisTimeoutError,
-    ConnectionError,  # refused, reset: a driver that lets the socket's error through (asyncpg)
+    ConnectionError,  # refused, reset: Redis through our adapters, a socket's error through asyncpg
     TimeoutError,
 )
 

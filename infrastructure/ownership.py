@@ -11,7 +11,7 @@ from typing import IO
 
 from sqlalchemy import Connection, Engine, text
 
-from infrastructure.read_database import mapped_schema
+from infrastructure.read_store.schemas import mapped_schema
 from infrastructure.settings import Settings
 
 LOCK_CLASS = 0x7462  # "tb": the first half of every tbot advisory lock key

@@ -4,19 +4,12 @@ the embedded default's second SQLite file."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from infrastructure.settings import CONNECT_TIMEOUT_SECONDS, Settings
-
-
-def mapped_schema(execution_options: Mapping[str, Any]) -> str:
-    """The PostgreSQL schema an engine's or connection's execution options map our tables into."""
-    translate = execution_options.get("schema_translate_map") or {}
-    return str(translate.get(None) or "public")
 
 
 def create_read_engine(settings: Settings, schema: str | None = None) -> Engine:

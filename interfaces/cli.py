@@ -35,7 +35,7 @@ from interfaces.workers.market_data import build_market_data_worker
 from interfaces.workers.projections import projection_job, projection_worker
 from interfaces.workers.protection import build_protection_worker
 from interfaces.workers.supervisor import Supervisor
-from projections.catalog import ALL_NAMES
+from projections.models.catalog import ALL_NAMES
 
 app = typer.Typer(no_args_is_help=True, help="tbot: an event-sourced trading backend for crypto bots.")
 db_app = typer.Typer(no_args_is_help=True, help="The event store's and read models' tables.")
@@ -66,7 +66,7 @@ def db_init() -> None:
     HttpContainer().identity().install()
     install_worker_tables(container.read_engine())
     console.print(f"event store tables ready on {settings.backend}")
-    console.print(f"read models ready; time series on {backend.value}")
+    console.print(f"read models ready; time series on {backend.kind}")
 
 
 @app.command()
@@ -140,7 +140,7 @@ def _play_demo(container: HttpContainer) -> DemoReport:
             console.print(f"[red]{message}[/red]")
         raise typer.Exit(1)
     shown = read_back(read_models, container.live_store(), report)
-    console.print(f"projections caught up to position {report.last_position}; time series on {backend.value}")
+    console.print(f"projections caught up to position {report.last_position}; time series on {backend.kind}")
     _print_read_back(shown)
     denial = report.denial
     codes = ", ".join(code.value for code in denial.reason_codes)

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from application import commands as c
-from application.access import Forbidden, check_bot, require_writer
+from application.access import Forbidden, StoreOwners, check_bot, require_writer
 from application.errors import InvalidInput, NotFound
 from application.results import Ack
 from interfaces.cli_http import prepared_container
@@ -58,7 +58,7 @@ def _reset(container: HttpContainer, bot: UUID, reason: str, as_user: str) -> Ac
         fail_usage(f"--as: no user {as_user}")
     try:
         require_writer(caller)
-        check_bot(container.store(), caller, bot)
+        check_bot(StoreOwners(container.store()), caller, bot)
         return container.bus().dispatch(c.ResetKillSwitch(actor=caller.user_id, bot_id=bot, reason=reason))
     except Forbidden as error:
         fail_usage(f"--as: {error}")

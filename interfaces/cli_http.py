@@ -24,7 +24,7 @@ from interfaces.worker_tables import install_worker_tables
 from interfaces.workers.projections import projection_worker
 from interfaces.workers.supervisor import Supervisor
 from interfaces.workers.threads import WorkerThreads
-from projections.live import NAME as LIVE
+from projections.models.live import NAME as LIVE
 
 users_app = typer.Typer(no_args_is_help=True, help="Users of the HTTP API.")
 keys_app = typer.Typer(no_args_is_help=True, help="API keys (shown once, stored hashed).")

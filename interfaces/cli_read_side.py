@@ -20,21 +20,21 @@ from application.audit import replay, state_at
 from application.errors import NotFound
 from infrastructure.ownership import advisory_holders
 from infrastructure.read_database import create_read_engine
+from infrastructure.read_store.live_stores import RedisLiveStore
 from interfaces.errors import clear_errors, fail_usage
 from interfaces.process import prepare_process
-from interfaces.read_side import ReadSideContainer
+from interfaces.read_side import ReadSideContainer, read_models_on
 from interfaces.rebuild_processes import ProcessPartitions, default_processes
 from interfaces.workers.projections import projection_job
 from interfaces.workers.supervisor import Supervisor
 from interfaces.workers.threads import run_until_signalled
-from projections.catalog import ALL_NAMES, SQL_NAMES, resolve, sql_projections
-from projections.errors import UnknownProjection
-from projections.live import NAME as LIVE
-from projections.plain import event_payload, plain
-from projections.read_models import ReadModels
-from projections.rebuild import Rebuilder
-from projections.status import projection_status
-from projections.verify import verify
+from projections.engine.rebuild import Rebuilder
+from projections.engine.status import projection_status
+from projections.engine.verify import verify
+from projections.models.catalog import ALL_NAMES, SQL_NAMES, resolve
+from projections.models.errors import UnknownProjection
+from projections.models.live import NAME as LIVE
+from projections.models.plain import event_payload, plain
 
 projections_app = typer.Typer(no_args_is_help=True, help="Read models: run, inspect, rebuild.")
 events_app = typer.Typer(no_args_is_help=True, help="The event store, read for audit.")
@@ -138,12 +138,12 @@ def rebuild(
         container.reader(),
         read_models,
         live=container.live_projection(),
-        live_store=live_store if live_store.kind == "redis" else None,  # type: ignore[arg-type]
+        live_store=live_store if isinstance(live_store, RedisLiveStore) else None,
         now=container.clock().now,
         partitions=ProcessPartitions(container.settings()),
         processes=default_processes(container.settings()),
     )
-    if LIVE in chosen and live_store.kind != "redis":
+    if LIVE in chosen and not isinstance(live_store, RedisLiveStore):
         console.print("the in-process live model is rebuilt whenever its process starts; skipped")
         chosen.remove(LIVE)
     head = container.reader().head()
@@ -250,7 +250,7 @@ def audit_verify() -> None:
             )
             scratch_engine = create_read_engine(scratch_settings)
         try:
-            scratch = ReadModels(scratch_engine, sql_projections())
+            scratch = read_models_on(scratch_engine)
             scratch.install()
             differences = verify(container.reader(), live, scratch, SQL_NAMES)
         finally:

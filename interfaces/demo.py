@@ -15,8 +15,8 @@ from application.store import TradingApplication
 from domain.position_math import PositionState
 from domain.values import Symbol
 from projections import queries
-from projections.live import LiveStore
-from projections.read_models import ReadModels
+from projections.engine.read_models import ReadModels
+from projections.ports import LiveStore
 
 ACTOR = "demo-trader"
 BTC = Symbol("BTC", "USDT")
@@ -68,7 +68,9 @@ class ReadBack:
 
 def read_back(read_models: ReadModels, live_store: LiveStore, report: DemoReport) -> ReadBack:
     with read_models.engine.connect() as conn:
-        orders = queries.orders_of(conn, report.bot_id)
+        orders = queries.rows(
+            conn, queries.in_order(queries.orders(None, bot_id=report.bot_id), queries.ORDERS_SORT)
+        )
         positions = [
             PositionLine(
                 row["symbol"],
@@ -80,10 +82,12 @@ def read_back(read_models: ReadModels, live_store: LiveStore, report: DemoReport
                     report.mark_price
                 ),
             )
-            for row in queries.positions_of(conn, report.bot_id)
+            for row in queries.rows(conn, queries.positions(None, bot_id=report.bot_id))
         ]
-        pnl = queries.pnl_series(conn, read_models.backend, report.bot_id, str(BTC), "1m")
-        decisions = queries.risk_decisions_of(conn, report.bot_id)
+        pnl = queries.pnl_series_points(conn, read_models.backend, report.bot_id, str(BTC), "1m")
+        decisions = queries.rows(
+            conn, queries.in_order(queries.risk_decisions(None, bot_id=report.bot_id), queries.DECISIONS_SORT)
+        )
     return ReadBack(orders, positions, pnl, decisions, live_store.bot_pnl(str(report.bot_id)))
 
 

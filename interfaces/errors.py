@@ -21,7 +21,7 @@ from application.errors import ConcurrencyConflict, DomainError
 from application.gateway import UnknownAccount
 from infrastructure.credentials import CredentialsUnavailable
 from infrastructure.event_store import StoreUnavailable
-from projections.errors import ReadModelsMissing
+from projections.engine.errors import ReadModelsMissing
 
 P = ParamSpec("P")
 T = TypeVar("T")

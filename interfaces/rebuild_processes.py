@@ -14,8 +14,8 @@ from dependency_injector import providers
 
 from infrastructure.settings import Settings
 from interfaces.read_side import ReadSideContainer
-from projections.partitions import Partition, fill_partition
-from projections.rebuild import Progress
+from projections.engine.partitions import Partition, fill_partition
+from projections.engine.rebuild import Progress
 
 
 class PartitionFailed(RuntimeError):

@@ -9,12 +9,12 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from infrastructure.candles import CandleStore
 from infrastructure.credentials import ACCOUNTS
 from infrastructure.exchange_markets import MARKETS
 from infrastructure.execution_state import SqlExecutionState
 from infrastructure.mark_prices import MarkPriceStore
 from infrastructure.paper_gateway import PaperJournal
-from projections.candles import CandleStore
 
 
 def install_worker_tables(engine: Engine) -> None:

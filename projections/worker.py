@@ -20,13 +20,15 @@ from datetime import UTC, datetime
 import structlog
 from opentelemetry import trace
 
-from infrastructure.outages import OUTAGES, one_line
-from projections.envelope import Envelope
-from projections.errors import ProjectionStopped, UndecodableEvent
-from projections.live import LiveProjection, LiveStore, PositionMoved
+from infrastructure.outages import one_line
+from projections.engine.errors import TRANSIENT, UndecodableEvent
+from projections.engine.read_models import ReadModels
+from projections.engine.reader import EventReader
 from projections.locks import ProjectionLocks
-from projections.read_models import ReadModels
-from projections.reader import EventReader, Wakeup
+from projections.models.envelope import Envelope
+from projections.models.errors import ProjectionStopped
+from projections.models.live import LiveProjection, PositionMoved
+from projections.ports import LiveStore, Wakeup
 
 log = structlog.get_logger("tbot.projections")
 _tracer = trace.get_tracer("tbot.projections")
@@ -43,7 +45,6 @@ def _describe(span: trace.Span, names: list[str], envelopes: Sequence[Envelope])
         span.set_attribute("tbot.correlation_ids", correlations[:100])
 
 
-TRANSIENT: tuple[type[BaseException], ...] = (*OUTAGES, PositionMoved)
 RETRY_SECONDS = 30.0
 """How long a stopped projection is set aside before the worker tries it again."""
 

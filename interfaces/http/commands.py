@@ -16,7 +16,7 @@ from application.access import Caller, check_bot, check_order
 from application.bus import CommandBus
 from application.results import Ack, OrderAck
 from interfaces.http.bodies import JsonBodyRoute
-from interfaces.http.deps import BusDep, IdempotencyKey, StoreDep, WriterDep
+from interfaces.http.deps import BusDep, IdempotencyKey, OwnersDep, StoreDep, WriterDep
 from interfaces.http.schemas import (
     ERRORS,
     CommandAccepted,
@@ -100,9 +100,9 @@ def _lifecycle_route(
     action: str, command_type: type[c.StartBot | c.PauseBot | c.ResumeBot | c.StopBot]
 ) -> None:
     def change_bot(
-        bot_id: UUID, caller: WriterDep, bus: BusDep, store: StoreDep, request: Request
+        bot_id: UUID, caller: WriterDep, bus: BusDep, owners: OwnersDep, request: Request
     ) -> CommandAccepted:
-        check_bot(store, caller, bot_id)
+        check_bot(owners, caller, bot_id)
         return _accepted(_dispatch(bus, command_type(**_who(caller, request), bot_id=bot_id)))
 
     router.add_api_route(
@@ -124,14 +124,14 @@ def kill_bot(
     bot_id: UUID,
     caller: WriterDep,
     bus: BusDep,
-    store: StoreDep,
+    owners: OwnersDep,
     request: Request,
     body: KillBody | None = None,
 ) -> CommandAccepted:
     """Trip the bot's kill switch: until it is reset, every order that could grow or flip a
     position is denied (orders that only reduce one pass), and every open order of the bot is
     asked to cancel."""
-    check_bot(store, caller, bot_id)
+    check_bot(owners, caller, bot_id)
     reason = (body or KillBody()).reason
     return _accepted(_dispatch(bus, c.TripKillSwitch(**_who(caller, request), bot_id=bot_id, reason=reason)))
 
@@ -144,21 +144,26 @@ class ResetKillSwitchBody(BaseModel):
 
 @router.post("/bots/{bot_id}/kill-switch/reset", response_model=CommandAccepted, name="reset_kill_switch")
 def reset_kill_switch(
-    bot_id: UUID, body: ResetKillSwitchBody, caller: WriterDep, bus: BusDep, store: StoreDep, request: Request
+    bot_id: UUID,
+    body: ResetKillSwitchBody,
+    caller: WriterDep,
+    bus: BusDep,
+    owners: OwnersDep,
+    request: Request,
 ) -> CommandAccepted:
     """Reset the bot's kill switch (its owner or an admin), recorded with the caller and the
     reason. Only this turns the switch off: stopping and starting the bot leaves it on. A switch
     that is not on stays off: 200 with ``changed`` false."""
-    check_bot(store, caller, bot_id)
+    check_bot(owners, caller, bot_id)
     command = c.ResetKillSwitch(**_who(caller, request), bot_id=bot_id, reason=body.reason)
     return _accepted(_dispatch(bus, command))
 
 
 @router.put("/bots/{bot_id}/risk-limits", response_model=CommandAccepted)
 def update_risk_limits(
-    bot_id: UUID, body: RiskLimitsBody, caller: WriterDep, bus: BusDep, store: StoreDep, request: Request
+    bot_id: UUID, body: RiskLimitsBody, caller: WriterDep, bus: BusDep, owners: OwnersDep, request: Request
 ) -> CommandAccepted:
-    check_bot(store, caller, bot_id)
+    check_bot(owners, caller, bot_id)
     command = c.UpdateRiskLimits(**_who(caller, request), bot_id=bot_id, limits=body.as_limits())
     return _accepted(_dispatch(bus, command))
 
@@ -169,14 +174,14 @@ def place_order(
     body: PlaceOrderBody,
     caller: WriterDep,
     bus: BusDep,
-    store: StoreDep,
+    owners: OwnersDep,
     request: Request,
     idempotency_key: IdempotencyKey = None,
 ) -> OrderAccepted:
     """Place an order: risk-checked, and recorded either way. A denial answers 422 with its
     reason codes and the id of the recorded denial. The same client order id (or
     ``Idempotency-Key``) twice places one order."""
-    check_bot(store, caller, bot_id)
+    check_bot(owners, caller, bot_id)
     command = c.PlaceOrder(
         **_who(caller, request),
         bot_id=bot_id,

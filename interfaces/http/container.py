@@ -11,7 +11,7 @@ from infrastructure.read_database import create_async_read_engine
 from infrastructure.tokens import TokenIssuer
 from interfaces.http.feed_prices import PriceWatch
 from interfaces.read_side import ReadSideContainer
-from projections.feed import FeedSource
+from projections.engine.feed import FeedSource
 
 
 class HttpContainer(ReadSideContainer):

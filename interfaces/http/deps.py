@@ -8,7 +8,7 @@ from fastapi import Depends, Header, HTTPException, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from application.access import Caller, require_writer
+from application.access import BotOwners, Caller, StoreOwners, require_writer
 from application.bus import CommandBus
 from application.store import TradingApplication
 from domain.ids import TOKEN_PATTERN
@@ -80,8 +80,14 @@ def query_engine(box: Container) -> AsyncEngine:
     return box.query_engine()  # type: ignore[no-any-return]
 
 
+def owners(box: Container) -> BotOwners:
+    """Bots' owners as the aggregate store has them (what the commands act on)."""
+    return StoreOwners(box.store())
+
+
 BusDep = Annotated[CommandBus, Depends(bus)]
 StoreDep = Annotated[TradingApplication, Depends(store)]
+OwnersDep = Annotated[BotOwners, Depends(owners)]
 QueryEngineDep = Annotated[AsyncEngine, Depends(query_engine)]
 IdempotencyKey = Annotated[
     str | None,

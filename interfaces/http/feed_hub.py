@@ -13,7 +13,7 @@ import structlog
 
 from application.access import Caller
 from interfaces.http.feed_prices import NO_PRICES, PriceFilter, PriceMessage, PriceWatch
-from projections.feed import FeedSource
+from projections.engine.feed import FeedSource
 
 log = structlog.get_logger("tbot.feed")
 BATCH = 500

@@ -10,9 +10,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy import select, text
 
+from infrastructure.read_store.live_stores import RedisLiveStore
 from interfaces.http.deps import Container, QueryEngineDep
-from projections.live import NAME as LIVE
-from projections.read_models import TRACKING
+from projections.engine.read_models import TRACKING
+from projections.models.live import NAME as LIVE
 
 router = APIRouter(prefix="/health", tags=["health"])
 
@@ -58,8 +59,8 @@ async def ready(request: Request, box: Container, engine: QueryEngineDep) -> JSO
         checks["read_database"] = f"unreachable: {type(error).__name__}"
     live_store = box.live_store()
     try:
-        if live_store.kind == "redis":
-            await run_in_threadpool(live_store.client.ping)
+        if isinstance(live_store, RedisLiveStore):
+            await run_in_threadpool(live_store.ping)
             checks["redis"] = "ok"
         live_error = await run_in_threadpool(live_store.error)
         if live_error is not None:

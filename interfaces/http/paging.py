@@ -1,5 +1,6 @@
-"""Keyset pagination of the query API's lists. A cursor is opaque to clients: the base64url of the
-JSON list of the last row's key values. It is read back by the types the list declares for its key
+"""Keyset pagination of the query API's lists (the keysets and the statements are
+projections/queries.py's). A cursor is opaque to clients: the base64url of the JSON list of the
+last row's key values. It is read back by the types the list declares for its key
 (the column types' own ``python_type`` is no guide: it is ``object`` for the UTC time type), so a
 cursor that does not decode to this list's key is refused, naming ``query.cursor``."""
 
@@ -11,11 +12,12 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, TypeAdapter
-from sqlalchemy import Select, literal, tuple_
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from application.errors import InvalidInput
 from domain.params import MAX_INTEGER
+from projections.queries import in_order
 
 EventPosition = Annotated[int, Field(strict=True, ge=0, le=MAX_INTEGER)]
 
@@ -45,13 +47,6 @@ class Keyset:
             raise InvalidInput("query.cursor", "is not a cursor this API gave out") from error
         return values
 
-    def after(self, cursor: str) -> Any:
-        """The condition on rows that come after the cursor's row (bound with the columns' own types)."""
-        values = self.decode(cursor)
-        return tuple_(*self.columns) > tuple_(
-            *(literal(v, c.type) for c, v in zip(self.columns, values, strict=True))
-        )
-
 
 async def page(
     conn: AsyncConnection,
@@ -62,9 +57,9 @@ async def page(
     model: type[BaseModel],
 ) -> dict[str, Any]:
     """One page of ``query`` in key order, after ``cursor``: stable under concurrent inserts."""
-    if cursor is not None:
-        query = query.where(keys.after(cursor))
-    rows = [dict(r) for r in (await conn.execute(query.order_by(*keys.columns).limit(limit + 1))).mappings()]
+    after = None if cursor is None else keys.decode(cursor)
+    query = in_order(query, keys.columns, after).limit(limit + 1)
+    rows = [dict(r) for r in (await conn.execute(query)).mappings()]
     more = len(rows) > limit
     rows = rows[:limit]
     return {

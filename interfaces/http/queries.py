@@ -13,13 +13,11 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from application.access import Caller
+from application.access import Caller, check_bot
 from application.errors import InvalidInput, NotFound
 from domain.position_math import PositionState
-from infrastructure.mark_prices import MARK_PRICES
 from interfaces.http.deps import CallerDep, Container, QueryEngineDep
 from interfaces.http.errors import NotCaughtUp
 from interfaces.http.paging import EventPosition, Keyset, page
@@ -44,9 +42,8 @@ from interfaces.http.schemas import (
     PnlPoint,
     WholeNumber,
 )
-from projections.candles import candles_table
-from projections.queries import VIEWS, pnl_points, pnl_series_query
-from projections.read_models import TRACKING
+from projections import queries
+from projections.queries import ReadModelOwners
 
 router = APIRouter(prefix="/v1", tags=["queries"], responses=ERRORS)
 
@@ -58,13 +55,10 @@ Limit = Annotated[WholeNumber, Query(ge=1, le=500)]
 SymbolFilter = Annotated[str | None, Query(max_length=40, pattern=PRINTABLE)]
 Cursor = Annotated[str | None, Query(max_length=400, description="next_cursor of the previous page")]
 
-BOTS, ORDERS, FILLS = VIEWS["bots"], VIEWS["orders"], VIEWS["fills"]
-POSITIONS, DECISIONS = VIEWS["positions"], VIEWS["risk_decisions"]
-
-BOT_KEYS = Keyset.of(tuple[Moment, UUID], BOTS.c.created_at, BOTS.c.bot_id)
-ORDER_KEYS = Keyset.of(tuple[Moment, UUID], ORDERS.c.placed_at, ORDERS.c.order_id)
-FILL_KEYS = Keyset.of(tuple[EventPosition], FILLS.c.event_position)
-DECISION_KEYS = Keyset.of(tuple[EventPosition], DECISIONS.c.event_position)
+BOT_KEYS = Keyset.of(tuple[Moment, UUID], *queries.BOTS_SORT)
+ORDER_KEYS = Keyset.of(tuple[Moment, UUID], *queries.ORDERS_SORT)
+FILL_KEYS = Keyset.of(tuple[EventPosition], *queries.FILLS_SORT)
+DECISION_KEYS = Keyset.of(tuple[EventPosition], *queries.DECISIONS_SORT)
 
 
 async def _caught_up(conn: AsyncConnection, box: Any, names: Sequence[str], wanted: int | None) -> None:
@@ -77,9 +71,7 @@ async def _caught_up(conn: AsyncConnection, box: Any, names: Sequence[str], want
         raise InvalidInput("query.min_position", f"is beyond the newest event (position {head})")
     deadline = time.monotonic() + box.settings().read_wait_seconds
     while True:
-        reached = (
-            await conn.execute(select(func.min(TRACKING.c.position)).where(TRACKING.c.name.in_(list(names))))
-        ).scalar_one()
+        reached = (await conn.execute(queries.applied_position(names))).scalar_one()
         await conn.rollback()  # a fresh snapshot for the next look
         reached = int(reached or 0)
         if reached >= wanted:
@@ -89,30 +81,11 @@ async def _caught_up(conn: AsyncConnection, box: Any, names: Sequence[str], want
         await asyncio.sleep(0.02)
 
 
-def _visible_bots(caller: Caller) -> Any:
-    """A condition on a bot_id column: the bots this caller may read."""
-    return select(BOTS.c.bot_id).where(BOTS.c.owner == caller.user_id)
-
-
-def _scoped(query: Select[Any], bot_column: Any, caller: Caller) -> Select[Any]:
-    return query if caller.reads_everything else query.where(bot_column.in_(_visible_bots(caller)))
-
-
-async def _check_bot(conn: AsyncConnection, caller: Caller, bot_id: UUID) -> dict[str, Any]:
-    row = (await conn.execute(select(BOTS).where(BOTS.c.bot_id == bot_id))).mappings().first()
-    if row is None or not caller.may_read_owner(row["owner"]):
-        raise NotFound("bot", bot_id)
-    return dict(row)
-
-
-async def _rows_of(conn: AsyncConnection, caller: Caller, view: Any, bot_id: UUID | None) -> Select[Any]:
-    """The rows of a view that this caller may read; only one bot's when ``bot_id`` is given
-    (NotFound if that bot is not the caller's)."""
-    query = _scoped(select(view), view.c.bot_id, caller)
+async def _check_bot(conn: AsyncConnection, caller: Caller, bot_id: UUID | None) -> None:
+    """NotFound unless the caller may see this bot (application.access.check_bot, with the owner
+    looked up in the read models on this connection); nothing to check without a bot."""
     if bot_id is not None:
-        await _check_bot(conn, caller, bot_id)
-        query = query.where(view.c.bot_id == bot_id)
-    return query
+        await conn.run_sync(lambda sync: check_bot(ReadModelOwners(sync), caller, bot_id))
 
 
 @router.get("/bots", response_model=BotPage)
@@ -126,8 +99,7 @@ async def list_bots(
 ) -> Any:
     async with engine.connect() as conn:
         await _caught_up(conn, box, ["bots"], min_position)
-        query = _scoped(select(BOTS), BOTS.c.bot_id, caller)
-        return await page(conn, query, BOT_KEYS, limit, cursor, Bot)
+        return await page(conn, queries.bots(caller), BOT_KEYS, limit, cursor, Bot)
 
 
 @router.get("/bots/{bot_id}", response_model=Bot)
@@ -136,7 +108,8 @@ async def get_bot(
 ) -> Any:
     async with engine.connect() as conn:
         await _caught_up(conn, box, ["bots"], min_position)
-        return await _check_bot(conn, caller, bot_id)
+        await _check_bot(conn, caller, bot_id)
+        return dict((await conn.execute(queries.bot(bot_id))).mappings().one())
 
 
 @router.get("/orders", response_model=OrderPage)
@@ -156,15 +129,10 @@ async def list_orders(
     """Orders, oldest first; filter by bot, symbol, status and placement time."""
     async with engine.connect() as conn:
         await _caught_up(conn, box, ["orders", "bots"], min_position)
-        query = await _rows_of(conn, caller, ORDERS, bot_id)
-        if symbol is not None:
-            query = query.where(ORDERS.c.symbol == symbol)
-        if status is not None:
-            query = query.where(ORDERS.c.status == status)
-        if placed_from is not None:
-            query = query.where(ORDERS.c.placed_at >= placed_from)
-        if placed_to is not None:
-            query = query.where(ORDERS.c.placed_at < placed_to)
+        await _check_bot(conn, caller, bot_id)
+        query = queries.orders(
+            caller, bot_id=bot_id, symbol=symbol, status=status, placed_from=placed_from, placed_to=placed_to
+        )
         return await page(conn, query, ORDER_KEYS, limit, cursor, Order)
 
 
@@ -178,13 +146,11 @@ async def get_order(
 ) -> Any:
     async with engine.connect() as conn:
         await _caught_up(conn, box, ["orders", "fills", "bots"], min_position)
-        query = _scoped(select(ORDERS).where(ORDERS.c.order_id == order_id), ORDERS.c.bot_id, caller)
+        query = queries.scoped(queries.order(order_id), queries.ORDERS.c.bot_id, caller)
         order = (await conn.execute(query)).mappings().first()
         if order is None:
             raise NotFound("order", order_id)
-        fills = await conn.execute(
-            select(FILLS).where(FILLS.c.order_id == order_id).order_by(FILLS.c.event_position)
-        )
+        fills = await conn.execute(queries.fills_of_order(order_id))
         return {"order": dict(order), "fills": [dict(f) for f in fills.mappings()]}
 
 
@@ -201,9 +167,8 @@ async def list_fills(
 ) -> Any:
     async with engine.connect() as conn:
         await _caught_up(conn, box, ["fills", "bots"], min_position)
-        query = await _rows_of(conn, caller, FILLS, bot_id)
-        if symbol is not None:
-            query = query.where(FILLS.c.symbol == symbol)
+        await _check_bot(conn, caller, bot_id)
+        query = queries.fills(caller, bot_id=bot_id, symbol=symbol)
         return await page(conn, query, FILL_KEYS, limit, cursor, Fill)
 
 
@@ -217,12 +182,8 @@ async def list_positions(
 ) -> Any:
     async with engine.connect() as conn:
         await _caught_up(conn, box, ["positions", "bots"], min_position)
-        query = await _rows_of(conn, caller, POSITIONS, bot_id)
-        marked = query.add_columns(
-            MARK_PRICES.c.price.label("mark_price"), MARK_PRICES.c.at.label("marked_at")
-        )
-        marked = marked.outerjoin(MARK_PRICES, MARK_PRICES.c.symbol == POSITIONS.c.symbol)
-        rows = await conn.execute(marked.order_by(POSITIONS.c.bot_id, POSITIONS.c.symbol))
+        await _check_bot(conn, caller, bot_id)
+        rows = await conn.execute(queries.marked(queries.positions(caller, bot_id=bot_id)))
         return [_with_unrealized(dict(r)) for r in rows.mappings()]
 
 
@@ -249,7 +210,7 @@ async def pnl(
         await _caught_up(conn, box, ["pnl", "bots"], min_position)
         await _check_bot(conn, caller, bot_id)
         backend = box.read_models().backend
-        return pnl_points(await conn.execute(pnl_series_query(backend, bot_id, symbol, bucket)))
+        return queries.pnl_points(await conn.execute(queries.pnl_series(backend, bot_id, symbol, bucket)))
 
 
 @router.get("/risk-decisions", response_model=RiskDecisionPage)
@@ -265,9 +226,8 @@ async def list_risk_decisions(
 ) -> Any:
     async with engine.connect() as conn:
         await _caught_up(conn, box, ["risk_decisions", "bots"], min_position)
-        query = await _rows_of(conn, caller, DECISIONS, bot_id)
-        if decision is not None:
-            query = query.where(DECISIONS.c.decision == decision)
+        await _check_bot(conn, caller, bot_id)
+        query = queries.risk_decisions(caller, bot_id=bot_id, decision=decision)
         return await page(conn, query, DECISION_KEYS, limit, cursor, RiskDecision)
 
 
@@ -275,7 +235,7 @@ async def list_risk_decisions(
 async def list_mark_prices(caller: CallerDep, engine: QueryEngineDep) -> Any:
     """The latest mark price of each symbol market data follows."""
     async with engine.connect() as conn:
-        rows = await conn.execute(select(MARK_PRICES).order_by(MARK_PRICES.c.symbol))
+        rows = await conn.execute(queries.mark_prices())
         return [dict(r) for r in rows.mappings()]
 
 
@@ -290,12 +250,7 @@ async def list_candles(
     limit: Limit = 100,
 ) -> Any:
     """One-minute candles of ``symbol``, oldest first: the latest ``limit`` of them in the range."""
-    table = candles_table(box.read_models().backend)
-    query = select(table).where(table.c.symbol == symbol)
-    if start is not None:
-        query = query.where(table.c.opened_at >= start)
-    if end is not None:
-        query = query.where(table.c.opened_at < end)
+    query = queries.latest_candles(box.read_models().backend, symbol, start, end, limit)
     async with engine.connect() as conn:
-        rows = await conn.execute(query.order_by(table.c.opened_at.desc()).limit(limit))
+        rows = await conn.execute(query)
         return list(reversed([dict(r) for r in rows.mappings()]))

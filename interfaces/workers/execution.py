@@ -21,7 +21,7 @@ from infrastructure.paper_gateway import PaperJournal
 from interfaces.read_side import ReadSideContainer
 from interfaces.worker_tables import install_worker_tables
 from interfaces.workers.supervisor import Ownership, Supervisor
-from projections.reader import Wakeup
+from projections.ports import Wakeup
 
 log = structlog.get_logger("tbot.execution")
 T = TypeVar("T")

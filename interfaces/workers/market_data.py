@@ -19,6 +19,7 @@ from application.ports import Clock
 from domain.market import Candle
 from domain.values import Symbol
 from infrastructure.adapters import PAPER_MARKETS
+from infrastructure.candles import CandleStore
 from infrastructure.ccxt_candles import CcxtCandles
 from infrastructure.ccxt_exchanges import open_exchange
 from infrastructure.ccxt_tickers import CcxtTickers
@@ -29,7 +30,6 @@ from infrastructure.settings import Settings
 from interfaces.errors import fail_usage, report
 from interfaces.read_side import ReadSideContainer
 from interfaces.workers.supervisor import Ownership, Supervisor
-from projections.candles import CandleStore
 
 log = structlog.get_logger("tbot.marketdata")
 # where the random walk starts a symbol without a configured reference price

@@ -31,16 +31,34 @@ def test_the_project_keeps_its_layer_contracts() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_the_contracts_catch_a_domain_module_importing_infrastructure(tmp_path: Path) -> None:
+def copy_project(into: Path) -> None:
     for layer in ("domain", "application", "infrastructure", "projections", "interfaces"):
-        shutil.copytree(ROOT / layer, tmp_path / layer, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+        shutil.copytree(ROOT / layer, into / layer, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", into / "pyproject.toml")
+
+
+def test_the_contracts_catch_a_domain_module_importing_infrastructure(tmp_path: Path) -> None:
+    copy_project(tmp_path)
     (tmp_path / "domain" / "leak.py").write_text("from infrastructure.settings import Settings\n")
     (tmp_path / "application" / "leak.py").write_text("import interfaces.cli\n")
     result = run_import_linter(tmp_path)
     assert result.returncode != 0
     assert "domain.leak -> infrastructure.settings" in result.stdout
     assert "application.leak -> interfaces.cli" in result.stdout
+
+
+def test_the_contracts_catch_a_driver_imported_directly_or_through_infrastructure(tmp_path: Path) -> None:
+    copy_project(tmp_path)
+    (tmp_path / "application" / "leak.py").write_text("import sqlite3\n")
+    (tmp_path / "projections" / "leak.py").write_text("import redis\n")
+    (tmp_path / "projections" / "engine" / "leak.py").write_text("import infrastructure.read_database\n")
+    (tmp_path / "projections" / "models" / "leak.py").write_text("import projections.engine.read_models\n")
+    result = run_import_linter(tmp_path)
+    assert result.returncode != 0
+    assert "application.leak -> sqlite3" in result.stdout
+    assert "projections.leak -> redis" in result.stdout
+    assert "projections.engine.leak -> infrastructure.read_database" in result.stdout  # which imports sqlite3
+    assert "projections.models.leak -> projections.engine.read_models" in result.stdout
 
 
 def eventsourcing_imports(source: str) -> set[str]:

@@ -23,14 +23,14 @@ from pydantic import SecretStr
 from sqlalchemy import text
 
 from infrastructure.event_store import create_tables, open_store
+from infrastructure.read_store.schemas import quoted
 from infrastructure.settings import Settings
 from interfaces.read_side import ReadSideContainer
 from interfaces.rebuild_processes import ProcessPartitions, default_processes
 from interfaces.workers.projections import projection_worker
-from projections.catalog import ALL_NAMES, SQL_NAMES
-from projections.memory import collect_per_batch
-from projections.rebuild import Rebuilder
-from projections.schemas import quoted
+from projections.engine.memory import collect_per_batch
+from projections.engine.rebuild import Rebuilder
+from projections.models.catalog import ALL_NAMES, SQL_NAMES
 from tests.support.generate import Generator
 
 

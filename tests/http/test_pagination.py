@@ -30,7 +30,7 @@ from interfaces.http.container import HttpContainer
 from interfaces.http.queries import FILL_KEYS, ORDER_KEYS
 from interfaces.worker_tables import install_worker_tables
 from interfaces.workers.projections import projection_job
-from projections.catalog import ALL_NAMES
+from projections.models.catalog import ALL_NAMES
 from tests.support.clock import ManualClock
 from tests.support.prices import PriceBook
 from tests.support.world import ACTOR, BTC, ETH, LIMITS

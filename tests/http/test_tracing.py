@@ -19,7 +19,7 @@ from infrastructure.settings import Settings
 from interfaces.http.app import create_app
 from interfaces.http.container import HttpContainer
 from interfaces.workers.projections import projection_job
-from projections.catalog import SQL_NAMES
+from projections.models.catalog import SQL_NAMES
 from tests.support.api import LIMITS
 
 

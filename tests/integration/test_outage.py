@@ -19,11 +19,11 @@ from pydantic import SecretStr
 
 from domain.bot import Bot
 from domain.order import Order
+from infrastructure.read_store.live_stores import MemoryLiveStore
 from infrastructure.settings import Settings
-from projections.envelope import Envelope
-from projections.live import LiveProjection
-from projections.live_stores import MemoryLiveStore
-from projections.reader import EventReader
+from interfaces.read_side import event_reader
+from projections.models.envelope import Envelope
+from projections.models.live import LiveProjection
 from tests.support.private_services import PrivateServices, private_services
 from tests.support.schemas import fresh_schema
 from tests.support.system_run import System, failure_report, settle_and_check, system_on
@@ -62,7 +62,7 @@ def _probe_while_down(system: System) -> tuple[list[tuple[int, float]], list[str
 def _live_model_matches_a_rebuild(system: System) -> list[str]:
     """The Redis live model (emptied when Redis came back) equals one rebuilt from the store."""
     live = system.read_side.live_store()
-    reader = EventReader(system.store)
+    reader = event_reader(system.store)
     rebuilt, projection = MemoryLiveStore(), LiveProjection(max_feed_length=100_000)
     position = 0
     while batch := reader.read(position, 5000):
@@ -97,7 +97,7 @@ def _nothing_half_written(system: System, refused: list[str]) -> list[str]:
 
 
 def _all_events(system: System) -> list[Envelope]:
-    reader, events, position = EventReader(system.store), [], 0
+    reader, events, position = event_reader(system.store), [], 0
     while batch := reader.read(position, 5000):
         events += batch
         position = batch[-1].position

@@ -13,9 +13,9 @@ from sqlalchemy import text
 
 from application import commands as c
 from domain.bot import Bot
+from infrastructure.read_store.schemas import quoted
 from infrastructure.settings import Settings
 from interfaces.cli_read_side import aggregate_document
-from projections.schemas import quoted
 from tests.support.processes import tbot
 from tests.support.read_side import ReadSide, read_side_on
 from tests.support.world import ACTOR, LIMITS, World, world_on

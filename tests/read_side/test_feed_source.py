@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from infrastructure.settings import Settings
-from projections.feed import FeedSource
-from projections.live import feed_entries
+from projections.engine.feed import FeedSource
+from projections.models.live import feed_entries
 from tests.support.read_side import ReadSide, read_side_on
 from tests.support.world import world_on
 

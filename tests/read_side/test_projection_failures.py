@@ -10,7 +10,7 @@ import pytest
 from domain import bot, order, position
 from domain.aggregate import TradingAggregate
 from infrastructure.settings import Settings
-from projections.catalog import sql_projections
+from projections.models.catalog import sql_projections
 from tests.support.alien import alien
 from tests.support.read_side import read_side_on
 from tests.support.world import world_on

@@ -12,9 +12,9 @@ import pytest
 from infrastructure.event_store import open_store
 from infrastructure.settings import Settings
 from interfaces.rebuild_processes import ProcessPartitions
-from projections.catalog import SQL_NAMES
-from projections.errors import ProjectionStopped
-from projections.rebuild import Rebuilder
+from projections.engine.rebuild import Rebuilder
+from projections.models.catalog import SQL_NAMES
+from projections.models.errors import ProjectionStopped
 from tests.support.alien import alien
 from tests.support.generate import Generator
 from tests.support.read_side import ReadSide, read_side_on

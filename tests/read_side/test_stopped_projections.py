@@ -25,10 +25,10 @@ from interfaces.http.container import HttpContainer
 from interfaces.worker_tables import install_worker_tables
 from interfaces.workers.projections import projection_job
 from interfaces.workers.supervisor import Supervisor
-from projections.bots import BotsProjection
-from projections.catalog import ALL_NAMES
-from projections.live import LiveProjection
-from projections.read_models import ReadModels
+from projections.engine.read_models import ReadModels
+from projections.models.bots import BotsProjection
+from projections.models.catalog import ALL_NAMES
+from projections.models.live import LiveProjection
 from projections.worker import ProjectionWorker
 from tests.support.alien import alien
 from tests.support.processes import tbot, wait_for

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import threading
 
+from infrastructure.read_store.wakeup import ListenWakeup, open_wakeup
 from infrastructure.settings import Settings
 from interfaces.workers.projections import projection_worker
-from projections.reader import Wakeup
 from tests.support.processes import wait_for
 from tests.support.read_side import read_side_on
 from tests.support.world import world_on
@@ -15,8 +15,9 @@ from tests.support.world import world_on
 
 def test_postgres_notifies_a_listening_worker_of_each_commit(postgres_settings: Settings) -> None:
     with world_on(postgres_settings) as world:
-        wakeup = Wakeup(world.store)
+        wakeup = open_wakeup(world.store)
         try:
+            assert isinstance(wakeup, ListenWakeup)
             assert wakeup.listening
             assert not wakeup.wait(0.3), "nothing was committed yet"
             assert wakeup.ready.wait(10), "LISTEN in place"

@@ -17,11 +17,11 @@ from domain.bot import Bot
 from domain.order import Order
 from infrastructure.event_store import open_store
 from infrastructure.ownership import LOCK_CLASS
+from infrastructure.read_store.schemas import quoted
 from infrastructure.settings import Settings
 from interfaces.workers.projections import projection_worker
-from projections.catalog import ALL_NAMES
-from projections.rebuild import Rebuilder
-from projections.schemas import quoted
+from projections.engine.rebuild import Rebuilder
+from projections.models.catalog import ALL_NAMES
 from tests.support.generate import Generator
 from tests.support.processes import start_tbot, stop, tbot, wait_for
 from tests.support.read_side import ReadSide, read_side_on

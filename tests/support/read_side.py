@@ -12,14 +12,14 @@ from dependency_injector import providers
 from sqlalchemy import text
 
 from infrastructure.event_store import create_tables
+from infrastructure.read_store.schemas import quoted
 from infrastructure.settings import Settings
 from interfaces.read_side import ReadSideContainer
 from interfaces.worker_tables import install_worker_tables
 from interfaces.workers.projections import projection_job
-from projections.catalog import ALL_NAMES
-from projections.read_models import ReadModels
-from projections.reader import EventReader
-from projections.schemas import quoted
+from projections.engine.read_models import ReadModels
+from projections.engine.reader import EventReader
+from projections.models.catalog import ALL_NAMES
 from tests.support.clock import ManualClock
 
 

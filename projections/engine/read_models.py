@@ -26,13 +26,13 @@ from sqlalchemy import (
 from sqlalchemy.schema import CreateTable
 
 from infrastructure.columns import UtcTime
-from projections import timeseries
-from projections.base import Batch, Projection
-from projections.envelope import Envelope
-from projections.errors import ReadModelsMissing
-from projections.row_cache import RowCache
-from projections.schemas import quoted, schema_of
-from projections.timeseries import Partitions, TimeSeriesBackend
+from infrastructure.read_store.schemas import quoted, schema_of
+from projections.engine.batch import Batch
+from projections.engine.errors import ReadModelsMissing
+from projections.engine.row_cache import RowCache
+from projections.models.base import Projection
+from projections.models.envelope import Envelope
+from projections.ports import Partitioner, RowWriter, RowWriters, TimeSeries, TimeSeriesDetector
 
 TRACKING = Table(
     "projection_tracking",
@@ -54,33 +54,61 @@ class Tracking:
     error: str | None
 
 
+class _NotYetPartitioned:
+    """The partitions of a database whose time-series backend is not known yet: none."""
+
+    def ensure(self, conn: Connection, table: Table, times: list[datetime]) -> None:
+        pass
+
+    def committed(self) -> None:
+        pass
+
+    def rolled_back(self) -> None:
+        pass
+
+
 class ReadModels:
-    def __init__(self, engine: Engine, projections: Sequence[Projection]) -> None:
+    """``writers`` and ``time_series`` are the read database's adapters (projections/ports.py):
+    how rows are written in bulk and how time-series tables are kept."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        projections: Sequence[Projection],
+        writers: RowWriters,
+        time_series: TimeSeriesDetector,
+    ) -> None:
         self.engine = engine
         self.projections = {p.name: p for p in projections}
+        self.writers = writers
+        self._detect = time_series
         self._tables: dict[tuple[str, int], dict[str, Table]] = {}
-        self._backend: TimeSeriesBackend | None = None
-        self.partitions = Partitions(TimeSeriesBackend.SQLITE)
+        self._backend: TimeSeries | None = None
+        self.partitions: Partitioner = _NotYetPartitioned()
 
     @property
-    def backend(self) -> TimeSeriesBackend:
+    def backend(self) -> TimeSeries:
         """TimescaleDB, plain PostgreSQL partitions or SQLite: detected once, on first use."""
         if self._backend is None:
             with self.engine.begin() as conn:
-                self._set_backend(timeseries.detect(conn))
+                self._set_backend(self._detect(conn))
         assert self._backend is not None
         return self._backend
 
+    def writer(self, conn: Connection) -> RowWriter:
+        """Writes rows in bulk in this connection's transaction."""
+        return self.writers(conn)
+
     # -- set-up ------------------------------------------------------------------------------
 
-    def install(self) -> TimeSeriesBackend:
+    def install(self) -> TimeSeries:
         """Creates the tracking table and generation 1 of every projection not yet installed;
         safe to repeat. Returns the time-series backend in use."""
         with self.write() as conn:
             schema = schema_of(conn)
             if schema is not None:
                 conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-            backend = timeseries.detect(conn)
+            backend = self._detect(conn)
             self._set_backend(backend)
             TRACKING.create(conn, checkfirst=True)
             installed = {row.name for row in conn.execute(select(TRACKING.c.name))}
@@ -92,25 +120,25 @@ class ReadModels:
                 conn.execute(insert(TRACKING).values(name=name, generation=1, position=0))
         return backend
 
-    def check_installed(self) -> TimeSeriesBackend:
+    def check_installed(self) -> TimeSeries:
         with self.engine.connect() as conn:
             if not inspect(conn).has_table(TRACKING.name, schema=schema_of(conn)):
                 raise ReadModelsMissing("the read models are not installed: run `tbot db init` first")
-            backend = timeseries.detect(conn)
+            backend = self._detect(conn)
         self._set_backend(backend)
         return backend
 
-    def _set_backend(self, backend: TimeSeriesBackend) -> None:
+    def _set_backend(self, backend: TimeSeries) -> None:
         if self._backend is not backend:
             self._backend = backend
-            self.partitions = Partitions(backend)
+            self.partitions = backend.partitions()
 
     def tables(self, projection: Projection, generation: int) -> dict[str, Table]:
         key = (projection.name, generation)
         if key not in self._tables:
             tables = projection.define(MetaData(), f"_g{generation}")
             for name, column in projection.time_columns.items():
-                timeseries.prepare(tables[name], column, self.backend)
+                self.backend.prepare(tables[name], column)
             self._tables[key] = tables
         return self._tables[key]
 
@@ -125,7 +153,7 @@ class ReadModels:
         for name, table in tables.items():
             conn.execute(CreateTable(table))
             if name in projection.time_columns:
-                timeseries.after_create(conn, table, projection.time_columns[name], self.backend)
+                self.backend.after_create(conn, table, projection.time_columns[name])
         if indexes:
             self.create_indexes(conn, projection, generation)
 
@@ -201,7 +229,9 @@ class ReadModels:
         envelopes: Sequence[Envelope],
         cache: RowCache | None = None,
     ) -> None:
-        projection.apply(Batch(conn, tables, self.partitions, cache), envelopes)
+        batch = Batch(conn, tables, self.partitions, self.writers, cache)
+        projection.apply(batch, envelopes)
+        batch.flush(projection.time_columns)
 
     def apply_to_generations(
         self,
@@ -217,7 +247,7 @@ class ReadModels:
             projection = self.projections[name]
             self.apply_to(conn, projection, self.tables(projection, generations[name]), envelopes, cache)
         if cache is not None:
-            cache.trim(conn)
+            cache.trim(self.writer(conn))
 
     def record_error(self, name: str, error: str) -> None:
         with self.write() as conn:

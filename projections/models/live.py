@@ -1,6 +1,6 @@
 """The hot read model: latest position and PnL per bot and symbol, and the live feed of every
-event with its global position, owner and bot. Written to Redis (hashes and a stream) or, in the
-embedded default, to an in-process store with the same interface."""
+event with its global position, owner and bot. Kept in a ``LiveStore`` (projections/ports.py):
+Redis (hashes and a stream) or, in the embedded default, this process's memory."""
 
 from __future__ import annotations
 
@@ -8,14 +8,15 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 from domain.bot import Bot
 from domain.order import Order
 from domain.position import Position
-from projections.envelope import Envelope
-from projections.errors import ProjectionStopped
-from projections.plain import event_payload
+from projections.models.envelope import Envelope
+from projections.models.errors import ProjectionStopped
+from projections.models.plain import event_payload
+from projections.ports import LiveStore
 
 NAME = "live"
 
@@ -29,52 +30,6 @@ class LiveUpdate:
     directory: dict[str, str] = field(default_factory=dict)
     positions: dict[str, dict[str, str]] = field(default_factory=dict)
     pnl: dict[str, dict[str, str]] = field(default_factory=dict)
-
-
-class LiveStore(Protocol):
-    """Where the hot read model lives (Redis, or memory in the embedded default)."""
-
-    @property
-    def kind(self) -> str: ...
-
-    def position(self) -> int: ...
-
-    def directory(self, aggregate_ids: Sequence[str]) -> dict[str, str]: ...
-
-    def positions(self, bot_ids: Sequence[str]) -> dict[str, dict[str, str]]: ...
-
-    def commit(self, expected: int, update: LiveUpdate, max_feed_length: int) -> None:
-        """Applies the update if the position is still ``expected``; raises PositionMoved if not."""
-        ...
-
-    def feed_window(self, after: int, limit: int) -> FeedWindow:
-        """Up to ``limit`` feed entries after ``after``, with the floor and position read at once."""
-        ...
-
-    def wait_for_feed(self, after: int, timeout: float) -> bool:
-        """Waits up to ``timeout`` seconds for a feed entry after ``after``; whether one came."""
-        ...
-
-    def bot_pnl(self, bot_id: str) -> dict[str, str]: ...
-
-    def error(self) -> str | None:
-        """Why the live projection last failed, until a batch applies again (``commit`` clears it)."""
-        ...
-
-    def record_error(self, message: str | None) -> None:
-        """Keeps why the live projection failed (None clears it), where status and health read it."""
-        ...
-
-
-@dataclass(frozen=True)
-class FeedWindow:
-    """One consistent look at the live feed: its entries after some position, the live model's
-    position, and the floor: every entry after the floor is still in the feed (older ones may
-    have been trimmed)."""
-
-    floor: int
-    position: int
-    entries: list[dict[str, str]]
 
 
 class PositionMoved(Exception):
@@ -100,7 +55,8 @@ class LiveProjection:
         if not todo:
             return 0
         update = self.build(store, todo)
-        store.commit(expected, update, self.max_feed_length)
+        if not store.commit(expected, update, self.max_feed_length):
+            raise PositionMoved(f"live position moved from {expected}")
         return len(todo)
 
     def build(self, store: LiveStore, envelopes: Sequence[Envelope]) -> LiveUpdate:

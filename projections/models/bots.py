@@ -13,9 +13,9 @@ from domain.bot import Bot
 from domain.order import Order
 from domain.position import Position
 from infrastructure.columns import Document, Money, UtcTime
-from projections.base import Batch, Projection, handles, stamp
-from projections.envelope import Envelope
-from projections.plain import plain
+from projections.models.base import Projection, Rows, handles, stamp
+from projections.models.envelope import Envelope
+from projections.models.plain import plain
 
 
 class BotsProjection(Projection):
@@ -51,10 +51,10 @@ class BotsProjection(Projection):
         Index(f"ix_bots{suffix}_owner", table.c.owner)
         return {"bots": table}
 
-    def preload(self, batch: Batch, envelopes: Sequence[Envelope]) -> None:
+    def preload(self, batch: Rows, envelopes: Sequence[Envelope]) -> None:
         batch.preload("bots", [e.aggregate_id for e in envelopes if not isinstance(e.event, Bot.Created)])
 
-    def _bot(self, batch: Batch, envelope: Envelope) -> dict[str, object]:
+    def _bot(self, batch: Rows, envelope: Envelope) -> dict[str, object]:
         row = batch.row("bots", envelope.aggregate_id)
         if row is None:
             raise LookupError(f"bot {envelope.aggregate_id} has no row (its creation was never applied)")
@@ -62,7 +62,7 @@ class BotsProjection(Projection):
         return row
 
     @handles(Bot.Created)
-    def created(self, batch: Batch, envelope: Envelope) -> None:
+    def created(self, batch: Rows, envelope: Envelope) -> None:
         event = cast(Bot.Created, envelope.event)
         row = {
             "bot_id": envelope.aggregate_id,
@@ -85,37 +85,37 @@ class BotsProjection(Projection):
         batch.put("bots", envelope.aggregate_id, stamp(row, envelope))
 
     @handles(Bot.StatusChanged)
-    def status_changed(self, batch: Batch, envelope: Envelope) -> None:
+    def status_changed(self, batch: Rows, envelope: Envelope) -> None:
         self._bot(batch, envelope)["status"] = cast(Bot.StatusChanged, envelope.event).status.value
 
     @handles(Bot.RiskLimitsUpdated)
-    def limits_updated(self, batch: Batch, envelope: Envelope) -> None:
+    def limits_updated(self, batch: Rows, envelope: Envelope) -> None:
         self._bot(batch, envelope)["limits"] = plain(cast(Bot.RiskLimitsUpdated, envelope.event).limits)
 
     @handles(Bot.KillSwitchTripped)
-    def kill_switch_tripped(self, batch: Batch, envelope: Envelope) -> None:
+    def kill_switch_tripped(self, batch: Rows, envelope: Envelope) -> None:
         row = self._bot(batch, envelope)
         row["kill_switch"] = True
         row["kill_switch_reason"] = cast(Bot.KillSwitchTripped, envelope.event).reason
 
     @handles(Bot.KillSwitchReset)
-    def kill_switch_reset(self, batch: Batch, envelope: Envelope) -> None:
+    def kill_switch_reset(self, batch: Rows, envelope: Envelope) -> None:
         row = self._bot(batch, envelope)
         row["kill_switch"] = False
         row["kill_switch_reason"] = None
 
     @handles(Bot.OrderAdmitted)
-    def order_admitted(self, batch: Batch, envelope: Envelope) -> None:
+    def order_admitted(self, batch: Rows, envelope: Envelope) -> None:
         row = self._bot(batch, envelope)
         row["orders_admitted"] = cast(int, row["orders_admitted"]) + 1
 
     @handles(Bot.OrderDenied)
-    def order_denied(self, batch: Batch, envelope: Envelope) -> None:
+    def order_denied(self, batch: Rows, envelope: Envelope) -> None:
         row = self._bot(batch, envelope)
         row["orders_denied"] = cast(int, row["orders_denied"]) + 1
 
     @handles(Bot.FillBooked)
-    def fill_booked(self, batch: Batch, envelope: Envelope) -> None:
+    def fill_booked(self, batch: Rows, envelope: Envelope) -> None:
         row = self._bot(batch, envelope)
         row["fills"] = cast(int, row["fills"]) + 1
         row["realized_pnl"] = (
@@ -123,5 +123,5 @@ class BotsProjection(Projection):
         )
 
     @handles(Bot.OrderReleased)
-    def order_released(self, batch: Batch, envelope: Envelope) -> None:
+    def order_released(self, batch: Rows, envelope: Envelope) -> None:
         self._bot(batch, envelope)  # its open orders are counted from `orders`; the row moves on

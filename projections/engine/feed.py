@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from projections.live import LiveStore, feed_entries
-from projections.reader import EventReader
+from projections.engine.reader import EventReader
+from projections.models.live import feed_entries
+from projections.ports import LiveStore
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,16 @@ schema_translate_map (PostgreSQL), or none (SQLite); and names quoted for the ra
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from sqlalchemy import Connection
 
-from infrastructure.read_database import mapped_schema
+
+def mapped_schema(execution_options: Mapping[str, Any]) -> str:
+    """The PostgreSQL schema an engine's or connection's execution options map our tables into."""
+    translate = execution_options.get("schema_translate_map") or {}
+    return str(translate.get(None) or "public")
 
 
 def schema_of(conn: Connection) -> str | None:

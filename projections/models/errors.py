@@ -1,4 +1,4 @@
-"""Why a projection stops: always naming the projection, the event and its global position."""
+"""Why a read model stops, and an unknown name: what the models themselves raise."""
 
 from __future__ import annotations
 
@@ -15,23 +15,6 @@ class ProjectionStopped(Exception):
 
     def __reduce__(self) -> tuple[type, tuple[str, int, str, str]]:  # crosses process boundaries
         return (type(self), (self.projection, self.position, self.event_type, self.reason))
-
-
-class UndecodableEvent(Exception):
-    """A stored event whose topic or state no longer decodes into a domain event."""
-
-    def __init__(self, position: int, topic: str, error: Exception) -> None:
-        super().__init__(f"event #{position} ({topic}) cannot be decoded: {error}")
-        self.position = position
-        self.topic = topic
-        self.error = error
-
-    def __reduce__(self) -> tuple[type, tuple[int, str, Exception]]:  # crosses process boundaries
-        return (type(self), (self.position, self.topic, ValueError(str(self.error))))
-
-
-class ReadModelsMissing(Exception):
-    """The read-side tables have not been created (run `tbot db init`)."""
 
 
 class UnknownProjection(ValueError):

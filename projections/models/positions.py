@@ -12,8 +12,8 @@ from domain.bot import Bot
 from domain.order import Order
 from domain.position import Position
 from infrastructure.columns import Money, UtcTime
-from projections.base import Batch, Projection, handles, stamp
-from projections.envelope import Envelope
+from projections.models.base import Projection, Rows, handles, stamp
+from projections.models.envelope import Envelope
 
 
 class PositionsProjection(Projection):
@@ -42,12 +42,12 @@ class PositionsProjection(Projection):
         Index(f"ix_positions{suffix}_bot_symbol", table.c.bot_id, table.c.symbol, unique=True)
         return {"positions": table}
 
-    def preload(self, batch: Batch, envelopes: Sequence[Envelope]) -> None:
+    def preload(self, batch: Rows, envelopes: Sequence[Envelope]) -> None:
         keys = [e.aggregate_id for e in envelopes if not isinstance(e.event, Position.Opened)]
         batch.preload("positions", keys)
 
     @handles(Position.Opened)
-    def opened(self, batch: Batch, envelope: Envelope) -> None:
+    def opened(self, batch: Rows, envelope: Envelope) -> None:
         event = cast(Position.Opened, envelope.event)
         row: dict[str, Any] = {
             "position_id": envelope.aggregate_id,
@@ -63,7 +63,7 @@ class PositionsProjection(Projection):
         batch.put("positions", envelope.aggregate_id, stamp(row, envelope))
 
     @handles(Position.FillApplied)
-    def fill_applied(self, batch: Batch, envelope: Envelope) -> None:
+    def fill_applied(self, batch: Rows, envelope: Envelope) -> None:
         event = cast(Position.FillApplied, envelope.event)
         row = batch.row("positions", envelope.aggregate_id)
         if row is None:

@@ -12,8 +12,8 @@ from domain.bot import Bot
 from domain.order import Order
 from domain.position import Position
 from infrastructure.columns import Money, UtcTime
-from projections.base import Batch, Projection, handles
-from projections.envelope import Envelope
+from projections.models.base import Projection, Rows, handles
+from projections.models.envelope import Envelope
 
 
 class PnlProjection(Projection):
@@ -52,18 +52,18 @@ class PnlProjection(Projection):
         )
         return {"pnl": pnl, "pnl_positions": positions}
 
-    def preload(self, batch: Batch, envelopes: Sequence[Envelope]) -> None:
+    def preload(self, batch: Rows, envelopes: Sequence[Envelope]) -> None:
         keys = [e.aggregate_id for e in envelopes if isinstance(e.event, Position.FillApplied)]
         batch.preload("pnl_positions", keys)
 
     @handles(Position.Opened)
-    def opened(self, batch: Batch, envelope: Envelope) -> None:
+    def opened(self, batch: Rows, envelope: Envelope) -> None:
         event = cast(Position.Opened, envelope.event)
         row = {"position_id": envelope.aggregate_id, "bot_id": event.bot_id, "symbol": str(event.symbol)}
         batch.put("pnl_positions", envelope.aggregate_id, row)
 
     @handles(Position.FillApplied)
-    def fill_applied(self, batch: Batch, envelope: Envelope) -> None:
+    def fill_applied(self, batch: Rows, envelope: Envelope) -> None:
         event = cast(Position.FillApplied, envelope.event)
         position = batch.row("pnl_positions", envelope.aggregate_id)
         if position is None:

@@ -15,8 +15,8 @@ from domain.order_states import OrderStatus
 from domain.position import Position
 from domain.position_math import average_after
 from infrastructure.columns import Money, UtcTime
-from projections.base import Batch, Projection, handles, stamp
-from projections.envelope import Envelope
+from projections.models.base import Projection, Rows, handles, stamp
+from projections.models.envelope import Envelope
 
 
 class OrdersProjection(Projection):
@@ -61,10 +61,10 @@ class OrdersProjection(Projection):
         Index(f"ix_orders{suffix}_open", table.c.is_open, table.c.bot_id)
         return {"orders": table}
 
-    def preload(self, batch: Batch, envelopes: Sequence[Envelope]) -> None:
+    def preload(self, batch: Rows, envelopes: Sequence[Envelope]) -> None:
         batch.preload("orders", [e.aggregate_id for e in envelopes if not isinstance(e.event, Order.Placed)])
 
-    def _order(self, batch: Batch, envelope: Envelope) -> dict[str, Any]:
+    def _order(self, batch: Rows, envelope: Envelope) -> dict[str, Any]:
         row = batch.row("orders", envelope.aggregate_id)
         if row is None:
             raise LookupError(f"order {envelope.aggregate_id} has no row (its placement was never applied)")
@@ -79,7 +79,7 @@ class OrdersProjection(Projection):
             row["closed_at"] = envelope.at
 
     @handles(Order.Placed)
-    def placed(self, batch: Batch, envelope: Envelope) -> None:
+    def placed(self, batch: Rows, envelope: Envelope) -> None:
         event = cast(Order.Placed, envelope.event)
         request = event.request
         row: dict[str, Any] = {
@@ -110,7 +110,7 @@ class OrdersProjection(Projection):
         batch.put("orders", envelope.aggregate_id, stamp(row, envelope))
 
     @handles(Order.StatusEvent)
-    def status_changed(self, batch: Batch, envelope: Envelope) -> None:
+    def status_changed(self, batch: Rows, envelope: Envelope) -> None:
         event = cast(Order.StatusEvent, envelope.event)
         row = self._order(batch, envelope)
         self._set_status(row, event.status, envelope)
@@ -124,7 +124,7 @@ class OrdersProjection(Projection):
             row["reason"] = event.reason
 
     @handles(Order.Filled)
-    def filled(self, batch: Batch, envelope: Envelope) -> None:
+    def filled(self, batch: Rows, envelope: Envelope) -> None:
         event = cast(Order.Filled, envelope.event)
         row = self._order(batch, envelope)
         before = cast(Decimal, row["filled_quantity"])

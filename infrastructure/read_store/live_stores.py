@@ -1,17 +1,73 @@
-"""Where the live read model is kept: Redis (hashes and a stream per generation, a pointer to the
-current one), or the process's memory in the embedded default. Both follow projections.live.LiveStore."""
+"""Where the live read model is kept (the read side's ``LiveStore`` port, projections/ports.py):
+Redis (hashes and a stream per generation, a pointer to the current one), or the process's memory
+in the embedded default. ``open_live_store`` picks one by the settings."""
 
 from __future__ import annotations
 
 import bisect
 import threading
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 import redis
 
 from infrastructure.settings import Settings
-from projections.live import FeedWindow, LiveUpdate, PositionMoved
+
+
+class LiveChanges(Protocol):
+    """What a live store reads of one batch's changes."""
+
+    @property
+    def position(self) -> int: ...
+
+    @property
+    def feed(self) -> list[dict[str, str]]: ...
+
+    @property
+    def directory(self) -> dict[str, str]: ...
+
+    @property
+    def positions(self) -> dict[str, dict[str, str]]: ...
+
+    @property
+    def pnl(self) -> dict[str, dict[str, str]]: ...
+
+
+@dataclass(frozen=True)
+class FeedWindow:
+    """One consistent look at the live feed: its entries after some position, the live model's
+    position, and the floor: every entry after the floor is still in the feed (older ones may
+    have been trimmed)."""
+
+    floor: int
+    position: int
+    entries: list[dict[str, str]]
+
+
+class _Moved(Exception):
+    """The position is no longer the one the batch was built on."""
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _reachable(method: Callable[P, T]) -> Callable[P, T]:
+    """Redis out of reach surfaces as the port says: the built-in ConnectionError or TimeoutError
+    (both OSError), with redis-py's error as the cause."""
+
+    @wraps(method)
+    def call(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return method(*args, **kwargs)
+        except redis.exceptions.TimeoutError as error:
+            raise TimeoutError(str(error)) from error
+        except redis.exceptions.ConnectionError as error:
+            raise ConnectionError(str(error)) from error
+
+    return call
 
 
 class RedisLiveStore:
@@ -33,6 +89,7 @@ class RedisLiveStore:
         return f"{self.namespace}:live:generation"
 
     @property
+    @_reachable
     def generation(self) -> int:
         if self._generation is not None:
             return self._generation
@@ -42,16 +99,19 @@ class RedisLiveStore:
     def key(self, suffix: str) -> str:
         return f"{self.namespace}:live:g{self.generation}:{suffix}"
 
+    @_reachable
     def position(self) -> int:
         value = self.client.get(self.key("position"))
         return int(value) if value is not None else 0
 
+    @_reachable
     def directory(self, aggregate_ids: Sequence[str]) -> dict[str, str]:
         if not aggregate_ids:
             return {}
         values = self.client.hmget(self.key("directory"), list(aggregate_ids))
         return {a: v.decode() for a, v in zip(aggregate_ids, values, strict=True) if v is not None}
 
+    @_reachable
     def positions(self, bot_ids: Sequence[str]) -> dict[str, dict[str, str]]:
         pipe = self.client.pipeline(transaction=False)
         for bot in bot_ids:
@@ -61,13 +121,14 @@ class RedisLiveStore:
             for bot, found in zip(bot_ids, pipe.execute(), strict=True)
         }
 
-    def commit(self, expected: int, update: LiveUpdate, max_feed_length: int) -> None:
+    @_reachable
+    def commit(self, expected: int, update: LiveChanges, max_feed_length: int) -> bool:
         position_key = self.key("position")
 
         def write(pipe: Any) -> None:
             current = pipe.get(position_key)
             if (int(current) if current is not None else 0) != expected:
-                raise PositionMoved(f"live position moved from {expected}")
+                raise _Moved
             pipe.multi()
             if update.directory:
                 pipe.hset(self.key("directory"), mapping=update.directory)
@@ -85,18 +146,25 @@ class RedisLiveStore:
             pipe.set(position_key, update.position)
             pipe.delete(self.key("error"))
 
-        self.client.transaction(write, position_key)
+        try:
+            self.client.transaction(write, position_key)
+        except _Moved:
+            return False
+        return True
 
+    @_reachable
     def error(self) -> str | None:
         value = self.client.get(self.key("error"))
         return value.decode() if value is not None else None
 
+    @_reachable
     def record_error(self, message: str | None) -> None:
         if message is None:
             self.client.delete(self.key("error"))
         else:
             self.client.set(self.key("error"), message)
 
+    @_reachable
     def feed_window(self, after: int, limit: int) -> FeedWindow:
         pipe = self.client.pipeline(transaction=True)
         pipe.get(self.key("feed_floor"))
@@ -109,12 +177,14 @@ class RedisLiveStore:
             entries=[{k.decode(): v.decode() for k, v in fields.items()} for _, fields in entries],
         )
 
+    @_reachable
     def wait_for_feed(self, after: int, timeout: float) -> bool:
         found = self.client.xread(
             {self.key("feed"): f"{after}-0"}, count=1, block=max(1, int(timeout * 1000))
         )
         return bool(found)
 
+    @_reachable
     def bot_pnl(self, bot_id: str) -> dict[str, str]:
         return {k.decode(): v.decode() for k, v in self.client.hgetall(self.key(f"pnl:{bot_id}")).items()}
 
@@ -128,14 +198,20 @@ class RedisLiveStore:
         """This store fixed to the generation current now (one lookup instead of one per key)."""
         return self.for_generation(self.generation)
 
+    @_reachable
     def reset(self) -> None:
         """Deletes this generation's keys."""
         keys = list(self.client.scan_iter(match=f"{self.namespace}:live:g{self.generation}:*", count=1000))
         for start in range(0, len(keys), 500):
             self.client.delete(*keys[start : start + 500])
 
+    @_reachable
     def swap_to(self, generation: int) -> None:
         self.client.set(self.pointer, generation)
+
+    @_reachable
+    def ping(self) -> None:
+        self.client.ping()
 
 
 class MemoryLiveStore:
@@ -168,10 +244,10 @@ class MemoryLiveStore:
     def positions(self, bot_ids: Sequence[str]) -> dict[str, dict[str, str]]:
         return {bot: dict(self._positions.get(bot, {})) for bot in bot_ids}
 
-    def commit(self, expected: int, update: LiveUpdate, max_feed_length: int) -> None:
+    def commit(self, expected: int, update: LiveChanges, max_feed_length: int) -> bool:
         with self._lock:
             if self._position != expected:
-                raise PositionMoved(f"live position moved from {expected}")
+                return False
             self._directory.update(update.directory)
             for bot, symbols in update.positions.items():
                 self._positions.setdefault(bot, {}).update(symbols)
@@ -187,6 +263,7 @@ class MemoryLiveStore:
             self._position = update.position
             self._error = None
             self._committed.notify_all()
+        return True
 
     def error(self) -> str | None:
         return self._error

@@ -1,30 +1,24 @@
-"""Writes a batch's rows in bulk. On PostgreSQL new rows go in with COPY, and changed rows are
-COPied into a session-private staging table, then merged with one INSERT .. ON CONFLICT DO UPDATE.
-SQLite, which has no COPY, gets the same effect from executemany."""
+"""Writes a batch's rows in bulk (the read side's ``RowWriter`` port, projections/ports.py). On
+PostgreSQL new rows go in with COPY, and changed rows are COPied into a session-private staging
+table, then merged with one INSERT .. ON CONFLICT DO UPDATE. SQLite, which has no COPY, gets the
+same effect from executemany."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from psycopg import sql
 from psycopg.types.json import Jsonb
 from sqlalchemy import JSON, Connection, Table, insert
 
+from infrastructure.read_store.schemas import schema_of
 from infrastructure.upserts import upsert
-from projections.schemas import schema_of
 
 
-class RowWriter(Protocol):
-    def insert(self, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-        """Rows whose keys are new (or that have no key)."""
-
-    def upsert(self, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-        """Rows that may already exist: they replace the stored ones."""
-
-
-def row_writer(conn: Connection) -> RowWriter:
+def row_writer(conn: Connection) -> CopyWriter | StatementWriter:
+    """The writer for this connection's database, in its transaction."""
     return CopyWriter(conn) if conn.dialect.name == "postgresql" else StatementWriter(conn)
 
 

@@ -10,12 +10,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from projections.memory import collect_per_batch
-from projections.row_cache import RowCache
+from projections.engine.memory import collect_per_batch
+from projections.engine.row_cache import RowCache
 
 if TYPE_CHECKING:
-    from projections.read_models import ReadModels
-    from projections.reader import EventReader
+    from projections.engine.read_models import ReadModels
+    from projections.engine.reader import EventReader
 
 Report = Callable[[int, int], None]  # (position reached, events applied so far)
 
@@ -58,5 +58,5 @@ def fill_partition(
             collect()
             report(position, events)
         with read_models.write(wait_for_flush=False) as conn:
-            cache.write_all(conn)
+            cache.write_all(read_models.writer(conn))
     return events

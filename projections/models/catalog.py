@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from projections.base import Projection
-from projections.bots import BotsProjection
-from projections.errors import UnknownProjection
-from projections.fills import FillsProjection
-from projections.live import NAME as LIVE
-from projections.orders import OrdersProjection
-from projections.pnl import PnlProjection
-from projections.positions import PositionsProjection
-from projections.risk_decisions import RiskDecisionsProjection
+from projections.models.base import Projection
+from projections.models.bots import BotsProjection
+from projections.models.errors import UnknownProjection
+from projections.models.fills import FillsProjection
+from projections.models.live import NAME as LIVE
+from projections.models.orders import OrdersProjection
+from projections.models.pnl import PnlProjection
+from projections.models.positions import PositionsProjection
+from projections.models.risk_decisions import RiskDecisionsProjection
 
 
 def sql_projections() -> list[Projection]:

@@ -13,9 +13,9 @@ from domain.order import Order
 from domain.orders import OrderRequest
 from domain.position import Position
 from infrastructure.columns import Document, Money, UtcTime
-from projections.base import Batch, Projection, handles
-from projections.envelope import Envelope
-from projections.plain import plain
+from projections.models.base import Projection, Rows, handles
+from projections.models.envelope import Envelope
+from projections.models.plain import plain
 
 _BOT_EVENTS_WITHOUT_DECISIONS = frozenset(
     {
@@ -81,18 +81,18 @@ class RiskDecisionsProjection(Projection):
             "event_position": envelope.position,
         }
 
-    def preload(self, batch: Batch, envelopes: Sequence[Envelope]) -> None:
+    def preload(self, batch: Rows, envelopes: Sequence[Envelope]) -> None:
         """Decisions are only ever inserted: nothing to read first."""
 
     @handles(Bot.OrderAdmitted)
-    def admitted(self, batch: Batch, envelope: Envelope) -> None:
+    def admitted(self, batch: Rows, envelope: Envelope) -> None:
         event = cast(Bot.OrderAdmitted, envelope.event)
         row = self._row(envelope, event.order_id, "admitted", event.request)
         row.update(reason_codes=[], reference_price=event.reference_price)
         batch.append("risk_decisions", row)
 
     @handles(Bot.OrderDenied)
-    def denied(self, batch: Batch, envelope: Envelope) -> None:
+    def denied(self, batch: Rows, envelope: Envelope) -> None:
         event = cast(Bot.OrderDenied, envelope.event)
         row = self._row(envelope, event.denial_id, "denied", event.request)
         row.update(

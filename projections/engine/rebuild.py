@@ -13,12 +13,13 @@ from typing import Protocol
 
 from sqlalchemy import update
 
-from projections.envelope import Envelope
-from projections.live import LiveProjection, LiveStore
-from projections.memory import collect_per_batch
-from projections.read_models import TRACKING, ReadModels
-from projections.reader import EventReader
-from projections.row_cache import RowCache
+from projections.engine.memory import collect_per_batch
+from projections.engine.read_models import TRACKING, ReadModels
+from projections.engine.reader import EventReader
+from projections.engine.row_cache import RowCache
+from projections.models.envelope import Envelope
+from projections.models.live import LiveProjection
+from projections.ports import GenerationalLiveStore, LiveStore
 
 Progress = Callable[[int, int], None]  # (position reached, head when it started)
 
@@ -28,19 +29,7 @@ class PartitionRunner(Protocol):
         self, names: list[str], generations: dict[str, int], upto: int, count: int, progress: Progress | None
     ) -> int:
         """Fills the generations up to ``upto`` in ``count`` partitions at once; returns the number
-        of events applied (see projections.partitions)."""
-
-
-class GenerationalLiveStore(LiveStore, Protocol):
-    generation: int
-
-    def for_generation(self, generation: int) -> GenerationalLiveStore: ...
-
-    def bound(self) -> GenerationalLiveStore: ...
-
-    def reset(self) -> None: ...
-
-    def swap_to(self, generation: int) -> None: ...
+        of events applied (see projections.engine.partitions)."""
 
 
 @dataclass(frozen=True)
@@ -130,7 +119,7 @@ class Rebuilder:
                     progress(position, head)
         if names:
             with self.read_models.write(wait_for_flush=False) as conn:
-                cache.write_all(conn)
+                cache.write_all(self.read_models.writer(conn))
         return position, events
 
     def _new_generations(self, names: list[str]) -> dict[str, int]:

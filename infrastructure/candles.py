@@ -1,50 +1,30 @@
-"""Read model `candles`: one-minute candles per symbol from market data (not from events), a time
-series: a TimescaleDB hypertable where the extension exists, monthly partitions on plain
-PostgreSQL, a plain table on SQLite. A candle written again for the same minute replaces the
-earlier one (a minute still open is written on every tick)."""
+"""The store of the `candles` table (its definition: infrastructure/market_tables.py): one-minute
+candles per symbol from market data (not from events), read by the query API; a time series: a
+TimescaleDB hypertable where the extension exists, monthly partitions on plain PostgreSQL, a plain
+table on SQLite. A candle written again for the same minute replaces the earlier one (a minute
+still open is written on every tick)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cache
 from typing import Any
 
-from sqlalchemy import Column, Engine, MetaData, PrimaryKeyConstraint, String, Table, inspect
+from sqlalchemy import Engine, Table, inspect
 from sqlalchemy.schema import CreateTable
 
 from domain.market import Candle
-from infrastructure.columns import Money, UtcTime
+from infrastructure.market_tables import CANDLES_TIME_COLUMN as TIME_COLUMN
+from infrastructure.market_tables import candles_table
+from infrastructure.read_store import timeseries
+from infrastructure.read_store.schemas import schema_of
 from infrastructure.upserts import upsert
-from projections import timeseries
-from projections.schemas import schema_of
-
-TIME_COLUMN = "opened_at"
-
-
-@cache
-def candles_table(backend: timeseries.TimeSeriesBackend) -> Table:
-    """The table as this time-series backend lays it out."""
-    table = Table(
-        "candles",
-        MetaData(),
-        Column("symbol", String, nullable=False),
-        Column("opened_at", UtcTime, nullable=False),
-        Column("open", Money, nullable=False),
-        Column("high", Money, nullable=False),
-        Column("low", Money, nullable=False),
-        Column("close", Money, nullable=False),
-        Column("volume", Money, nullable=False),
-        PrimaryKeyConstraint("symbol", "opened_at"),
-    )
-    timeseries.prepare(table, TIME_COLUMN, backend)
-    return table
 
 
 class CandleStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._backend: timeseries.TimeSeriesBackend | None = None
-        self._partitions = timeseries.Partitions(timeseries.TimeSeriesBackend.SQLITE)
+        self._partitions: timeseries.NoPartitions | timeseries.MonthlyPartitions = timeseries.NoPartitions()
 
     @property
     def table(self) -> Table:
@@ -55,7 +35,7 @@ class CandleStore:
         return candles_table(self._backend)
 
     def _use(self, backend: timeseries.TimeSeriesBackend) -> None:
-        self._backend, self._partitions = backend, timeseries.Partitions(backend)
+        self._backend, self._partitions = backend, backend.partitions()
 
     def install(self) -> timeseries.TimeSeriesBackend:
         with self.engine.begin() as conn:
@@ -64,7 +44,7 @@ class CandleStore:
             table = candles_table(backend)
             if not inspect(conn).has_table(table.name, schema=schema_of(conn)):
                 conn.execute(CreateTable(table))
-                timeseries.after_create(conn, table, TIME_COLUMN, backend)
+                backend.after_create(conn, table, TIME_COLUMN)
                 for index in table.indexes:
                     index.create(conn, checkfirst=True)
         return backend

@@ -7,11 +7,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from projections.errors import UndecodableEvent
-from projections.live import NAME as LIVE
-from projections.live import LiveStore
-from projections.read_models import ReadModels
-from projections.reader import EventReader
+from projections.engine.errors import UndecodableEvent
+from projections.engine.read_models import ReadModels
+from projections.engine.reader import EventReader
+from projections.models.live import NAME as LIVE
+from projections.ports import LiveStore
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ def projection_status(
     live_store: LiveStore | None = None,
 ) -> list[ProjectionStatus]:
     head = reader.head()
-    backend = read_models.check_installed().value
+    backend = read_models.check_installed().kind
     with read_models.engine.connect() as conn:
         tracks = {t.name: t for t in read_models.tracking(conn, names)}
     found = []
@@ -47,11 +47,7 @@ def projection_status(
         if name == LIVE:
             if live_store is None:
                 continue
-            position, generation, error = (
-                live_store.position(),
-                getattr(live_store, "generation", 1),
-                live_store.error(),
-            )
+            position, generation, error = live_store.position(), live_store.generation, live_store.error()
             kind = live_store.kind
         else:
             track = tracks[name]

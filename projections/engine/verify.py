@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, select
 
-from projections.read_models import ReadModels
-from projections.reader import EventReader
+from projections.engine.read_models import ReadModels
+from projections.engine.reader import EventReader
 
 
 @dataclass(frozen=True)

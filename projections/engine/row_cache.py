@@ -9,9 +9,9 @@ from __future__ import annotations
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Table
 
-from projections.bulk import row_writer
+from projections.ports import RowWriter
 
 
 class RowCache:
@@ -33,26 +33,25 @@ class RowCache:
     def changed(self, table: Table, key: Any) -> None:
         self._dirty.setdefault(table.name, set()).add(key)
 
-    def trim(self, conn: Connection) -> None:
+    def trim(self, writer: RowWriter) -> None:
         for name, rows in self._rows.items():
             if len(rows) > self.limit:
                 leaving = list(islice(rows, len(rows) - self.limit // 2))
-                self._write(conn, name, [key for key in leaving if key in self._dirty.get(name, ())])
+                self._write(writer, name, [key for key in leaving if key in self._dirty.get(name, ())])
                 stored = self._stored.get(name, set())
                 for key in leaving:
                     del rows[key]
                     stored.discard(key)
 
-    def write_all(self, conn: Connection) -> None:
+    def write_all(self, writer: RowWriter) -> None:
         for name in list(self._dirty):
-            self._write(conn, name, list(self._dirty[name]))
+            self._write(writer, name, list(self._dirty[name]))
 
-    def _write(self, conn: Connection, name: str, keys: list[Any]) -> None:
+    def _write(self, writer: RowWriter, name: str, keys: list[Any]) -> None:
         if not keys:
             return
         table, rows = self._tables[name], self._rows[name]
         stored, dirty = self._stored.setdefault(name, set()), self._dirty[name]
-        writer = row_writer(conn)
         fresh = [key for key in keys if key not in stored]
         if fresh:
             writer.insert(table, [rows[key] for key in fresh])

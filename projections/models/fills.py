@@ -12,8 +12,8 @@ from domain.bot import Bot
 from domain.order import Order
 from domain.position import Position
 from infrastructure.columns import Money, UtcTime
-from projections.base import Batch, Projection, handles
-from projections.envelope import Envelope
+from projections.models.base import Projection, Rows, handles
+from projections.models.envelope import Envelope
 
 
 class FillsProjection(Projection):
@@ -53,13 +53,13 @@ class FillsProjection(Projection):
         )
         return {"fills": fills, "fills_orders": orders}
 
-    def preload(self, batch: Batch, envelopes: Sequence[Envelope]) -> None:
+    def preload(self, batch: Rows, envelopes: Sequence[Envelope]) -> None:
         batch.preload(
             "fills_orders", [e.aggregate_id for e in envelopes if isinstance(e.event, Order.Filled)]
         )
 
     @handles(Order.Placed)
-    def placed(self, batch: Batch, envelope: Envelope) -> None:
+    def placed(self, batch: Rows, envelope: Envelope) -> None:
         event = cast(Order.Placed, envelope.event)
         row = {
             "order_id": envelope.aggregate_id,
@@ -70,7 +70,7 @@ class FillsProjection(Projection):
         batch.put("fills_orders", envelope.aggregate_id, row)
 
     @handles(Order.Filled)
-    def filled(self, batch: Batch, envelope: Envelope) -> None:
+    def filled(self, batch: Rows, envelope: Envelope) -> None:
         event = cast(Order.Filled, envelope.event)
         order = batch.row("fills_orders", envelope.aggregate_id)
         if order is None:
