@@ -22,16 +22,16 @@ from infrastructure.credentials import (
     exchange_id,
     new_key,
 )
+from interfaces.composition import Container
 from interfaces.errors import clear_errors, fail_usage, report
-from interfaces.read_side import ReadSideContainer
-from interfaces.worker_tables import install_worker_tables
+from interfaces.tables import prepare_tables
 
 accounts_app = typer.Typer(no_args_is_help=True, help="Real exchange accounts and their credentials.")
 console = Console()
 
 
-def _store(container: ReadSideContainer) -> CredentialStore:
-    install_worker_tables(container.read_engine())
+def _store(container: Container) -> CredentialStore:
+    prepare_tables(container)
     store: CredentialStore = container.credentials()
     return store
 
@@ -61,7 +61,7 @@ def accounts_add(
     replace: Annotated[bool, typer.Option("--replace", help="overwrite an account of that name")] = False,
 ) -> None:
     """Store an exchange account's API key and secret, encrypted."""
-    container = ReadSideContainer()
+    container = Container()
     credentials_name, credentials_exchange = account_name(name), exchange_id(exchange)
     credentials_url = api_url(url)
     store = _store(container)
@@ -80,7 +80,7 @@ def accounts_add(
 @clear_errors
 def accounts_list() -> None:
     """The stored accounts (never their credentials)."""
-    container = ReadSideContainer()
+    container = Container()
     table = Table("name", "exchange", "sandbox", "api url", "added")
     for info in _store(container).accounts():
         table.add_row(
@@ -97,7 +97,7 @@ def accounts_list() -> None:
 @clear_errors
 def accounts_remove(name: Annotated[str, typer.Argument(help="the account's name")]) -> None:
     """Forget an account and its credentials."""
-    if not _store(ReadSideContainer()).remove(name):
+    if not _store(Container()).remove(name):
         fail_usage(f"name: no account {name!r}")
     console.print(f"account {name} removed")
 
@@ -107,7 +107,7 @@ def accounts_remove(name: Annotated[str, typer.Argument(help="the account's name
 def accounts_markets(name: Annotated[str, typer.Argument(help="the account's name")]) -> None:
     """Load the account's markets from the exchange now, for the risk rules (the execution worker
     also does this when it starts). Exits 1 when the exchange cannot be reached."""
-    container = ReadSideContainer()
+    container = Container()
     settings = container.settings()
     store = _store(container)
     accounts = CcxtAccounts(store, container.market_store(), settings.exchange_timeout_seconds)

@@ -9,7 +9,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from infrastructure.event_store import create_tables
 from interfaces.accounts import accounts_app
 from interfaces.cli_bots import bots_app
 from interfaces.cli_http import (
@@ -21,15 +20,14 @@ from interfaces.cli_http import (
     users_app,
 )
 from interfaces.cli_read_side import audit_app, events_app, projections_app
+from interfaces.composition import Container
 from interfaces.decimals import plain, rounded
 from interfaces.demo import ACTOR, DemoReport, ReadBack, read_back, run_demo
 from interfaces.errors import clear_errors
 from interfaces.execution import execution_app
-from interfaces.http.container import HttpContainer
 from interfaces.market_data import marketdata_app
 from interfaces.protection import protection_app
-from interfaces.read_side import ReadSideContainer
-from interfaces.worker_tables import install_worker_tables
+from interfaces.tables import install_tables, prepare_tables
 from interfaces.workers.execution import build_execution_worker
 from interfaces.workers.market_data import build_market_data_worker
 from interfaces.workers.projections import projection_job, projection_worker
@@ -59,13 +57,9 @@ console = Console()
 def db_init() -> None:
     """Create the event store's tables and the read models (once per database; repeating it is
     harmless)."""
-    container = ReadSideContainer()
-    settings = container.settings()
-    create_tables(settings)
-    backend = container.read_models().install()
-    HttpContainer().identity().install()
-    install_worker_tables(container.read_engine())
-    console.print(f"event store tables ready on {settings.backend}")
+    container = Container()
+    backend = install_tables(container)
+    console.print(f"event store tables ready on {container.settings().backend}")
     console.print(f"read models ready; time series on {backend.kind}")
 
 
@@ -74,7 +68,7 @@ def db_init() -> None:
 def demo() -> None:
     """Play a scripted scenario through the real command handlers, run the projections, and show
     the read models (orders, positions, PnL, risk decisions) as the query side reads them."""
-    container = HttpContainer()
+    container = Container()
     _play_demo(container)
     container.store().close()
 
@@ -89,7 +83,7 @@ def run_all(
     execution on the paper exchange, offline market data (a random walk) and the stop-loss and
     take-profit worker, with a demo user and
     a fresh API key for its bot; serves until stopped (Ctrl-C)."""
-    container = HttpContainer()
+    container = Container()
     with api_socket(container.settings(), host, port) as listener:
         prepared_container(container)
         report = _play_demo(container)
@@ -116,20 +110,17 @@ def run_all(
         serve_app(container, listener, workers)
 
 
-def _demo_key(container: HttpContainer) -> str:
+def _demo_key(container: Container) -> str:
     identity = container.identity()
     if identity.user(ACTOR) is None:
         identity.create_user(ACTOR, "trader")
     return identity.create_key(ACTOR)
 
 
-def _play_demo(container: HttpContainer) -> DemoReport:
+def _play_demo(container: Container) -> DemoReport:
     settings = container.settings()
-    if settings.backend == "sqlite":
-        create_tables(settings)
+    backend = prepare_tables(container)
     read_models = container.read_models()
-    backend = read_models.install()
-    install_worker_tables(container.read_engine())
     report = run_demo(container.bus(), container.store(), container.prices())
     console.print(f"[bold]tbot demo[/bold] on the {settings.backend} event store")
     for step in report.steps:

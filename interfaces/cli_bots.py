@@ -14,8 +14,8 @@ from application.access import Forbidden, StoreOwners, check_bot, require_writer
 from application.errors import InvalidInput, NotFound
 from application.results import Ack
 from interfaces.cli_http import prepared_container
+from interfaces.composition import Container
 from interfaces.errors import clear_errors, fail_usage
-from interfaces.http.container import HttpContainer
 
 bots_app = typer.Typer(no_args_is_help=True, help="Bots.")
 console = Console()
@@ -52,7 +52,7 @@ def reset_kill_switch(
         )
 
 
-def _reset(container: HttpContainer, bot: UUID, reason: str, as_user: str) -> Ack:
+def _reset(container: Container, bot: UUID, reason: str, as_user: str) -> Ack:
     caller = container.identity().user(as_user)
     if caller is None:
         fail_usage(f"--as: no user {as_user}")

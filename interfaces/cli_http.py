@@ -13,14 +13,13 @@ import typer
 import uvicorn
 from rich.console import Console
 
-from infrastructure.event_store import create_tables
 from infrastructure.ownership import LocalLocks
 from infrastructure.settings import Settings
+from interfaces.composition import Container
 from interfaces.errors import clear_errors, fail_usage
 from interfaces.http.app import create_app
-from interfaces.http.container import HttpContainer
 from interfaces.process import prepare_process
-from interfaces.worker_tables import install_worker_tables
+from interfaces.tables import prepare_tables
 from interfaces.workers.projections import projection_worker
 from interfaces.workers.supervisor import Supervisor
 from interfaces.workers.threads import WorkerThreads
@@ -31,18 +30,11 @@ keys_app = typer.Typer(no_args_is_help=True, help="API keys (shown once, stored 
 console = Console()
 
 
-def prepared_container(container: HttpContainer | None = None) -> HttpContainer:
+def prepared_container(container: Container | None = None) -> Container:
     """The container, with the tables in place: made here on the embedded default; on PostgreSQL
     they must exist already (`tbot db init`)."""
-    container = container or HttpContainer()
-    settings = container.settings()
-    if settings.backend == "sqlite":
-        create_tables(settings)
-        container.read_models().install()
-        install_worker_tables(container.read_engine())
-    else:
-        container.read_models().check_installed()
-    container.identity().install()
+    container = container or Container()
+    prepare_tables(container)
     return container
 
 
@@ -53,7 +45,7 @@ def serve(
 ) -> None:
     """Serve the HTTP API (commands, queries, live feed, health) with uvicorn. Without Redis the
     live model lives in this process, so this process keeps it up to date itself."""
-    container = HttpContainer()
+    container = Container()
     with api_socket(container.settings(), host, port) as listener:
         prepared_container(container)
         if container.live_store().kind == "in-process":
@@ -90,9 +82,7 @@ def api_socket(settings: Settings, host: str | None, port: int | None) -> socket
         )
 
 
-def serve_app(
-    container: HttpContainer, listener: socket.socket, workers: Sequence[Supervisor[Any]] = ()
-) -> None:
+def serve_app(container: Container, listener: socket.socket, workers: Sequence[Supervisor[Any]] = ()) -> None:
     """Serves on ``listener`` until stopped (SIGINT or SIGTERM, both a graceful shutdown that ends
     the command normally), with logs and traces set up from the settings, and runs the given
     workers meanwhile (their health is part of /health/ready)."""

@@ -21,9 +21,9 @@ from application.errors import NotFound
 from infrastructure.ownership import advisory_holders
 from infrastructure.read_database import create_read_engine
 from infrastructure.read_store.live_stores import RedisLiveStore
+from interfaces.composition import Container, read_models_on
 from interfaces.errors import clear_errors, fail_usage
 from interfaces.process import prepare_process
-from interfaces.read_side import ReadSideContainer, read_models_on
 from interfaces.rebuild_processes import ProcessPartitions, default_processes
 from interfaces.workers.projections import projection_job
 from interfaces.workers.supervisor import Supervisor
@@ -69,7 +69,7 @@ def run(
 ) -> None:
     """Run projections until stopped; several workers share them (one holder per projection)."""
     chosen = _names(names)
-    container = ReadSideContainer()
+    container = Container()
     container.read_models().check_installed()
     prepare_process(container.settings(), "tbot-projections")
     job = projection_job(container, chosen)
@@ -90,7 +90,7 @@ def status(
 ) -> None:
     """Each projection's position, lag in events and seconds, backend, holder, and the error that
     stopped it (or that its last batch met), if any."""
-    container = ReadSideContainer()
+    container = Container()
     read_models = container.read_models()
     live_store = container.live_store() if container.settings().redis_url is not None else None
     holders: dict[str, str] = {}
@@ -130,7 +130,7 @@ def rebuild(
     if not names and not all_:
         fail_usage("name a projection to rebuild, or pass --all")
     chosen = _names(None if all_ else names)
-    container = ReadSideContainer()
+    container = Container()
     read_models = container.read_models()
     read_models.check_installed()
     live_store = container.live_store()
@@ -170,7 +170,7 @@ def events_replay(
 ) -> None:
     """The events in global order with position, aggregate, version, time, type, metadata, payload."""
     moment = _time(until, "--until")
-    store = ReadSideContainer().store()
+    store = Container().store()
     table = Table("position", "aggregate", "ver", "time", "type", "actor", "correlation", "payload")
     for recorded in replay(store, aggregate_id=aggregate, after=from_, upto=to, until=moment):
         event: Any = recorded.event
@@ -209,7 +209,7 @@ def audit_state(
     if version is not None and at is not None:
         fail_usage("give --version or --at, not both")
     moment = _time(at, "--at")
-    store = ReadSideContainer().store()
+    store = Container().store()
     try:
         aggregate = state_at(store, aggregate_id, version=version, at=moment)
     except NotFound as error:
@@ -234,7 +234,7 @@ def aggregate_document(aggregate: Any) -> dict[str, Any]:
 @clear_errors
 def audit_verify() -> None:
     """Rebuild every projection into a scratch schema and compare with the live tables."""
-    container = ReadSideContainer()
+    container = Container()
     settings = container.settings()
     live = container.read_models()
     live.check_installed()

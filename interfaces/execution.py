@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import typer
 
+from interfaces.composition import Container
 from interfaces.errors import clear_errors
 from interfaces.process import prepare_process
-from interfaces.read_side import ReadSideContainer
-from interfaces.worker_tables import require_tables
+from interfaces.tables import require_tables
 from interfaces.workers.execution import build_execution_worker
 from interfaces.workers.threads import run_until_signalled
 
@@ -19,7 +19,7 @@ execution_app = typer.Typer(no_args_is_help=True, help="Order execution on the e
 def run() -> None:
     """Work the orders until stopped (Ctrl-C or SIGTERM): send placed orders to their exchange
     account, record what happens to them, carry out cancels; reconcile with the exchanges first."""
-    container = ReadSideContainer()
+    container = Container()
     prepare_process(container.settings(), "tbot-execution")
     require_tables(container)
     run_until_signalled([build_execution_worker(container)])

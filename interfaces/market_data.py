@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import typer
 
+from interfaces.composition import Container
 from interfaces.errors import clear_errors
 from interfaces.process import prepare_process
-from interfaces.read_side import ReadSideContainer
-from interfaces.worker_tables import require_tables
+from interfaces.tables import require_tables
 from interfaces.workers.market_data import build_market_data_worker
 from interfaces.workers.threads import run_until_signalled
 
@@ -19,7 +19,7 @@ marketdata_app = typer.Typer(no_args_is_help=True, help="Market data: candles an
 def run() -> None:
     """Tick until stopped (Ctrl-C or SIGTERM): candles into the `candles` read model, the last
     close of each symbol as its mark price."""
-    container = ReadSideContainer()
+    container = Container()
     prepare_process(container.settings(), "tbot-marketdata")
     require_tables(container)
     run_until_signalled([build_market_data_worker(container)])

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import typer
 
+from interfaces.composition import Container
 from interfaces.errors import clear_errors
 from interfaces.process import prepare_process
-from interfaces.read_side import ReadSideContainer
-from interfaces.worker_tables import require_tables
+from interfaces.tables import require_tables
 from interfaces.workers.protection import build_protection_worker
 from interfaces.workers.threads import run_until_signalled
 
@@ -20,7 +20,7 @@ def run() -> None:
     """Watch mark prices until stopped (Ctrl-C or SIGTERM) and close every position whose stop loss
     or take profit they reach through the normal (risk-checked) order path; a closing order that
     is denied is asked for again, 1 s after, then doubling up to 60 s apart."""
-    container = ReadSideContainer()
+    container = Container()
     prepare_process(container.settings(), "tbot-protection")
     require_tables(container)
     run_until_signalled([build_protection_worker(container)])

@@ -13,7 +13,7 @@ from typing import Any
 from dependency_injector import providers
 
 from infrastructure.settings import Settings
-from interfaces.read_side import ReadSideContainer
+from interfaces.composition import Container
 from projections.engine.partitions import Partition, fill_partition
 from projections.engine.rebuild import Progress
 
@@ -98,7 +98,7 @@ def _fill(
     cache_rows: int,
     messages: Queue[tuple[str, int, Any, int]],
 ) -> None:
-    container = ReadSideContainer()
+    container = Container()
     container.settings.override(providers.Object(settings))
     try:
         events = fill_partition(

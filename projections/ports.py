@@ -2,7 +2,7 @@
 database, the event store and the live store, and nothing of how. The adapters are in
 infrastructure/read_store/ (and infrastructure/candles.py); they satisfy these protocols by their
 shape, without importing them (infrastructure never imports projections). Which adapter serves a
-port is chosen where the read side is wired (interfaces/read_side.py), by the type of the store
+port is chosen where tbot is assembled (interfaces/composition.py), by the type of the store
 or the settings, never by probing an object for attributes.
 
 - ``RowWriter`` / ``RowWriters``: rows in bulk (COPY on PostgreSQL, executemany on SQLite).
@@ -77,6 +77,10 @@ class TimeSeries(Protocol):
 
     def bucket(self, width: str, column: Any) -> ColumnElement[Any]:
         """The start of the ``width`` bucket (1m, 1h, 1d) holding ``column``."""
+        ...
+
+    def __hash__(self) -> int:
+        """Hashable: a table laid out for this backend is made once and kept."""
         ...
 
 

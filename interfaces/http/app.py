@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
+from interfaces.composition import Container
 from interfaces.http import auth, commands, feed, health, queries
 from interfaces.http.bodies import BodyLimit
 from interfaces.http.errors import install_error_handlers
@@ -18,7 +18,7 @@ from interfaces.http.request_context import RequestContext
 from interfaces.http.rules import api_rules
 
 
-def create_app(container: Any) -> FastAPI:
+def create_app(container: Container) -> FastAPI:
     @asynccontextmanager
     async def lifespan(running: FastAPI) -> AsyncIterator[None]:
         yield

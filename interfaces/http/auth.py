@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException
 
 from infrastructure.identity import MAX_PASSWORD, MAX_USER_ID
-from interfaces.http.deps import Container
+from interfaces.http.deps import Box
 from interfaces.http.schemas import ERRORS, Token
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"], responses=ERRORS)
@@ -18,9 +18,7 @@ GrantType = Annotated[str | None, Form(pattern="^password$", description="OAuth2
 
 
 @router.post("/token", response_model=Token)
-def issue_token(
-    username: UserName, password: Password, box: Container, grant_type: GrantType = None
-) -> Token:
+def issue_token(username: UserName, password: Password, box: Box, grant_type: GrantType = None) -> Token:
     """OAuth2's password flow: the form's user name and password (other OAuth2 form fields, such as
     scope, are not used)."""
     caller = box.identity().by_password(username, password)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
@@ -13,6 +13,7 @@ from application.bus import CommandBus
 from application.store import TradingApplication
 from domain.ids import TOKEN_PATTERN
 from infrastructure.identity import key_id_of
+from interfaces.composition import Container
 from interfaces.http.errors import RateLimited
 
 _BEARER = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
@@ -20,14 +21,16 @@ _API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False)
 _UNAUTHORIZED = {"WWW-Authenticate": 'Bearer realm="tbot"'}
 
 
-def container(request: Request) -> Any:
-    return request.app.state.container
+def container(request: Request) -> Container:
+    """The app's container (interfaces/composition.py)."""
+    box: Container = request.app.state.container
+    return box
 
 
-Container = Annotated[Any, Depends(container)]
+Box = Annotated[Container, Depends(container)]
 
 
-def identify(box: Any, token: str | None, api_key: str | None) -> Caller:
+def identify(box: Container, token: str | None, api_key: str | None) -> Caller:
     """The caller, from an API key or a bearer token; 401 without either, 429 over the rate
     limit. Reads the identity tables: call it from a worker thread."""
     caller: Caller | None = None
@@ -47,7 +50,7 @@ def identify(box: Any, token: str | None, api_key: str | None) -> Caller:
 
 def authenticate(
     request: Request,
-    box: Container,
+    box: Box,
     token: Annotated[str | None, Depends(_BEARER)],
     api_key: Annotated[str | None, Depends(_API_KEY)],
 ) -> Caller:
@@ -68,19 +71,19 @@ def writer(caller: CallerDep) -> Caller:
 WriterDep = Annotated[Caller, Depends(writer)]
 
 
-def bus(box: Container) -> CommandBus:
-    return box.bus()  # type: ignore[no-any-return]
+def bus(box: Box) -> CommandBus:
+    return box.bus()
 
 
-def store(box: Container) -> TradingApplication:
-    return box.store()  # type: ignore[no-any-return]
+def store(box: Box) -> TradingApplication:
+    return box.store()
 
 
-def query_engine(box: Container) -> AsyncEngine:
-    return box.query_engine()  # type: ignore[no-any-return]
+def query_engine(box: Box) -> AsyncEngine:
+    return box.query_engine()
 
 
-def owners(box: Container) -> BotOwners:
+def owners(box: Box) -> BotOwners:
     """Bots' owners as the aggregate store has them (what the commands act on)."""
     return StoreOwners(box.store())
 

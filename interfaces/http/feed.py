@@ -24,6 +24,8 @@ from starlette.websockets import WebSocketState
 
 from application.access import Caller
 from domain.errors import InvalidInput
+from infrastructure.settings import Settings
+from interfaces.composition import Container
 from interfaces.http.deps import identify
 from interfaces.http.errors import RateLimited, error
 from interfaces.http.feed_hub import BATCH, WAIT_SECONDS, End, FeedHub, Subscription, render
@@ -68,7 +70,7 @@ async def feed(websocket: WebSocket) -> None:
         connection.close()
 
 
-async def _admit(websocket: WebSocket, box: Any) -> Caller | None:
+async def _admit(websocket: WebSocket, box: Container) -> Caller | None:
     """The caller, from ``X-API-Key`` or ``Authorization: Bearer`` on the handshake; otherwise the
     handshake is refused with the same 401 or 429 the HTTP API gives."""
     api_key = websocket.headers.get("x-api-key") or None
@@ -87,7 +89,7 @@ async def _admit(websocket: WebSocket, box: Any) -> Caller | None:
     return None
 
 
-async def _after(websocket: WebSocket, box: Any) -> int | bool | None:
+async def _after(websocket: WebSocket, box: Container) -> int | bool | None:
     """The resume position asked for (None: from now on), or False once the handshake is refused
     with a 422 naming the field and the rule."""
     text = websocket.query_params.get("after")
@@ -134,7 +136,7 @@ class _Connection:
         hub: FeedHub,
         caller: Caller,
         prices: PriceFilter,
-        settings: Any,
+        settings: Settings,
         now: Callable[[], datetime],
     ) -> None:
         self.websocket = websocket

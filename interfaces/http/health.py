@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select, text
 
 from infrastructure.read_store.live_stores import RedisLiveStore
-from interfaces.http.deps import Container, QueryEngineDep
+from interfaces.http.deps import Box, QueryEngineDep
 from projections.engine.read_models import TRACKING
 from projections.models.live import NAME as LIVE
 
@@ -30,7 +30,7 @@ READY: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/ready", responses=READY)
-async def ready(request: Request, box: Container, engine: QueryEngineDep) -> JSONResponse:
+async def ready(request: Request, box: Box, engine: QueryEngineDep) -> JSONResponse:
     """200 when the event store, the read database and Redis answer, no projection has stopped
     and every worker this process runs is healthy; otherwise 503, with `checks` saying what is out
     of reach, `checks.projections` naming each stopped projection with its error (which

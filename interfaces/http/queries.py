@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from application.access import Caller, check_bot
 from application.errors import InvalidInput, NotFound
 from domain.position_math import PositionState
-from interfaces.http.deps import CallerDep, Container, QueryEngineDep
+from interfaces.composition import Container
+from interfaces.http.deps import Box, CallerDep, QueryEngineDep
 from interfaces.http.errors import NotCaughtUp
 from interfaces.http.paging import EventPosition, Keyset, page
 from interfaces.http.read_models import (
@@ -61,7 +62,7 @@ FILL_KEYS = Keyset.of(tuple[EventPosition], *queries.FILLS_SORT)
 DECISION_KEYS = Keyset.of(tuple[EventPosition], *queries.DECISIONS_SORT)
 
 
-async def _caught_up(conn: AsyncConnection, box: Any, names: Sequence[str], wanted: int | None) -> None:
+async def _caught_up(conn: AsyncConnection, box: Container, names: Sequence[str], wanted: int | None) -> None:
     """Waits until these read models have applied position ``wanted``. A position the event store
     has not reached is a mistake (422), not something to wait for."""
     if wanted is None:
@@ -92,7 +93,7 @@ async def _check_bot(conn: AsyncConnection, caller: Caller, bot_id: UUID | None)
 async def list_bots(
     caller: CallerDep,
     engine: QueryEngineDep,
-    box: Container,
+    box: Box,
     limit: Limit = 100,
     cursor: Cursor = None,
     min_position: MinPosition = None,
@@ -104,7 +105,7 @@ async def list_bots(
 
 @router.get("/bots/{bot_id}", response_model=Bot)
 async def get_bot(
-    bot_id: UUID, caller: CallerDep, engine: QueryEngineDep, box: Container, min_position: MinPosition = None
+    bot_id: UUID, caller: CallerDep, engine: QueryEngineDep, box: Box, min_position: MinPosition = None
 ) -> Any:
     async with engine.connect() as conn:
         await _caught_up(conn, box, ["bots"], min_position)
@@ -116,7 +117,7 @@ async def get_bot(
 async def list_orders(
     caller: CallerDep,
     engine: QueryEngineDep,
-    box: Container,
+    box: Box,
     bot_id: UUID | None = None,
     symbol: SymbolFilter = None,
     status: Annotated[str | None, Query(max_length=20, pattern=PRINTABLE)] = None,
@@ -141,7 +142,7 @@ async def get_order(
     order_id: UUID,
     caller: CallerDep,
     engine: QueryEngineDep,
-    box: Container,
+    box: Box,
     min_position: MinPosition = None,
 ) -> Any:
     async with engine.connect() as conn:
@@ -158,7 +159,7 @@ async def get_order(
 async def list_fills(
     caller: CallerDep,
     engine: QueryEngineDep,
-    box: Container,
+    box: Box,
     bot_id: UUID | None = None,
     symbol: SymbolFilter = None,
     limit: Limit = 100,
@@ -176,7 +177,7 @@ async def list_fills(
 async def list_positions(
     caller: CallerDep,
     engine: QueryEngineDep,
-    box: Container,
+    box: Box,
     bot_id: UUID | None = None,
     min_position: MinPosition = None,
 ) -> Any:
@@ -201,7 +202,7 @@ async def pnl(
     symbol: Annotated[str, Query(max_length=40, pattern=PRINTABLE)],
     caller: CallerDep,
     engine: QueryEngineDep,
-    box: Container,
+    box: Box,
     bucket: Literal["1m", "1h", "1d"] = "1h",
     min_position: MinPosition = None,
 ) -> Any:
@@ -217,7 +218,7 @@ async def pnl(
 async def list_risk_decisions(
     caller: CallerDep,
     engine: QueryEngineDep,
-    box: Container,
+    box: Box,
     bot_id: UUID | None = None,
     decision: Literal["admitted", "denied"] | None = None,
     limit: Limit = 100,
@@ -244,7 +245,7 @@ async def list_candles(
     symbol: Annotated[str, Query(max_length=40, pattern=PRINTABLE)],
     caller: CallerDep,
     engine: QueryEngineDep,
-    box: Container,
+    box: Box,
     start: Annotated[Moment | None, Query(description="first minute (inclusive)")] = None,
     end: Annotated[Moment | None, Query(description="last minute (exclusive)")] = None,
     limit: Limit = 100,

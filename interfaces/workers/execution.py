@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 import structlog
@@ -18,8 +18,7 @@ from infrastructure.exchange_accounts import ExchangeAccounts
 from infrastructure.execution_state import SqlExecutionState
 from infrastructure.paper_exchange import PaperSettings
 from infrastructure.paper_gateway import PaperJournal
-from interfaces.read_side import ReadSideContainer
-from interfaces.worker_tables import install_worker_tables
+from interfaces.composition import Container
 from interfaces.workers.supervisor import Ownership, Supervisor
 from projections.ports import Wakeup
 
@@ -41,19 +40,16 @@ class ExecutionJob:
         accounts: ExchangeAccounts,
         wakeup: Wakeup,
         poll_seconds: float,
-        install: Callable[[], None],
     ) -> None:
         self.manager = manager
         self.accounts = accounts
         self.wakeup = wakeup
         self.poll_seconds = poll_seconds
-        self.install = install  # creates the worker's tables; run by the lock holder only
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
 
     def begin(self) -> None:
         """Reconciles every order it works with its exchange before anything new is sent."""
-        self.install()
         self.accounts.open()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="execution-loop", daemon=True)
@@ -98,9 +94,7 @@ class ExecutionJob:
         return asyncio.run_coroutine_threadsafe(work, self._loop).result()
 
 
-def build_execution_worker(
-    container: ReadSideContainer, locks: Ownership | None = None
-) -> Supervisor[ExecutionJob]:
+def build_execution_worker(container: Container, locks: Ownership | None = None) -> Supervisor[ExecutionJob]:
     """The execution worker, holding the `execution` lock among the processes."""
     settings = container.settings()
     clock = container.clock()
@@ -137,11 +131,5 @@ def build_execution_worker(
             stream_sweep_seconds=settings.execution_sweep_seconds,
         ),
     )
-    job = ExecutionJob(
-        manager,
-        accounts,
-        container.wakeup(),
-        settings.execution_poll_seconds,
-        lambda: install_worker_tables(engine),
-    )
+    job = ExecutionJob(manager, accounts, container.wakeup(), settings.execution_poll_seconds)
     return Supervisor(job, locks or container.locks())

@@ -27,8 +27,8 @@ from infrastructure.credentials import CredentialStore, ExchangeCredentials
 from infrastructure.mark_prices import MarkPriceStore
 from infrastructure.market_sources import CsvReplay, RandomWalk, read_candles_csv
 from infrastructure.settings import Settings
+from interfaces.composition import Container
 from interfaces.errors import fail_usage, report
-from interfaces.read_side import ReadSideContainer
 from interfaces.workers.supervisor import Ownership, Supervisor
 
 log = structlog.get_logger("tbot.marketdata")
@@ -172,7 +172,7 @@ def _exchange_source(settings: Settings, credentials: ExchangeCredentials) -> Cc
     return source
 
 
-def market_data_job(container: ReadSideContainer) -> MarketDataJob:
+def market_data_job(container: Container) -> MarketDataJob:
     settings = container.settings()
     clock = container.clock()
     candles = CandleStore(container.read_engine())
@@ -187,6 +187,6 @@ def market_data_job(container: ReadSideContainer) -> MarketDataJob:
 
 
 def build_market_data_worker(
-    container: ReadSideContainer, locks: Ownership | None = None
+    container: Container, locks: Ownership | None = None
 ) -> Supervisor[MarketDataJob]:
     return Supervisor(market_data_job(container), locks or container.locks())

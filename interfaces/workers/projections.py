@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from interfaces.read_side import ReadSideContainer
+from interfaces.composition import Container
 from interfaces.workers.supervisor import Supervisor
 from projections.locks import ProjectionLocks
 from projections.worker import ProjectionWorker
 
 
 def projection_job(
-    container: ReadSideContainer, names: list[str], locks: ProjectionLocks | None = None
+    container: Container, names: list[str], locks: ProjectionLocks | None = None
 ) -> ProjectionWorker:
     """The job for these projections (each taken by its own lock, so no lock for the worker)."""
     settings = container.settings()
@@ -28,6 +28,6 @@ def projection_job(
 
 
 def projection_worker(
-    container: ReadSideContainer, names: list[str], locks: ProjectionLocks | None = None
+    container: Container, names: list[str], locks: ProjectionLocks | None = None
 ) -> Supervisor[ProjectionWorker]:
     return Supervisor(projection_job(container, names, locks))

@@ -9,7 +9,7 @@ from uuid import UUID
 from sqlalchemy import Engine
 
 from application.protection import ProtectionManager
-from interfaces.read_side import ReadSideContainer
+from interfaces.composition import Container
 from interfaces.workers.supervisor import Ownership, Supervisor
 from projections.queries import open_position_ids
 
@@ -57,7 +57,7 @@ class ProtectionJob:
 
 
 def build_protection_worker(
-    container: ReadSideContainer, locks: Ownership | None = None
+    container: Container, locks: Ownership | None = None
 ) -> Supervisor[ProtectionJob]:
     manager = ProtectionManager(
         container.bus(),

@@ -32,11 +32,10 @@ from application.bus import CommandBus
 from application.errors import ConcurrencyConflict
 from application.store import TradingApplication
 from domain.values import Symbol
-from infrastructure.container import Container
 from infrastructure.event_store import create_tables
 from infrastructure.logging import configure_logging
-from interfaces.read_side import ReadSideContainer
-from interfaces.worker_tables import install_worker_tables
+from interfaces.composition import Container
+from interfaces.tables import install_worker_tables
 from interfaces.workers.execution import build_execution_worker
 from tests.benchmarks.bench_place_order import LIMITS, pgbench_tps
 from tests.benchmarks.http_load import latency_summary
@@ -160,7 +159,7 @@ def contended(database_url: str, rate: float, seconds: float, threads: int) -> O
     ) as settings:
         create_tables(settings)
         api = Container()
-        execution = ReadSideContainer()
+        execution = Container()
         for container, conflicts in ((api, api_conflicts), (execution, execution_conflicts)):
             container.settings.override(providers.Object(settings))
             container.prices.override(providers.Object(prices))

@@ -25,8 +25,8 @@ from sqlalchemy.engine import make_url
 from application import commands as c
 from application.bus import CommandBus
 from domain.values import Symbol
-from infrastructure.container import Container
 from infrastructure.event_store import create_tables
+from interfaces.composition import Container
 from tests.support.prices import PriceBook
 from tests.support.schemas import fresh_schema
 

@@ -25,7 +25,7 @@ from sqlalchemy import text
 from infrastructure.event_store import create_tables, open_store
 from infrastructure.read_store.schemas import quoted
 from infrastructure.settings import Settings
-from interfaces.read_side import ReadSideContainer
+from interfaces.composition import Container
 from interfaces.rebuild_processes import ProcessPartitions, default_processes
 from interfaces.workers.projections import projection_worker
 from projections.engine.memory import collect_per_batch
@@ -34,13 +34,13 @@ from projections.models.catalog import ALL_NAMES, SQL_NAMES
 from tests.support.generate import Generator
 
 
-def _container(settings: Settings) -> ReadSideContainer:
-    container = ReadSideContainer()
+def _container(settings: Settings) -> Container:
+    container = Container()
     container.settings.override(providers.Object(settings))
     return container
 
 
-def raw_decode_rate(container: ReadSideContainer, page: int = 20_000) -> tuple[float, float]:
+def raw_decode_rate(container: Container, page: int = 20_000) -> tuple[float, float]:
     """(notifications/s read in order, events/s read and decoded) over the whole store, in one
     process, with the same garbage-collector treatment as a rebuild."""
     reader = container.reader()

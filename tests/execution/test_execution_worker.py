@@ -18,8 +18,8 @@ from application.execution.state import EventSource, StoredEvent
 from domain.order import Order
 from domain.order_states import OrderStatus
 from infrastructure.settings import Settings
-from interfaces.read_side import ReadSideContainer
-from interfaces.worker_tables import install_worker_tables
+from interfaces.composition import Container
+from interfaces.tables import install_worker_tables
 from interfaces.workers.execution import ExecutionJob, build_execution_worker
 from interfaces.workers.supervisor import Supervisor
 from tests.support.processes import wait_for
@@ -28,8 +28,9 @@ from tests.support.world import World, world_on
 
 
 def _worker(settings: Settings) -> tuple[Supervisor[ExecutionJob], threading.Thread]:
-    container = ReadSideContainer()
+    container = Container()
     container.settings.override(providers.Object(settings))
+    install_worker_tables(container.read_engine())
     worker = build_execution_worker(container)
     return worker, threading.Thread(target=worker.run, daemon=True)
 
@@ -43,7 +44,7 @@ def test_a_standby_takes_over_when_the_holder_stops(tmp_path: Path) -> None:
         execution_poll_seconds=0.05,
         projection_poll_seconds=0.05,
     )
-    container = ReadSideContainer()
+    container = Container()
     container.settings.override(providers.Object(settings))
     with world_on(settings) as world:
         install_worker_tables(container.read_engine())

@@ -25,10 +25,10 @@ from application.errors import InvalidInput
 from domain.params import MAX_INTEGER
 from infrastructure.event_store import create_tables
 from infrastructure.settings import Settings
+from interfaces.composition import Container
 from interfaces.http.app import create_app
-from interfaces.http.container import HttpContainer
 from interfaces.http.queries import FILL_KEYS, ORDER_KEYS
-from interfaces.worker_tables import install_worker_tables
+from interfaces.tables import install_worker_tables
 from interfaces.workers.projections import projection_job
 from projections.models.catalog import ALL_NAMES
 from tests.support.clock import ManualClock
@@ -90,7 +90,7 @@ class Server:
 def server_on(settings: Settings) -> Iterator[Server]:
     """The HTTP application in process, with a clock the test moves and a key for ACTOR."""
     clock = ManualClock()
-    container = HttpContainer()
+    container = Container()
     container.settings.override(
         providers.Object(settings.model_copy(update={"rate_limit_per_second": 10_000}))
     )

@@ -16,8 +16,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from infrastructure.event_store import create_tables
 from infrastructure.settings import Settings
+from interfaces.composition import Container
 from interfaces.http.app import create_app
-from interfaces.http.container import HttpContainer
 from interfaces.workers.projections import projection_job
 from projections.models.catalog import SQL_NAMES
 from tests.support.api import LIMITS
@@ -53,7 +53,7 @@ def spans() -> Iterator[InMemorySpanExporter]:
 def test_a_request_its_command_its_append_and_its_projection_batch_are_linked(
     sqlite_settings: Settings, spans: InMemorySpanExporter
 ) -> None:
-    container = HttpContainer()
+    container = Container()
     container.settings.override(providers.Object(sqlite_settings))
     create_tables(sqlite_settings)
     container.read_models().install()

@@ -8,7 +8,7 @@ import psycopg
 from dependency_injector import providers
 
 from infrastructure.settings import Settings
-from interfaces.http.container import HttpContainer
+from interfaces.composition import Container
 from tests.integration.cli_support import invoke, sqlite_env, tbot
 
 
@@ -51,7 +51,7 @@ def test_users_create_and_keys_create_make_a_key_that_authenticates(tmp_path: Pa
     assert created.exit_code == 0, created.output
     printed = invoke("keys", "create", "alice", **env)
     assert printed.exit_code == 0, printed.output
-    container = HttpContainer()
+    container = Container()
     settings = Settings(sqlite_path=tmp_path / "e.db", read_sqlite_path=tmp_path / "r.db")
     container.settings.override(providers.Object(settings))
     caller = container.identity().by_key(printed.stdout.strip())

@@ -19,7 +19,7 @@ from infrastructure.credentials import (
 from infrastructure.read_database import create_read_engine
 from infrastructure.settings import Settings
 from interfaces.cli import app
-from interfaces.worker_tables import install_worker_tables
+from interfaces.tables import install_worker_tables
 
 API_KEY, SECRET = "key-0123456789", "secret-abcdefghij"
 

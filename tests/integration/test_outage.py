@@ -21,7 +21,7 @@ from domain.bot import Bot
 from domain.order import Order
 from infrastructure.read_store.live_stores import MemoryLiveStore
 from infrastructure.settings import Settings
-from interfaces.read_side import event_reader
+from interfaces.composition import event_reader
 from projections.models.envelope import Envelope
 from projections.models.live import LiveProjection
 from tests.support.private_services import PrivateServices, private_services

@@ -23,7 +23,7 @@ from infrastructure.candles import CandleStore
 from infrastructure.credentials import CredentialStore, ExchangeCredentials, new_key
 from infrastructure.mark_prices import MarkPrices
 from infrastructure.settings import Settings
-from interfaces.worker_tables import install_worker_tables
+from interfaces.tables import install_worker_tables
 from interfaces.workers.market_data import MarketDataJob, build_market_data_worker, market_data_job
 from tests.support.clock import ManualClock
 from tests.support.fake_binance import API_KEY, SECRET, FakeBinance

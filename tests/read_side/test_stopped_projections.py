@@ -20,9 +20,9 @@ from application import commands as c
 from domain.bot import Bot
 from infrastructure.event_store import create_tables
 from infrastructure.settings import Settings
+from interfaces.composition import Container
 from interfaces.http.app import create_app
-from interfaces.http.container import HttpContainer
-from interfaces.worker_tables import install_worker_tables
+from interfaces.tables import install_worker_tables
 from interfaces.workers.projections import projection_job
 from interfaces.workers.supervisor import Supervisor
 from projections.engine.read_models import ReadModels
@@ -67,7 +67,7 @@ class Server:
 def server_on(settings: Settings) -> Iterator[Server]:
     """The HTTP application in process, with the container its workers share (and so, on the
     embedded default, the in-process live model)."""
-    container = HttpContainer()
+    container = Container()
     container.settings.override(providers.Object(settings))
     create_tables(settings)
     container.read_models().install()

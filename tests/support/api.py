@@ -14,7 +14,7 @@ import httpx
 from dependency_injector import providers
 
 from infrastructure.settings import Settings
-from interfaces.http.container import HttpContainer
+from interfaces.composition import Container
 from tests.support.processes import start_tbot, stop, tbot, wait_for
 
 PASSWORD = "correct horse battery staple"
@@ -39,7 +39,7 @@ def _users_with_keys(settings: Settings, users: dict[str, str]) -> dict[str, str
     """Each user made with its role and the shared password, and an API key for each, through the
     identity store the CLI's `users create` and `keys create` use (tested there as commands; here
     in-process, which spares two processes a user)."""
-    container = HttpContainer()
+    container = Container()
     container.settings.override(providers.Object(settings))
     identity = container.identity()
     keys = {}

@@ -28,8 +28,8 @@ from infrastructure.execution_state import SqlExecutionState
 from infrastructure.paper_exchange import PaperSettings
 from infrastructure.paper_gateway import PaperJournal
 from infrastructure.settings import Settings
-from interfaces.read_side import ReadSideContainer
-from interfaces.worker_tables import install_worker_tables
+from interfaces.composition import Container
+from interfaces.tables import install_worker_tables
 from tests.support.clock import ManualClock
 from tests.support.prices import PriceBook
 from tests.support.world import BTC, ETH, World
@@ -141,7 +141,7 @@ def execution_on(
     """``live``, given the container, makes the real exchange accounts of each new process."""
     create_tables(settings)
     clock = ManualClock()
-    container = ReadSideContainer()
+    container = Container()
     container.settings.override(providers.Object(settings))
     container.clock.override(providers.Object(clock))
     prices = PriceBook({BTC: Decimal("50000"), ETH: Decimal("2500")})

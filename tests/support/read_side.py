@@ -14,8 +14,8 @@ from sqlalchemy import text
 from infrastructure.event_store import create_tables
 from infrastructure.read_store.schemas import quoted
 from infrastructure.settings import Settings
-from interfaces.read_side import ReadSideContainer
-from interfaces.worker_tables import install_worker_tables
+from interfaces.composition import Container
+from interfaces.tables import install_worker_tables
 from interfaces.workers.projections import projection_job
 from projections.engine.read_models import ReadModels
 from projections.engine.reader import EventReader
@@ -55,7 +55,7 @@ class ReadSide:
 @contextmanager
 def read_side_on(settings: Settings, clock: ManualClock | None = None) -> Iterator[ReadSide]:
     create_tables(settings)
-    container = ReadSideContainer()
+    container = Container()
     container.settings.override(providers.Object(settings))
     if clock is not None:
         container.clock.override(providers.Object(clock))

@@ -25,8 +25,7 @@ from dependency_injector import providers
 from infrastructure.event_store import open_store
 from infrastructure.paper_exchange import PaperSettings
 from infrastructure.settings import Settings
-from interfaces.http.container import HttpContainer
-from interfaces.read_side import ReadSideContainer
+from interfaces.composition import Container
 from tests.support import chaos_checks as checks
 from tests.support.api import answers, free_port
 from tests.support.chaos_fleet import Fleet
@@ -70,7 +69,7 @@ WORKERS = ["projections", "execution", "marketdata", "protection"]
 
 
 def _make_keys(settings: Settings) -> dict[str, str]:
-    container = HttpContainer()
+    container = Container()
     container.settings.override(providers.Object(settings))
     identity = container.identity()
     keys = {}
@@ -149,7 +148,7 @@ class System:
     keys: dict[str, str]
     bots: dict[str, list[tuple[str, list[str]]]]
     store: Any
-    read_side: ReadSideContainer
+    read_side: Container
     phases: dict[str, float] = field(default_factory=dict)
     _clock: float = field(default_factory=time.monotonic)
 
@@ -179,7 +178,7 @@ def system_on(settings: Settings, log_dir: Path, **env: str) -> Iterator[System]
     for worker in WORKERS:
         fleet.add(worker, worker, "run")
     store = open_store(settings)
-    read_side = ReadSideContainer()
+    read_side = Container()
     read_side.settings.override(providers.Object(settings))
     fleet.start_all()
     try:

@@ -17,9 +17,9 @@ from application.handlers.base import ConflictObserver
 from application.handlers.turns import BotTurns
 from application.store import TradingApplication
 from domain.values import Symbol
-from infrastructure.container import Container
 from infrastructure.event_store import create_tables
 from infrastructure.settings import Settings
+from interfaces.composition import Container
 from tests.support.clock import ManualClock
 from tests.support.prices import PriceBook
 

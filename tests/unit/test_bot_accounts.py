@@ -14,7 +14,7 @@ from application.errors import InvalidInput
 from infrastructure.credentials import CredentialStore, ExchangeCredentials, new_key
 from infrastructure.read_database import create_read_engine
 from infrastructure.settings import Settings
-from interfaces.worker_tables import install_worker_tables
+from interfaces.tables import install_worker_tables
 from tests.support.world import ACTOR, LIMITS, World, world_on
 
 
