@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from domain.values import MarketSpec, Symbol
@@ -47,4 +48,11 @@ class SharedTurns(Protocol):
     def hold(self, bot_id: UUID) -> AbstractContextManager[None]:
         """Holds the bot's turn among every process writing to the same event store, waiting a
         bounded time for it (``BotBusy`` when that runs out)."""
+        ...
+
+
+class StrategyRules(Protocol):
+    def validate(self, strategy: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """``params`` as strategy ``strategy`` takes them (defaults filled in, as plain JSON), or
+        InvalidInput naming ``strategy`` (an unknown one) or ``params.<field>`` and the rule."""
         ...
