@@ -5,9 +5,18 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, model_validator
+from pydantic import (
+    AliasChoices,
+    BeforeValidator,
+    Field,
+    ModelWrapValidatorHandler,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 
@@ -28,6 +37,41 @@ def _exact(value: object) -> object:
 
 
 ExactDecimal = Annotated[Decimal, BeforeValidator(_exact)]
+
+
+def variables(model: type[BaseSettings], field: str) -> tuple[str, ...]:
+    """The environment variables a field of ``model`` is read from: its aliases, otherwise the
+    model's prefix and the field's name."""
+    alias = model.model_fields[field].validation_alias
+    if isinstance(alias, AliasChoices):
+        return tuple(str(choice) for choice in alias.choices)
+    if isinstance(alias, str):
+        return (alias,)
+    return (f"{model.model_config.get('env_prefix', '')}{field}".upper(),)
+
+
+def named_by_variable(model: type[BaseSettings], error: ValidationError) -> ValidationError:
+    """``error`` with each problem located by the environment variable of its field (one a user
+    can look for), the rest of its location (a key, an index) kept; messages are unchanged."""
+    names: dict[str, str] = {}
+    for field in model.model_fields:
+        label = "/".join(variables(model, field))
+        names.update({name.lower(): label for name in (field, *variables(model, field))})
+
+    def renamed(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+        if loc and str(loc[0]).lower() in names:
+            return (names[str(loc[0]).lower()], *loc[1:])
+        return loc  # the model's own rule, or named already
+
+    problems = [
+        InitErrorDetails(
+            type=PydanticCustomError(problem["type"], problem["msg"]),
+            loc=renamed(problem["loc"]),
+            input=problem["input"],
+        )
+        for problem in error.errors()
+    ]
+    return ValidationError.from_exception_data(error.title, problems)
 
 
 class Settings(BaseSettings):
@@ -206,6 +250,14 @@ class Settings(BaseSettings):
     read_wait_seconds: float = Field(
         default=5.0, gt=0, le=60, description="longest wait of a query for min_position before 503"
     )
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _named_by_variable(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        try:
+            return handler(data)
+        except ValidationError as error:
+            raise named_by_variable(cls, error) from None
 
     @model_validator(mode="after")
     def _known_database_url(self) -> Settings:

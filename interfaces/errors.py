@@ -62,8 +62,7 @@ def clear_errors(command: Callable[P, T]) -> Callable[P, T]:
             return command(*args, **kwargs)
         except ValidationError as error:
             for problem in error.errors():
-                name = ".".join(str(part) for part in problem["loc"]) or "settings"
-                report(f"error: invalid setting {name}: {problem['msg']}")
+                report(f"error: invalid setting {_setting(problem['loc'])}: {problem['msg']}")
             raise typer.Exit(2) from None
         except ConcurrencyConflict as error:
             report(f"error: {error}")
@@ -89,6 +88,14 @@ def clear_errors(command: Callable[P, T]) -> Callable[P, T]:
             raise typer.Exit(1) from None
 
     return run
+
+
+def _setting(loc: tuple[int | str, ...]) -> str:
+    """A bad setting's environment variable (the settings name it), then the key or index of the
+    bad entry within it: TBOT_PAPER_BALANCES[USDT]."""
+    if not loc:
+        return "settings"
+    return str(loc[0]) + "".join(f"[{part}]" for part in loc[1:])
 
 
 def _first_line(error: BaseException) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import psycopg
+import pytest
 from dependency_injector import providers
 
 from infrastructure.settings import Settings
@@ -27,10 +28,14 @@ def test_db_init_on_sqlite(tmp_path: Path) -> None:
     assert (tmp_path / "e.db").exists()
 
 
-def test_a_bad_setting_exits_2_naming_it() -> None:
-    result = tbot("db", "init", POSTGRES_PORT="70000")
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("POSTGRES_PORT", "70000"), ("TBOT_EXECUTION_POLL_SECONDS", "0"), ("TBOT_JWT_SECRET", "too short")],
+)
+def test_a_bad_setting_exits_2_naming_it(variable: str, value: str) -> None:
+    result = tbot("db", "init", **{variable: value})
     assert result.returncode == 2
-    assert "POSTGRES_PORT" in result.stderr and "Traceback" not in result.stderr
+    assert f"invalid setting {variable}: " in result.stderr and "Traceback" not in result.stderr
 
 
 def test_an_unreachable_store_exits_1_with_the_reason() -> None:

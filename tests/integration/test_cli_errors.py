@@ -52,7 +52,7 @@ def test_creating_an_existing_user_exits_2(prepared: dict[str, str]) -> None:
 
 def test_a_bad_setting_exits_2_with_one_line(env: dict[str, str]) -> None:
     result = invoke("keys", "create", "alice", **env, TBOT_API_PORT="0")
-    assert_user_error(result.exit_code, result.stderr, "api_port", "greater than 0")
+    assert_user_error(result.exit_code, result.stderr, "invalid setting TBOT_API_PORT:", "greater than 0")
 
 
 def test_a_bad_symbol_in_the_reference_prices_exits_2(env: dict[str, str]) -> None:
@@ -63,10 +63,10 @@ def test_a_bad_symbol_in_the_reference_prices_exits_2(env: dict[str, str]) -> No
 @pytest.mark.parametrize(
     ("setting", "value", "field"),
     [
-        ("TBOT_REFERENCE_PRICES", '{"BTC/USDT": "\uff15\uff10"}', "reference_prices.BTC/USDT"),
-        ("TBOT_PAPER_BALANCES", '{"USDT": 1.5}', "paper_balances.USDT"),
-        ("TBOT_PAPER_MAKER_FEE", "0.00_1", "paper_maker_fee"),
-        ("TBOT_PAPER_SLIPPAGE_BPS", " 5", "paper_slippage_bps"),
+        ("TBOT_REFERENCE_PRICES", '{"BTC/USDT": "\uff15\uff10"}', "TBOT_REFERENCE_PRICES[BTC/USDT]"),
+        ("TBOT_PAPER_BALANCES", '{"USDT": 1.5}', "TBOT_PAPER_BALANCES[USDT]"),
+        ("TBOT_PAPER_MAKER_FEE", "0.00_1", "TBOT_PAPER_MAKER_FEE"),
+        ("TBOT_PAPER_SLIPPAGE_BPS", " 5", "TBOT_PAPER_SLIPPAGE_BPS"),
     ],
 )
 def test_money_in_settings_is_read_by_the_strict_grammar(
