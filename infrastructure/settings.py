@@ -3,6 +3,7 @@ otherwise the embedded default, a SQLite file."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
@@ -17,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 
 from domain.errors import InvalidInput
@@ -37,6 +38,21 @@ def _exact(value: object) -> object:
 
 
 ExactDecimal = Annotated[Decimal, BeforeValidator(_exact)]
+
+
+def _json(value: object) -> object:
+    """A JSON setting's text, decoded here rather than by the environment's reader, so that text
+    that is not JSON is a validation error naming the variable, like any other bad value."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"not JSON: {error}") from None
+
+
+JsonDict = Annotated[dict[str, ExactDecimal], NoDecode, BeforeValidator(_json)]
+JsonList = Annotated[list[str], NoDecode, BeforeValidator(_json)]
 
 
 def variables(model: type[BaseSettings], field: str) -> tuple[str, ...]:
@@ -142,12 +158,12 @@ class Settings(BaseSettings):
     projection_poll_seconds: float = Field(
         default=1.0, gt=0, le=60, description="longest wait for new events when no notification comes"
     )
-    reference_prices: dict[str, ExactDecimal] = Field(
+    reference_prices: JsonDict = Field(
         default_factory=dict,
         description='starting reference prices by symbol, as JSON ({"BTC/USDT": "50000"}); '
         "market data moves them",
     )
-    paper_balances: dict[str, ExactDecimal] = Field(
+    paper_balances: JsonDict = Field(
         default_factory=lambda: {
             "USDT": Decimal(100_000),
             "BTC": Decimal(1),
@@ -205,7 +221,7 @@ class Settings(BaseSettings):
     marketdata_account: str | None = Field(
         default=None, description="the exchange account (`tbot accounts add`) whose exchange ccxt polls"
     )
-    marketdata_symbols: list[str] = Field(
+    marketdata_symbols: JsonList = Field(
         default_factory=lambda: ["BTC/USDT", "ETH/USDT", "SOL/USDT"],
         description='the symbols of the random walk or the exchange, as JSON (["BTC/USDT"])',
     )

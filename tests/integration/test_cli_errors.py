@@ -76,6 +76,19 @@ def test_money_in_settings_is_read_by_the_strict_grammar(
     assert_user_error(result.exit_code, result.stderr, field, "decimal")
 
 
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("TBOT_PAPER_BALANCES", '{"USDT": '),
+        ("TBOT_REFERENCE_PRICES", "BTC/USDT=1"),
+        ("TBOT_MARKETDATA_SYMBOLS", "BTC/USDT"),
+    ],
+)
+def test_a_json_setting_that_is_not_json_exits_2(env: dict[str, str], setting: str, value: str) -> None:
+    result = invoke("demo", **env, **{setting: value})
+    assert_user_error(result.exit_code, result.stderr, f"invalid setting {setting}:", "not JSON")
+
+
 def _csv(tmp_path: Path, row: str) -> str:
     path = tmp_path / "candles.csv"
     header = "symbol,opened_at,open,high,low,close,volume\n"
