@@ -54,12 +54,12 @@ class PostgresBotTurns:
 def open_bot_turns(settings: Settings) -> PostgresBotTurns | None:
     """Shared turns on PostgreSQL; None on the embedded default, whose one writer lock already
     serialises the processes' writes."""
-    if settings.backend != "postgres":
+    if settings.store.backend != "postgres":
         return None
-    size = settings.postgres_pool_size
-    wait_ms = round(settings.bot_turn_wait_seconds * 1000)
+    size = settings.store.postgres_pool_size
+    wait_ms = round(settings.store.bot_turn_wait_seconds * 1000)
     engine = create_engine(
-        settings.read_database_url(),
+        settings.store.read_database_url(),
         isolation_level="AUTOCOMMIT",
         pool_size=size,
         max_overflow=size,
@@ -68,4 +68,4 @@ def open_bot_turns(settings: Settings) -> PostgresBotTurns | None:
         # a bounded wait for the turn, and for the server
         connect_args={"options": f"-c lock_timeout={wait_ms}", "connect_timeout": CONNECT_TIMEOUT_SECONDS},
     )
-    return PostgresBotTurns(engine, settings.postgres_schema)
+    return PostgresBotTurns(engine, settings.store.postgres_schema)

@@ -28,7 +28,7 @@ class ConfiguredTradingApplication(TradingApplication):
 
 def open_store(settings: Settings) -> ConfiguredTradingApplication:
     """An application on existing tables: processes never create tables at start-up."""
-    return ConfiguredTradingApplication(env=settings.eventsourcing_env(create_table=False))
+    return ConfiguredTradingApplication(env=settings.store.eventsourcing_env(create_table=False))
 
 
 class StoreUnavailable(Exception):
@@ -37,13 +37,13 @@ class StoreUnavailable(Exception):
 
 def create_tables(settings: Settings) -> None:
     """Creates the schema, event and snapshot tables once (``tbot db init``); safe to repeat."""
-    env = settings.eventsourcing_env(create_table=True)
+    env = settings.store.eventsourcing_env(create_table=True)
     try:
-        if settings.backend == "postgres":
+        if settings.store.backend == "postgres":
             _create_schema(env)
         ConfiguredTradingApplication(env=env).close()
     except (psycopg.OperationalError, OperationalError) as error:
-        raise StoreUnavailable(f"cannot reach the {settings.backend} event store: {error}") from error
+        raise StoreUnavailable(f"cannot reach the {settings.store.backend} event store: {error}") from error
 
 
 def _create_schema(env: dict[str, str]) -> None:

@@ -100,6 +100,6 @@ class MarkPrices:
 
 def open_mark_price_store(settings: Settings, engine: Engine) -> MarkPriceStore:
     client = None
-    if settings.redis_url is not None:
-        client = redis.Redis.from_url(settings.redis_url.get_secret_value(), socket_timeout=2)
-    return MarkPriceStore(engine, client, namespace=f"tbot:{settings.postgres_schema}")
+    if settings.redis.url is not None:
+        client = redis.Redis.from_url(settings.redis.url.get_secret_value(), socket_timeout=2)
+    return MarkPriceStore(engine, client, namespace=f"tbot:{settings.store.postgres_schema}")

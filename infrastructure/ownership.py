@@ -130,7 +130,7 @@ class LocalLocks:
 
 def open_ownership(settings: Settings, engine: Engine) -> AdvisoryLocks | FileLocks:
     """The locks the processes on these stores share."""
-    if settings.backend == "postgres":
+    if settings.store.backend == "postgres":
         return AdvisoryLocks(engine)
-    path = settings.read_sqlite_path
+    path = settings.store.read_sqlite_path
     return FileLocks(path.parent, path.name)

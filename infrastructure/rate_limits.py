@@ -62,7 +62,7 @@ def redis_limiter(url: str, namespace: str, per_second: int) -> MovingWindowLimi
 
 
 def open_rate_limiter(settings: Settings) -> RateLimiter:
-    if settings.redis_url is None:
-        return memory_limiter(settings.rate_limit_per_second)
-    namespace = f"tbot:{settings.postgres_schema}"
-    return redis_limiter(settings.redis_url.get_secret_value(), namespace, settings.rate_limit_per_second)
+    if settings.redis.url is None:
+        return memory_limiter(settings.api.rate_limit_per_second)
+    namespace = f"tbot:{settings.store.postgres_schema}"
+    return redis_limiter(settings.redis.url.get_secret_value(), namespace, settings.api.rate_limit_per_second)

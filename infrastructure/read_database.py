@@ -15,9 +15,9 @@ from infrastructure.settings import CONNECT_TIMEOUT_SECONDS, Settings
 def create_read_engine(settings: Settings, schema: str | None = None) -> Engine:
     """Tables are defined without a schema; the engine maps them into ``schema`` (default: the
     event store's schema) with SQLAlchemy's schema_translate_map."""
-    url = settings.read_database_url()
-    if settings.backend == "sqlite":
-        settings.read_sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    url = settings.store.read_database_url()
+    if settings.store.backend == "sqlite":
+        settings.store.read_sqlite_path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30}, pool_size=5)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
@@ -30,14 +30,14 @@ def create_read_engine(settings: Settings, schema: str | None = None) -> Engine:
         pool_timeout=CONNECT_TIMEOUT_SECONDS,
         connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
     )
-    return engine.execution_options(schema_translate_map={None: schema or settings.postgres_schema})
+    return engine.execution_options(schema_translate_map={None: schema or settings.store.postgres_schema})
 
 
 def create_async_read_engine(settings: Settings) -> AsyncEngine:
     """The query API's engine on the same read models: asyncpg on PostgreSQL, aiosqlite on the
     embedded default."""
-    url = settings.read_database_url()
-    if settings.backend == "sqlite":
+    url = settings.store.read_database_url()
+    if settings.store.backend == "sqlite":
         engine = create_async_engine(url.set(drivername="sqlite+aiosqlite"), connect_args={"timeout": 30})
         return engine
     engine = create_async_engine(
@@ -48,7 +48,7 @@ def create_async_read_engine(settings: Settings) -> AsyncEngine:
         pool_timeout=CONNECT_TIMEOUT_SECONDS,
         connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
     )
-    return engine.execution_options(schema_translate_map={None: settings.postgres_schema})
+    return engine.execution_options(schema_translate_map={None: settings.store.postgres_schema})
 
 
 def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: Any) -> None:

@@ -1,5 +1,7 @@
-"""Settings from the environment. PostgreSQL when DATABASE_URL or POSTGRES_HOST is set;
-otherwise the embedded default, a SQLite file."""
+"""Settings from the environment, in one group per subsystem (``settings.store``,
+``settings.execution``, ``settings.api``, ...). Each group reads its own variables when it is made;
+the variables' names are those of docs/operations.md, whatever the group. PostgreSQL when
+DATABASE_URL or POSTGRES_HOST is set; otherwise the embedded default, a SQLite file."""
 
 from __future__ import annotations
 
@@ -10,11 +12,14 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AliasChoices,
+    BaseModel,
     BeforeValidator,
+    ConfigDict,
     Field,
     ModelWrapValidatorHandler,
     SecretStr,
     ValidationError,
+    field_validator,
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -55,7 +60,7 @@ JsonDict = Annotated[dict[str, ExactDecimal], NoDecode, BeforeValidator(_json)]
 JsonList = Annotated[list[str], NoDecode, BeforeValidator(_json)]
 
 
-def variables(model: type[BaseSettings], field: str) -> tuple[str, ...]:
+def field_variables(model: type[BaseSettings], field: str) -> tuple[str, ...]:
     """The environment variables a field of ``model`` is read from: its aliases, otherwise the
     model's prefix and the field's name."""
     alias = model.model_fields[field].validation_alias
@@ -71,18 +76,18 @@ def named_by_variable(model: type[BaseSettings], error: ValidationError) -> Vali
     can look for), the rest of its location (a key, an index) kept; messages are unchanged."""
     names: dict[str, str] = {}
     for field in model.model_fields:
-        label = "/".join(variables(model, field))
-        names.update({name.lower(): label for name in (field, *variables(model, field))})
+        label = "/".join(field_variables(model, field))
+        names.update({name.lower(): label for name in (field, *field_variables(model, field))})
 
-    def renamed(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
-        if loc and str(loc[0]).lower() in names:
+    def renamed(kind: str, loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+        if kind != "extra_forbidden" and loc and str(loc[0]).lower() in names:
             return (names[str(loc[0]).lower()], *loc[1:])
         return loc  # the model's own rule, or named already
 
     problems = [
         InitErrorDetails(
             type=PydanticCustomError(problem["type"], problem["msg"]),
-            loc=renamed(problem["loc"]),
+            loc=renamed(problem["type"], problem["loc"]),
             input=problem["input"],
         )
         for problem in error.errors()
@@ -90,8 +95,40 @@ def named_by_variable(model: type[BaseSettings], error: ValidationError) -> Vali
     return ValidationError.from_exception_data(error.title, problems)
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TBOT_", extra="ignore")
+class SettingsGroup(BaseSettings):
+    """One subsystem's settings, read from the environment when made: its variables share the
+    group's ``env_prefix``; a field whose variable does not follow it names it in
+    ``validation_alias`` (the only name the environment is read by). Keyword arguments, by field
+    name, win over the environment; one that is no field is refused."""
+
+    model_config = SettingsConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _by_field_name(cls, data: Any) -> Any:
+        """Python code names a field (``StoreSettings(database_url=...)``), which for an aliased
+        field pydantic takes only by its variable's name."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for field, info in cls.model_fields.items():
+            if info.validation_alias is not None and field in data:
+                data[field_variables(cls, field)[0]] = data.pop(field)
+        return data
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _named_by_variable(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        try:
+            return handler(data)
+        except ValidationError as error:
+            raise named_by_variable(cls, error) from None
+
+
+class StoreSettings(SettingsGroup):
+    """The event store (and the read models' database beside it) and the command path on it."""
+
+    model_config = SettingsConfigDict(env_prefix="TBOT_")
 
     database_url: SecretStr | None = Field(
         default=None,
@@ -126,166 +163,15 @@ class Settings(BaseSettings):
         description="longest a command waits for its bot's turn while another process holds it "
         "(PostgreSQL); then it ends as a conflict",
     )
-    redis_url: SecretStr | None = Field(
-        default=None,
-        validation_alias=AliasChoices("REDIS_URL", "TBOT_REDIS_URL"),
-        description="redis://host:port/db; without it the live read model stays in the process",
-    )
-    feed_max_length: int = Field(
-        default=100_000,
-        ge=10,
-        description="how many of the latest events the live-feed stream keeps; older ones are served "
-        "from the event store",
-    )
-    feed_heartbeat_seconds: float = Field(
-        default=15.0, gt=0, le=300, description="a live-feed client hears at least this often"
-    )
-    feed_queue_limit: int = Field(
-        default=10_000,
-        ge=1,
-        description="events waiting for one live-feed client before it is called slow and disconnected",
-    )
-    feed_send_timeout_seconds: float = Field(
-        default=10.0, gt=0, le=300, description="longest a live-feed client may take to accept one message"
-    )
-    feed_price_poll_seconds: float = Field(
-        default=0.25, gt=0, le=60, description="how often the live feed looks for new mark prices"
-    )
-    projection_batch_size: int = Field(default=500, gt=0, le=10_000)
-    rebuild_processes: int = Field(
-        default=0, ge=0, le=64, description="processes a rebuild fills its tables with; 0 means one per CPU"
-    )
-    projection_poll_seconds: float = Field(
-        default=1.0, gt=0, le=60, description="longest wait for new events when no notification comes"
-    )
-    reference_prices: JsonDict = Field(
-        default_factory=dict,
-        description='starting reference prices by symbol, as JSON ({"BTC/USDT": "50000"}); '
-        "market data moves them",
-    )
-    paper_balances: JsonDict = Field(
-        default_factory=lambda: {
-            "USDT": Decimal(100_000),
-            "BTC": Decimal(1),
-            "ETH": Decimal(10),
-            "SOL": Decimal(100),
-        },
-        description='what each paper account starts with, as JSON ({"USDT": "100000"})',
-    )
-    paper_maker_fee: ExactDecimal = Field(default=Decimal("0.001"), ge=0, lt=1)
-    paper_taker_fee: ExactDecimal = Field(default=Decimal("0.001"), ge=0, lt=1)
-    paper_slippage_bps: ExactDecimal = Field(
-        default=Decimal(5), ge=0, le=1000, description="how far a paper taker fill moves against the order"
-    )
-    paper_partial_fills: bool = Field(default=False, description="paper orders fill in seeded parts")
-    paper_seed: int = 0
-    execution_poll_seconds: float = Field(
-        default=0.5, gt=0, le=60, description="how often execution asks the exchanges about open orders"
-    )
-    execution_sweep_seconds: float = Field(
-        default=30.0,
-        gt=0,
-        le=3600,
-        description="how often execution still asks about open orders while the exchange pushes their "
-        "changes over a stream",
-    )
-    execution_settle_seconds: float = Field(
-        default=10.0,
-        gt=0,
-        le=600,
-        description="after this long an order the exchange does not know is taken as never received "
-        "and sent again (at least the exchange's receive window)",
-    )
-    execution_concurrency: int = Field(default=32, ge=1, le=1000, description="orders worked on at once")
-    execution_batch_size: int = Field(default=200, ge=1, le=10_000)
-    protection_poll_seconds: float = Field(
-        default=1.0, gt=0, le=60, description="how often stop losses and take profits are checked"
-    )
-    credentials_key: SecretStr | None = Field(
-        default=None,
-        description="Fernet keys (comma-separated; the first seals) that encrypt exchange credentials",
-    )
-    exchange_timeout_seconds: float = Field(
-        default=10.0, gt=0, le=120, description="how long a request to a real exchange may take"
-    )
-    exchange_streams: bool = Field(
-        default=True,
-        description="follow orders and prices over the exchanges' WebSockets where ccxt can; "
-        "false: poll only",
-    )
-    marketdata_source: Literal["random", "csv", "ccxt"] = Field(
-        default="random",
-        description="where `tbot marketdata run` gets prices: a seeded random walk, a CSV file of "
-        "one-minute candles (marketdata_csv), or a real exchange (marketdata_account)",
-    )
-    marketdata_account: str | None = Field(
-        default=None, description="the exchange account (`tbot accounts add`) whose exchange ccxt polls"
-    )
-    marketdata_symbols: JsonList = Field(
-        default_factory=lambda: ["BTC/USDT", "ETH/USDT", "SOL/USDT"],
-        description='the symbols of the random walk or the exchange, as JSON (["BTC/USDT"])',
-    )
-    marketdata_seed: int = 0
-    marketdata_csv: Path | None = Field(
-        default=None, description="symbol,opened_at,open,high,low,close,volume per line"
-    )
-    marketdata_replay_speed: float = Field(
-        default=60.0, gt=0, description="how many seconds of the CSV file pass per second"
-    )
-    marketdata_interval_seconds: float = Field(
-        default=1.0, gt=0, le=3600, description="how often market data ticks"
-    )
-    log_format: Literal["console", "json"] = Field(
-        default="console", description="json for log collectors, console for people"
-    )
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    otel_exporter: Literal["none", "console", "otlp"] = Field(
-        default="none", description="where trace spans go: nowhere, the console, or an OTLP collector"
-    )
-    otel_endpoint: str | None = Field(
-        default=None, description="OTLP/HTTP traces endpoint, e.g. http://collector:4318/v1/traces"
-    )
-    api_host: str = Field(default="127.0.0.1", description="address `tbot serve` listens on")
-    api_port: int = Field(default=8000, gt=0, lt=65536)
-    api_max_body_bytes: int = Field(
-        default=65_536,
-        ge=1024,
-        le=16_777_216,
-        description="the largest request body the API reads; a larger one is refused with 413 unread",
-    )
-    jwt_secret: SecretStr | None = Field(
-        default=None,
-        min_length=32,
-        description="signs bearer tokens; without it each server process makes its own, so tokens "
-        "die with the process and are not shared between processes",
-    )
-    jwt_ttl_seconds: int = Field(default=3600, ge=60, le=86_400)
-    rate_limit_per_second: int = Field(
-        default=50, ge=1, le=1_000_000, description="requests per second per API key (or per user)"
-    )
-    read_wait_seconds: float = Field(
-        default=5.0, gt=0, le=60, description="longest wait of a query for min_position before 503"
-    )
 
-    @model_validator(mode="wrap")
+    @field_validator("database_url")
     @classmethod
-    def _named_by_variable(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
-        try:
-            return handler(data)
-        except ValidationError as error:
-            raise named_by_variable(cls, error) from None
-
-    @model_validator(mode="after")
-    def _known_database_url(self) -> Settings:
-        if self.database_url is not None:
-            scheme = make_url(self.database_url.get_secret_value()).get_backend_name()
+    def _known_database_url(cls, url: SecretStr | None) -> SecretStr | None:
+        if url is not None:
+            scheme = make_url(url.get_secret_value()).get_backend_name()
             if scheme not in ("postgresql", "sqlite"):
-                raise ValueError("DATABASE_URL must start with postgresql:// or sqlite:///")
-        if self.redis_url is not None:
-            scheme = self.redis_url.get_secret_value().split("://", 1)[0]
-            if scheme not in ("redis", "rediss", "unix"):
-                raise ValueError("REDIS_URL must start with redis://, rediss:// or unix://")
-        return self
+                raise ValueError("must start with postgresql:// or sqlite:///")
+        return url
 
     @property
     def backend(self) -> Backend:
@@ -354,3 +240,266 @@ class Settings(BaseSettings):
             POSTGRES_PRE_PING="y",
         )
         return env
+
+
+class RedisSettings(SettingsGroup):
+    """Redis: the live read model, the live feed's stream, mark prices and rate limits."""
+
+    model_config = SettingsConfigDict(env_prefix="TBOT_")
+
+    url: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("REDIS_URL", "TBOT_REDIS_URL"),
+        description="redis://host:port/db; without it the live read model stays in the process",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _known_redis_url(cls, url: SecretStr | None) -> SecretStr | None:
+        if url is not None:
+            scheme = url.get_secret_value().split("://", 1)[0]
+            if scheme not in ("redis", "rediss", "unix"):
+                raise ValueError("must start with redis://, rediss:// or unix://")
+        return url
+
+
+class FeedSettings(SettingsGroup):
+    """The live feed (the WebSocket at /v1/feed)."""
+
+    model_config = SettingsConfigDict(env_prefix="TBOT_FEED_")
+
+    max_length: int = Field(
+        default=100_000,
+        ge=10,
+        description="how many of the latest events the live-feed stream keeps; older ones are served "
+        "from the event store",
+    )
+    heartbeat_seconds: float = Field(
+        default=15.0, gt=0, le=300, description="a live-feed client hears at least this often"
+    )
+    queue_limit: int = Field(
+        default=10_000,
+        ge=1,
+        description="events waiting for one live-feed client before it is called slow and disconnected",
+    )
+    send_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300, description="longest a live-feed client may take to accept one message"
+    )
+    price_poll_seconds: float = Field(
+        default=0.25, gt=0, le=60, description="how often the live feed looks for new mark prices"
+    )
+
+
+class ProjectionSettings(SettingsGroup):
+    """The projection workers and rebuilds."""
+
+    model_config = SettingsConfigDict(env_prefix="TBOT_PROJECTION_")
+
+    batch_size: int = Field(default=500, gt=0, le=10_000)
+    poll_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="longest wait for new events when no notification comes"
+    )
+    rebuild_processes: int = Field(
+        default=0,
+        ge=0,
+        le=64,
+        validation_alias="TBOT_REBUILD_PROCESSES",
+        description="processes a rebuild fills its tables with; 0 means one per CPU",
+    )
+
+
+class PaperAccountSettings(SettingsGroup):
+    """The paper exchange accounts (`paper`, `paper:<name>`)."""
+
+    model_config = SettingsConfigDict(env_prefix="TBOT_PAPER_")
+
+    balances: JsonDict = Field(
+        default_factory=lambda: {
+            "USDT": Decimal(100_000),
+            "BTC": Decimal(1),
+            "ETH": Decimal(10),
+            "SOL": Decimal(100),
+        },
+        description='what each paper account starts with, as JSON ({"USDT": "100000"})',
+    )
+    maker_fee: ExactDecimal = Field(default=Decimal("0.001"), ge=0, lt=1)
+    taker_fee: ExactDecimal = Field(default=Decimal("0.001"), ge=0, lt=1)
+    slippage_bps: ExactDecimal = Field(
+        default=Decimal(5), ge=0, le=1000, description="how far a paper taker fill moves against the order"
+    )
+    partial_fills: bool = Field(default=False, description="paper orders fill in seeded parts")
+    seed: int = 0
+
+
+class ExecutionWorkerSettings(SettingsGroup):
+    """The execution worker's pace (`tbot execution run`)."""
+
+    model_config = SettingsConfigDict(env_prefix="TBOT_EXECUTION_")
+
+    poll_seconds: float = Field(
+        default=0.5, gt=0, le=60, description="how often execution asks the exchanges about open orders"
+    )
+    sweep_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="how often execution still asks about open orders while the exchange pushes their "
+        "changes over a stream",
+    )
+    settle_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="after this long an order the exchange does not know is taken as never received "
+        "and sent again (at least the exchange's receive window)",
+    )
+    concurrency: int = Field(default=32, ge=1, le=1000, description="orders worked on at once")
+    batch_size: int = Field(default=200, ge=1, le=10_000)
+
+
+class ProtectionSettings(SettingsGroup):
+    """The stop-loss and take-profit worker (`tbot protection run`)."""
+
+    model_config = SettingsConfigDict(env_prefix="TBOT_PROTECTION_")
+
+    poll_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="how often stop losses and take profits are checked"
+    )
+
+
+class ExchangeSettings(SettingsGroup):
+    """Real exchanges through ccxt: their stored credentials and how they are reached."""
+
+    model_config = SettingsConfigDict(env_prefix="TBOT_EXCHANGE_")
+
+    credentials_key: SecretStr | None = Field(
+        default=None,
+        validation_alias="TBOT_CREDENTIALS_KEY",
+        description="Fernet keys (comma-separated; the first seals) that encrypt exchange credentials",
+    )
+    timeout_seconds: float = Field(
+        default=10.0, gt=0, le=120, description="how long a request to a real exchange may take"
+    )
+    streams: bool = Field(
+        default=True,
+        description="follow orders and prices over the exchanges' WebSockets where ccxt can; "
+        "false: poll only",
+    )
+
+
+class MarketDataSettings(SettingsGroup):
+    """Prices: the market-data worker (`tbot marketdata run`) and the reference prices every
+    process starts from."""
+
+    model_config = SettingsConfigDict(env_prefix="TBOT_MARKETDATA_")
+
+    source: Literal["random", "csv", "ccxt"] = Field(
+        default="random",
+        description="where `tbot marketdata run` gets prices: a seeded random walk, a CSV file of "
+        "one-minute candles (TBOT_MARKETDATA_CSV), or a real exchange (TBOT_MARKETDATA_ACCOUNT)",
+    )
+    account: str | None = Field(
+        default=None, description="the exchange account (`tbot accounts add`) whose exchange ccxt polls"
+    )
+    symbols: JsonList = Field(
+        default_factory=lambda: ["BTC/USDT", "ETH/USDT", "SOL/USDT"],
+        description='the symbols of the random walk or the exchange, as JSON (["BTC/USDT"])',
+    )
+    seed: int = 0
+    csv: Path | None = Field(default=None, description="symbol,opened_at,open,high,low,close,volume per line")
+    replay_speed: float = Field(
+        default=60.0, gt=0, description="how many seconds of the CSV file pass per second"
+    )
+    interval_seconds: float = Field(default=1.0, gt=0, le=3600, description="how often market data ticks")
+    reference_prices: JsonDict = Field(
+        default_factory=dict,
+        validation_alias="TBOT_REFERENCE_PRICES",
+        description='starting reference prices by symbol, as JSON ({"BTC/USDT": "50000"}); '
+        "market data moves them",
+    )
+
+
+class ObservabilitySettings(SettingsGroup):
+    """Logs and traces."""
+
+    model_config = SettingsConfigDict(env_prefix="TBOT_")
+
+    log_format: Literal["console", "json"] = Field(
+        default="console", description="json for log collectors, console for people"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    otel_exporter: Literal["none", "console", "otlp"] = Field(
+        default="none", description="where trace spans go: nowhere, the console, or an OTLP collector"
+    )
+    otel_endpoint: str | None = Field(
+        default=None, description="OTLP/HTTP traces endpoint, e.g. http://collector:4318/v1/traces"
+    )
+
+
+class ApiSettings(SettingsGroup):
+    """The HTTP API (`tbot serve`, `tbot run`): where it listens, its tokens and limits."""
+
+    model_config = SettingsConfigDict(env_prefix="TBOT_API_")
+
+    host: str = Field(default="127.0.0.1", description="address `tbot serve` listens on")
+    port: int = Field(default=8000, gt=0, lt=65536)
+    max_body_bytes: int = Field(
+        default=65_536,
+        ge=1024,
+        le=16_777_216,
+        description="the largest request body the API reads; a larger one is refused with 413 unread",
+    )
+    jwt_secret: SecretStr | None = Field(
+        default=None,
+        min_length=32,
+        validation_alias="TBOT_JWT_SECRET",
+        description="signs bearer tokens; without it each server process makes its own, so tokens "
+        "die with the process and are not shared between processes",
+    )
+    jwt_ttl_seconds: int = Field(default=3600, ge=60, le=86_400, validation_alias="TBOT_JWT_TTL_SECONDS")
+    rate_limit_per_second: int = Field(
+        default=50,
+        ge=1,
+        le=1_000_000,
+        validation_alias="TBOT_RATE_LIMIT_PER_SECOND",
+        description="requests per second per API key (or per user)",
+    )
+    read_wait_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        validation_alias="TBOT_READ_WAIT_SECONDS",
+        description="longest wait of a query for min_position before 503",
+    )
+
+
+class Settings(BaseModel):
+    """Every setting, one group per subsystem. ``Settings()`` reads the environment (each group
+    its own variables); a group given (``Settings(store=StoreSettings(...))``, or a dict of its
+    fields) replaces that reading for the fields it sets."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    feed: FeedSettings = Field(default_factory=FeedSettings)
+    projections: ProjectionSettings = Field(default_factory=ProjectionSettings)
+    paper: PaperAccountSettings = Field(default_factory=PaperAccountSettings)
+    execution: ExecutionWorkerSettings = Field(default_factory=ExecutionWorkerSettings)
+    protection: ProtectionSettings = Field(default_factory=ProtectionSettings)
+    exchange: ExchangeSettings = Field(default_factory=ExchangeSettings)
+    marketdata: MarketDataSettings = Field(default_factory=MarketDataSettings)
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+
+    @classmethod
+    def variables(cls) -> dict[str, str]:
+        """Every environment variable read, with the setting it sets (``"TBOT_JWT_SECRET":
+        "api.jwt_secret"``)."""
+        found: dict[str, str] = {}
+        for name, group in cls.model_fields.items():
+            model = group.annotation
+            assert isinstance(model, type) and issubclass(model, SettingsGroup)
+            for field in model.model_fields:
+                found.update(dict.fromkeys(field_variables(model, field), f"{name}.{field}"))
+        return found

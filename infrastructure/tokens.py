@@ -16,9 +16,9 @@ _ISSUER = "tbot"
 
 class TokenIssuer:
     def __init__(self, settings: Settings, now: Callable[[], datetime]) -> None:
-        configured = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
+        configured = settings.api.jwt_secret.get_secret_value() if settings.api.jwt_secret else None
         self._secret = configured or secrets.token_urlsafe(48)
-        self.ttl = timedelta(seconds=settings.jwt_ttl_seconds)
+        self.ttl = timedelta(seconds=settings.api.jwt_ttl_seconds)
         self.now = now
 
     def issue(self, user_id: str) -> str:

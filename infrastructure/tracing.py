@@ -14,13 +14,13 @@ from infrastructure.settings import Settings
 
 
 def configure_tracing(settings: Settings, service: str) -> None:
-    if settings.otel_exporter == "none":
+    if settings.observability.otel_exporter == "none":
         return
     exporter: SpanExporter
-    if settings.otel_exporter == "console":
+    if settings.observability.otel_exporter == "console":
         exporter = ConsoleSpanExporter()
-    elif settings.otel_endpoint:
-        exporter = OTLPSpanExporter(endpoint=settings.otel_endpoint)
+    elif settings.observability.otel_endpoint:
+        exporter = OTLPSpanExporter(endpoint=settings.observability.otel_endpoint)
     else:
         exporter = OTLPSpanExporter()  # OTEL_EXPORTER_OTLP_* environment variables, or localhost
     provider = TracerProvider(resource=Resource.create({"service.name": service}))

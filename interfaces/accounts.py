@@ -110,7 +110,7 @@ def accounts_markets(name: Annotated[str, typer.Argument(help="the account's nam
     container = Container()
     settings = container.settings()
     store = _store(container)
-    accounts = CcxtAccounts(store, container.market_store(), settings.exchange_timeout_seconds)
+    accounts = CcxtAccounts(store, container.market_store(), settings.exchange.timeout_seconds)
 
     async def load() -> int:
         try:

@@ -59,7 +59,7 @@ def db_init() -> None:
     harmless)."""
     container = Container()
     backend = install_tables(container)
-    console.print(f"event store tables ready on {container.settings().backend}")
+    console.print(f"event store tables ready on {container.settings().store.backend}")
     console.print(f"read models ready; time series on {backend.kind}")
 
 
@@ -122,7 +122,7 @@ def _play_demo(container: Container) -> DemoReport:
     backend = prepare_tables(container)
     read_models = container.read_models()
     report = run_demo(container.bus(), container.store(), container.prices())
-    console.print(f"[bold]tbot demo[/bold] on the {settings.backend} event store")
+    console.print(f"[bold]tbot demo[/bold] on the {settings.store.backend} event store")
     for step in report.steps:
         console.print(f" - {step}")
     failures = projection_job(container, list(ALL_NAMES)).drain()

@@ -57,7 +57,7 @@ def serve(
 def api_socket(settings: Settings, host: str | None, port: int | None) -> socket.socket:
     """The API's socket, bound and listening before the command writes anything, so a busy port
     ends it at once; the server is handed this socket, so nothing can take the port in between."""
-    host, port = host or settings.api_host, port or settings.api_port
+    host, port = host or settings.api.host, port or settings.api.port
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
     except socket.gaierror as error:

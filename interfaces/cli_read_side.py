@@ -92,9 +92,9 @@ def status(
     stopped it (or that its last batch met), if any."""
     container = Container()
     read_models = container.read_models()
-    live_store = container.live_store() if container.settings().redis_url is not None else None
+    live_store = container.live_store() if container.settings().redis.url is not None else None
     holders: dict[str, str] = {}
-    if container.settings().backend == "postgres":
+    if container.settings().store.backend == "postgres":
         with read_models.engine.connect() as conn:
             holders = {name: f"pid {pid}" for name, pid in advisory_holders(conn, ALL_NAMES).items()}
     rows = projection_status(
@@ -240,14 +240,15 @@ def audit_verify() -> None:
     live.check_installed()
     scratch_schema = f"tbot_verify_{uuid.uuid4().hex[:8]}"
     with tempfile.TemporaryDirectory() as scratch_dir:
-        if settings.backend == "postgres":
+        if settings.store.backend == "postgres":
             with live.engine.begin() as conn:
                 conn.execute(text(f'CREATE SCHEMA "{scratch_schema}"'))
             scratch_engine = create_read_engine(settings, schema=scratch_schema)
         else:
-            scratch_settings = settings.model_copy(
+            scratch_store = settings.store.model_copy(
                 update={"read_sqlite_path": Path(scratch_dir) / "verify.sqlite3"}
             )
+            scratch_settings = settings.model_copy(update={"store": scratch_store})
             scratch_engine = create_read_engine(scratch_settings)
         try:
             scratch = read_models_on(scratch_engine)
@@ -255,7 +256,7 @@ def audit_verify() -> None:
             differences = verify(container.reader(), live, scratch, SQL_NAMES)
         finally:
             scratch_engine.dispose()
-            if settings.backend == "postgres":
+            if settings.store.backend == "postgres":
                 with live.engine.begin() as conn:
                     conn.execute(text(f'DROP SCHEMA IF EXISTS "{scratch_schema}" CASCADE'))
     if not differences:

@@ -44,13 +44,14 @@ from projections.ports import LiveStore, Wakeup
 
 def reference_prices(settings: Settings) -> dict[Symbol, Decimal]:
     return {
-        Symbol.parse(text, "reference_prices"): price for text, price in settings.reference_prices.items()
+        Symbol.parse(text, "reference_prices"): price
+        for text, price in settings.marketdata.reference_prices.items()
     }
 
 
 def credential_store(settings: Settings, engine: Engine, clock: Clock) -> CredentialStore:
     """The exchange accounts' credentials, sealed under TBOT_CREDENTIALS_KEY."""
-    key = settings.credentials_key.get_secret_value() if settings.credentials_key else None
+    key = settings.exchange.credentials_key.get_secret_value() if settings.exchange.credentials_key else None
     return CredentialStore(engine, key, clock.now)
 
 
@@ -102,7 +103,7 @@ class Container(containers.DeclarativeContainer):
         prices=prices,
         markets=markets,
         accounts=known_accounts,
-        max_attempts=settings.provided.max_command_attempts,
+        max_attempts=settings.provided.store.max_command_attempts,
         turns=turns,
     )
     bus = providers.Singleton(CommandBus, deps=handler_deps)
@@ -111,7 +112,7 @@ class Container(containers.DeclarativeContainer):
     read_models = providers.Singleton(read_models_on, engine=read_engine)
     reader = providers.Singleton(event_reader, store=store)
     live_store = providers.Singleton(live_store_of, settings=settings)
-    live_projection = providers.Singleton(LiveProjection, max_feed_length=settings.provided.feed_max_length)
+    live_projection = providers.Singleton(LiveProjection, max_feed_length=settings.provided.feed.max_length)
     locks = providers.Factory(open_ownership, settings=settings, engine=read_engine)
     wakeup = providers.Factory(wakeup_on, store=store)
 
@@ -124,5 +125,5 @@ class Container(containers.DeclarativeContainer):
     price_watch = providers.Singleton(
         PriceWatch,
         read=mark_price_store.provided.read,
-        poll_seconds=settings.provided.feed_price_poll_seconds,
+        poll_seconds=settings.provided.feed.price_poll_seconds,
     )

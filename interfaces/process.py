@@ -9,5 +9,5 @@ from infrastructure.tracing import configure_tracing
 
 def prepare_process(settings: Settings, service: str) -> None:
     """Structured logs as the settings say, and trace spans named after ``service``."""
-    configure_logging(settings.log_format, settings.log_level)
+    configure_logging(settings.observability.log_format, settings.observability.log_level)
     configure_tracing(settings, service)

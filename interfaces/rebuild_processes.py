@@ -23,7 +23,7 @@ class PartitionFailed(RuntimeError):
 
 
 def default_processes(settings: Settings) -> int:
-    return settings.rebuild_processes or os.cpu_count() or 1
+    return settings.projections.rebuild_processes or os.cpu_count() or 1
 
 
 class ProcessPartitions:

@@ -40,7 +40,7 @@ def install_worker_tables(engine: Engine) -> None:
 
 def prepare_tables(container: Container) -> TimeSeries:
     """The tables in place: made on the embedded default, checked on PostgreSQL."""
-    if container.settings().backend == "sqlite":
+    if container.settings().store.backend == "sqlite":
         return install_tables(container)
     return require_tables(container)
 

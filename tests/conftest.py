@@ -14,6 +14,7 @@ from pydantic import SecretStr
 from infrastructure.settings import Settings
 from tests.support.fake_binance import FakeBinance
 from tests.support.schemas import fresh_schema
+from tests.support.settings import changed, embedded_store
 from tests.support.world import World, world_on
 
 
@@ -28,9 +29,7 @@ def _service_url(name: str) -> str:
 
 @pytest.fixture
 def sqlite_settings(tmp_path: Path) -> Settings:
-    return Settings(  # type: ignore[call-arg]
-        _env_file=None, sqlite_path=tmp_path / "events.sqlite3", read_sqlite_path=tmp_path / "read.sqlite3"
-    )
+    return Settings(store=embedded_store(tmp_path))
 
 
 @pytest.fixture
@@ -55,13 +54,13 @@ def module_postgres_redis_settings() -> Iterator[Settings]:
     """One schema (and Redis namespace) shared by a module's tests, e.g. behind one server process."""
     redis_url = _service_url("TBOT_TEST_REDIS_URL")
     with fresh_schema(_service_url("TBOT_TEST_DATABASE_URL"), postgres_pool_size=12) as settings:
-        yield settings.model_copy(update={"redis_url": SecretStr(redis_url)})
+        yield changed(settings, redis={"url": SecretStr(redis_url)})
 
 
 @pytest.fixture
 def postgres_redis_settings(postgres_settings: Settings, redis_url: str) -> Settings:
     """PostgreSQL for events and read models, Redis for the live model (keys namespaced per schema)."""
-    return postgres_settings.model_copy(update={"redis_url": SecretStr(redis_url)})
+    return changed(postgres_settings, redis={"url": SecretStr(redis_url)})
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

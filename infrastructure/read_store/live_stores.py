@@ -290,7 +290,7 @@ class MemoryLiveStore:
 
 def open_live_store(settings: Settings) -> RedisLiveStore | MemoryLiveStore:
     """Redis when REDIS_URL is set (keys namespaced by the database schema), else this process."""
-    if settings.redis_url is None:
+    if settings.redis.url is None:
         return MemoryLiveStore()
-    client = redis.Redis.from_url(settings.redis_url.get_secret_value(), socket_timeout=10)
-    return RedisLiveStore(client, namespace=f"tbot:{settings.postgres_schema}")
+    client = redis.Redis.from_url(settings.redis.url.get_secret_value(), socket_timeout=10)
+    return RedisLiveStore(client, namespace=f"tbot:{settings.store.postgres_schema}")

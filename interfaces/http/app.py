@@ -26,7 +26,7 @@ def create_app(container: Container) -> FastAPI:
         await container.query_engine().dispose()
         container.store().close()
 
-    max_body_bytes = container.settings().api_max_body_bytes
+    max_body_bytes = container.settings().api.max_body_bytes
     # Swagger UI and ReDoc from the assets fastapi-offline ships, so the docs work without internet.
     app = FastAPIOffline(
         title="tbot",
@@ -38,7 +38,7 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     app.state.feed_hub = FeedHub(
-        container.feed_source(), container.settings().feed_queue_limit, container.price_watch()
+        container.feed_source(), container.settings().feed.queue_limit, container.price_watch()
     )
     install_error_handlers(app)
 

@@ -143,8 +143,8 @@ class _Connection:
         self.hub = hub
         self.caller = caller
         self.prices = prices
-        self.heartbeat_seconds: float = settings.feed_heartbeat_seconds
-        self.send_timeout: float = settings.feed_send_timeout_seconds
+        self.heartbeat_seconds: float = settings.feed.heartbeat_seconds
+        self.send_timeout: float = settings.feed.send_timeout_seconds
         self.now = now
         self.subscription: Subscription | None = None
         self.sent = 0  # the position of the last event sent, or the point the client is known to be at

@@ -70,7 +70,7 @@ async def _caught_up(conn: AsyncConnection, box: Container, names: Sequence[str]
     head = await run_in_threadpool(box.store().last_position)
     if wanted > head:
         raise InvalidInput("query.min_position", f"is beyond the newest event (position {head})")
-    deadline = time.monotonic() + box.settings().read_wait_seconds
+    deadline = time.monotonic() + box.settings().api.read_wait_seconds
     while True:
         reached = (await conn.execute(queries.applied_position(names))).scalar_one()
         await conn.rollback()  # a fresh snapshot for the next look

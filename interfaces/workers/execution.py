@@ -99,21 +99,21 @@ def build_execution_worker(container: Container, locks: Ownership | None = None)
     settings = container.settings()
     clock = container.clock()
     paper = PaperSettings(
-        maker_fee=settings.paper_maker_fee,
-        taker_fee=settings.paper_taker_fee,
-        slippage_bps=settings.paper_slippage_bps,
-        partial_fills=settings.paper_partial_fills,
-        seed=settings.paper_seed,
+        maker_fee=settings.paper.maker_fee,
+        taker_fee=settings.paper.taker_fee,
+        slippage_bps=settings.paper.slippage_bps,
+        partial_fills=settings.paper.partial_fills,
+        seed=settings.paper.seed,
     )
     engine = container.read_engine()
     live = CcxtAccounts(
         container.credentials(),
         container.market_store(),
-        settings.exchange_timeout_seconds,
-        streams=settings.exchange_streams,
+        settings.exchange.timeout_seconds,
+        streams=settings.exchange.streams,
     )
     journal = PaperJournal(engine)
-    balances = settings.paper_balances
+    balances = settings.paper.balances
     accounts = ExchangeAccounts(journal, balances, PAPER_MARKETS, paper, clock.now, container.prices(), live)
     manager = ExecutionManager(
         bus=container.bus(),
@@ -123,13 +123,13 @@ def build_execution_worker(container: Container, locks: Ownership | None = None)
         events=container.reader(),
         clock=clock,
         settings=ExecutionSettings(
-            batch_size=settings.execution_batch_size,
-            concurrency=settings.execution_concurrency,
-            settle_seconds=settings.execution_settle_seconds,
+            batch_size=settings.execution.batch_size,
+            concurrency=settings.execution.concurrency,
+            settle_seconds=settings.execution.settle_seconds,
             # polls at the usual pace go on for three polls' time after a stream (re)connects
-            stream_grace_seconds=3 * settings.execution_poll_seconds,
-            stream_sweep_seconds=settings.execution_sweep_seconds,
+            stream_grace_seconds=3 * settings.execution.poll_seconds,
+            stream_sweep_seconds=settings.execution.sweep_seconds,
         ),
     )
-    job = ExecutionJob(manager, accounts, container.wakeup(), settings.execution_poll_seconds)
+    job = ExecutionJob(manager, accounts, container.wakeup(), settings.execution.poll_seconds)
     return Supervisor(job, locks or container.locks())

@@ -104,28 +104,28 @@ class MarketDataJob:
 def build_offline_source(settings: Settings, clock: Clock, marks: MarkPriceStore) -> CandleSource:
     """The configured offline source; a random walk starts each symbol at its mark price, if it
     has one."""
-    if settings.marketdata_source == "csv":
-        if settings.marketdata_csv is None:
+    if settings.marketdata.source == "csv":
+        if settings.marketdata.csv is None:
             fail_usage("marketdata_csv: required when marketdata_source is csv (TBOT_MARKETDATA_CSV)")
-        if not settings.marketdata_csv.is_file():
-            fail_usage(f"marketdata_csv: no such file {settings.marketdata_csv}")
-        candles = list(read_candles_csv(settings.marketdata_csv))
-        return CsvReplay(candles, clock.now(), settings.marketdata_replay_speed)
+        if not settings.marketdata.csv.is_file():
+            fail_usage(f"marketdata_csv: no such file {settings.marketdata.csv}")
+        candles = list(read_candles_csv(settings.marketdata.csv))
+        return CsvReplay(candles, clock.now(), settings.marketdata.replay_speed)
     start: dict[Symbol, Decimal] = {}
     marked = marks.read()
-    for text in settings.marketdata_symbols:
+    for text in settings.marketdata.symbols:
         symbol = Symbol.parse(text, "marketdata_symbols")
         if symbol not in PAPER_MARKETS:
             fail_usage(f"marketdata_symbols: {text} is not a listed market")
         price = (
             marked[symbol][0]
             if symbol in marked
-            else settings.reference_prices.get(text, START_PRICES.get(text))
+            else settings.marketdata.reference_prices.get(text, START_PRICES.get(text))
         )
         if price is None:
             fail_usage(f"reference_prices: the random walk needs a starting price for {text}")
         start[symbol] = price
-    return RandomWalk(start, PAPER_MARKETS, seed=settings.marketdata_seed)
+    return RandomWalk(start, PAPER_MARKETS, seed=settings.marketdata.seed)
 
 
 def _exchange_sources(
@@ -135,18 +135,18 @@ def _exchange_sources(
     its exchange's tickers."""
     credentials = _exchange_credentials(settings, store)
     source = _exchange_source(settings, credentials)
-    if not settings.exchange_streams:
+    if not settings.exchange.streams:
         return source, None
-    exchange = open_exchange(credentials, settings.exchange_timeout_seconds)
+    exchange = open_exchange(credentials, settings.exchange.timeout_seconds)
     if exchange.has.get("watchTicker") is not True:
         return source, None
     # a symbol is left to the candles once its stream has been quiet for three ticks
-    quiet = 3 * settings.marketdata_interval_seconds
+    quiet = 3 * settings.marketdata.interval_seconds
     return source, CcxtTickers(exchange, source.symbols, marks.write, clock.now, fresh_seconds=quiet)
 
 
 def _exchange_credentials(settings: Settings, store: CredentialStore) -> ExchangeCredentials:
-    account = settings.marketdata_account
+    account = settings.marketdata.account
     if not account:
         fail_usage("marketdata_account: required when marketdata_source is ccxt (TBOT_MARKETDATA_ACCOUNT)")
     credentials = store.load(account)
@@ -157,8 +157,8 @@ def _exchange_credentials(settings: Settings, store: CredentialStore) -> Exchang
 
 def _exchange_source(settings: Settings, credentials: ExchangeCredentials) -> CcxtCandles:
     account = credentials.account
-    symbols = [Symbol.parse(text, "marketdata_symbols") for text in settings.marketdata_symbols]
-    source = CcxtCandles(open_exchange(credentials, settings.exchange_timeout_seconds), symbols)
+    symbols = [Symbol.parse(text, "marketdata_symbols") for text in settings.marketdata.symbols]
+    source = CcxtCandles(open_exchange(credentials, settings.exchange.timeout_seconds), symbols)
     try:
         unlisted = source.check_symbols()
     except ccxt.BaseError as error:
@@ -179,11 +179,11 @@ def market_data_job(container: Container) -> MarketDataJob:
     marks = container.mark_price_store()
     source: CandleSource
     tickers = None
-    if settings.marketdata_source == "ccxt":
+    if settings.marketdata.source == "ccxt":
         source, tickers = _exchange_sources(settings, container.credentials(), marks, clock)
     else:
         source = build_offline_source(settings, clock, marks)
-    return MarketDataJob(source, candles, marks, clock, settings.marketdata_interval_seconds, tickers)
+    return MarketDataJob(source, candles, marks, clock, settings.marketdata.interval_seconds, tickers)
 
 
 def build_market_data_worker(

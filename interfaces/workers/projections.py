@@ -21,8 +21,8 @@ def projection_job(
         wakeup=container.wakeup(),
         live=container.live_projection(),
         live_store=container.live_store().bound,
-        batch_size=settings.projection_batch_size,
-        poll_seconds=settings.projection_poll_seconds,
+        batch_size=settings.projections.batch_size,
+        poll_seconds=settings.projections.poll_seconds,
         now=container.clock().now,
     )
 

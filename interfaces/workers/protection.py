@@ -66,5 +66,5 @@ def build_protection_worker(
         container.prices(),
         container.clock(),
     )
-    job = ProtectionJob(manager, container.settings().protection_poll_seconds)
+    job = ProtectionJob(manager, container.settings().protection.poll_seconds)
     return Supervisor(job, locks or container.locks())

@@ -42,6 +42,7 @@ from tests.benchmarks.http_load import latency_summary
 from tests.support.conflicts import Conflicts
 from tests.support.prices import PriceBook
 from tests.support.schemas import fresh_schema
+from tests.support.settings import changed
 
 PRICE = Decimal(50000)
 SETTLE_TIMEOUT = 300.0
@@ -150,13 +151,12 @@ def run(
 def contended(database_url: str, rate: float, seconds: float, threads: int) -> Outcome:
     prices = PriceBook({Symbol("BTC", "USDT"): PRICE})
     api_conflicts, execution_conflicts = Conflicts(), Conflicts()
-    with fresh_schema(
-        database_url,
-        "bench",
-        postgres_pool_size=threads + 4,
-        paper_balances={"USDT": Decimal(100_000_000), "BTC": Decimal(1000)},
-        execution_poll_seconds=0.1,
-    ) as settings:
+    with fresh_schema(database_url, "bench", postgres_pool_size=threads + 4) as postgres:
+        settings = changed(
+            postgres,
+            paper={"balances": {"USDT": Decimal(100_000_000), "BTC": Decimal(1000)}},
+            execution={"poll_seconds": 0.1},
+        )
         create_tables(settings)
         api = Container()
         execution = Container()

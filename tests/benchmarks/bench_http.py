@@ -32,6 +32,7 @@ from tests.benchmarks.bench_place_order import pgbench_tps
 from tests.benchmarks.http_load import latency_summary, started_bots
 from tests.support.api import Api, api_on
 from tests.support.schemas import fresh_schema
+from tests.support.settings import changed
 
 CLIENTS = 16
 BOTS_PER_CLIENT = 4
@@ -165,7 +166,7 @@ def main() -> None:
     with (
         fresh_schema(args.database_url, "bench") as postgres,
         api_on(
-            postgres.model_copy(update={"redis_url": SecretStr(args.redis_url)}), {"bench": "trader"}, **env
+            changed(postgres, redis={"url": SecretStr(args.redis_url)}), {"bench": "trader"}, **env
         ) as api,
     ):
         bots = started_bots(api, "bench", CLIENTS * BOTS_PER_CLIENT, "b")

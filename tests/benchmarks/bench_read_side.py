@@ -24,7 +24,7 @@ from sqlalchemy import text
 
 from infrastructure.event_store import create_tables, open_store
 from infrastructure.read_store.schemas import quoted
-from infrastructure.settings import Settings
+from infrastructure.settings import RedisSettings, Settings, StoreSettings
 from interfaces.composition import Container
 from interfaces.rebuild_processes import ProcessPartitions, default_processes
 from interfaces.workers.projections import projection_worker
@@ -169,11 +169,11 @@ def main() -> None:
     args = parser.parse_args()
 
     def settings() -> Settings:
-        return Settings(  # type: ignore[call-arg]
-            _env_file=None,
-            DATABASE_URL=args.database_url,
-            POSTGRES_SCHEMA=f"bench_{uuid.uuid4().hex[:8]}",
-            REDIS_URL=SecretStr(args.redis_url),
+        return Settings(
+            store=StoreSettings(
+                database_url=args.database_url, postgres_schema=f"bench_{uuid.uuid4().hex[:8]}"
+            ),
+            redis=RedisSettings(url=SecretStr(args.redis_url)),
         )
 
     print("| measure | figure |\n|---|---|")

@@ -30,6 +30,7 @@ from tests.benchmarks.http_load import latency_summary, started_bots
 from tests.support.api import PRICES, Api, api_on
 from tests.support.processes import start_tbot, stop
 from tests.support.schemas import fresh_schema
+from tests.support.settings import changed
 
 BOTS = 32
 POLL = 0.005
@@ -106,17 +107,17 @@ def main() -> None:
     rates = [args.rate, args.rate / 5]
     results = []
     with fresh_schema(args.database_url, "bench") as postgres:
-        settings = postgres.model_copy(update={"redis_url": SecretStr(args.redis_url)})
+        settings = changed(postgres, redis={"url": SecretStr(args.redis_url)})
         with api_on(settings, {"bench": "trader"}, **env) as api:
             execution = start_tbot(settings, "execution", "run", **env)
             try:
                 bots = started_bots(api, "bench", BOTS, "rt")
                 asyncio.run(
-                    round_trips(api, args.database_url, postgres.postgres_schema, bots, 20, 2)
+                    round_trips(api, args.database_url, postgres.store.postgres_schema, bots, 20, 2)
                 )  # warm up
                 for rate in rates:
                     print(f"bench_round_trip: {rate:.0f}/s", file=sys.stderr, flush=True)
-                    schema = postgres.postgres_schema
+                    schema = postgres.store.postgres_schema
                     results.append(
                         asyncio.run(round_trips(api, args.database_url, schema, bots, rate, args.seconds))
                     )

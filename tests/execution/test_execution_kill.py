@@ -84,9 +84,9 @@ def test_a_worker_killed_between_submit_and_record_is_reconciled_without_a_secon
 def _writes_held(settings: Settings) -> Iterator[psycopg.Connection[Any]]:
     """Holds the event store's table lock (as a long transaction elsewhere would), so every write
     waits; released when the block ends."""
-    assert settings.database_url is not None
-    with psycopg.connect(settings.database_url.get_secret_value()) as conn:
-        conn.execute(f'LOCK TABLE "{settings.postgres_schema}".tbot_events IN EXCLUSIVE MODE')
+    assert settings.store.database_url is not None
+    with psycopg.connect(settings.store.database_url.get_secret_value()) as conn:
+        conn.execute(f'LOCK TABLE "{settings.store.postgres_schema}".tbot_events IN EXCLUSIVE MODE')
         yield conn
         conn.rollback()
 
@@ -94,7 +94,7 @@ def _writes_held(settings: Settings) -> Iterator[psycopg.Connection[Any]]:
 def _writers_waiting(conn: psycopg.Connection[Any], settings: Settings) -> int:
     row = conn.execute(
         "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = %s::regclass",
-        (f'"{settings.postgres_schema}".tbot_events',),
+        (f'"{settings.store.postgres_schema}".tbot_events',),
     ).fetchone()
     return int(row[0]) if row else 0
 

@@ -17,13 +17,14 @@ from application import commands as c
 from application.execution.state import EventSource, StoredEvent
 from domain.order import Order
 from domain.order_states import OrderStatus
-from infrastructure.settings import Settings
+from infrastructure.settings import ExecutionWorkerSettings, MarketDataSettings, ProjectionSettings, Settings
 from interfaces.composition import Container
 from interfaces.tables import install_worker_tables
 from interfaces.workers.execution import ExecutionJob, build_execution_worker
 from interfaces.workers.supervisor import Supervisor
 from tests.support.processes import wait_for
 from tests.support.scripted_exchange import FailingBus
+from tests.support.settings import embedded_store
 from tests.support.world import World, world_on
 
 
@@ -36,13 +37,11 @@ def _worker(settings: Settings) -> tuple[Supervisor[ExecutionJob], threading.Thr
 
 
 def test_a_standby_takes_over_when_the_holder_stops(tmp_path: Path) -> None:
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None,
-        sqlite_path=tmp_path / "events.sqlite3",
-        read_sqlite_path=tmp_path / "read.sqlite3",
-        reference_prices={"BTC/USDT": Decimal(50000)},
-        execution_poll_seconds=0.05,
-        projection_poll_seconds=0.05,
+    settings = Settings(
+        store=embedded_store(tmp_path),
+        marketdata=MarketDataSettings(reference_prices={"BTC/USDT": Decimal(50000)}),
+        execution=ExecutionWorkerSettings(poll_seconds=0.05),
+        projections=ProjectionSettings(poll_seconds=0.05),
     )
     container = Container()
     container.settings.override(providers.Object(settings))
@@ -79,12 +78,10 @@ def _hand_over(world: World, settings: Settings) -> None:
 
 
 def _sqlite(tmp_path: Path) -> Settings:
-    return Settings(  # type: ignore[call-arg]
-        _env_file=None,
-        sqlite_path=tmp_path / "events.sqlite3",
-        read_sqlite_path=tmp_path / "read.sqlite3",
-        reference_prices={"BTC/USDT": Decimal(50000)},
-        execution_poll_seconds=0.05,
+    return Settings(
+        store=embedded_store(tmp_path),
+        marketdata=MarketDataSettings(reference_prices={"BTC/USDT": Decimal(50000)}),
+        execution=ExecutionWorkerSettings(poll_seconds=0.05),
     )
 
 

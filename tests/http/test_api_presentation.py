@@ -25,6 +25,7 @@ from infrastructure.mark_prices import open_mark_price_store
 from infrastructure.read_database import create_read_engine
 from infrastructure.settings import Settings
 from tests.support.api import LIMITS, Api, api_on
+from tests.support.settings import embedded_store
 from tests.support.world import World, world_on
 
 _REFERENCES = re.compile(r"""(?:href|src|spec-url)="([^"]+)"|\burl: '([^']+)'""")
@@ -41,9 +42,7 @@ class Running:
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     folder = Path(tmp_path_factory.mktemp("presentation"))
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, sqlite_path=folder / "events.sqlite3", read_sqlite_path=folder / "read.sqlite3"
-    )
+    settings = Settings(store=embedded_store(folder))
     with api_on(settings, {"alice": "trader"}) as api, world_on(settings) as world:
         yield Running(api, world, settings)
 

@@ -26,6 +26,7 @@ from tests.support.api import LIMITS, Api, api_on
 from tests.support.feed import FeedClient, StalledClient
 from tests.support.generate import Generator
 from tests.support.redis_server import RedisServer, redis_server
+from tests.support.settings import changed
 from tests.support.world import world_on
 
 pytestmark = pytest.mark.postgres
@@ -205,7 +206,7 @@ def test_resume_after_redis_lost_everything(
 ) -> None:
     """Redis restarted empty while the client was away: the live model is rebuilt from the event
     store, and what its (short) stream no longer holds comes from the event store."""
-    settings = postgres_settings.model_copy(update={"redis_url": SecretStr(own_redis.url)})
+    settings = changed(postgres_settings, redis={"url": SecretStr(own_redis.url)})
     with api_on(settings, {"alice": "trader"}, TBOT_FEED_MAX_LENGTH="10", **FAST) as api:
         bot = api.create_bot("alice", limits=BUSY_LIMITS)
         with FeedClient(api, "alice") as client, FeedClient(api, "alice") as bystander:

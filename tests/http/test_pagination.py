@@ -33,6 +33,7 @@ from interfaces.workers.projections import projection_job
 from projections.models.catalog import ALL_NAMES
 from tests.support.clock import ManualClock
 from tests.support.prices import PriceBook
+from tests.support.settings import changed
 from tests.support.world import ACTOR, BTC, ETH, LIMITS
 
 ROOMY = {**LIMITS, "max_open_orders": 100, "max_orders_per_minute": 1000}
@@ -91,9 +92,7 @@ def server_on(settings: Settings) -> Iterator[Server]:
     """The HTTP application in process, with a clock the test moves and a key for ACTOR."""
     clock = ManualClock()
     container = Container()
-    container.settings.override(
-        providers.Object(settings.model_copy(update={"rate_limit_per_second": 10_000}))
-    )
+    container.settings.override(providers.Object(changed(settings, api={"rate_limit_per_second": 10_000})))
     container.clock.override(providers.Object(clock))
     container.prices.override(providers.Object(PriceBook({BTC: Decimal(50000), ETH: Decimal(2500)})))
     create_tables(settings)

@@ -24,6 +24,7 @@ from domain.position import Position
 from infrastructure.bot_turns import open_bot_turns
 from infrastructure.settings import Settings
 from tests.support.conflicts import Conflicts
+from tests.support.settings import changed
 from tests.support.world import BTC, LIMITS, World, world_on
 
 THREADS, PER_THREAD = 16, 6
@@ -127,7 +128,7 @@ def test_a_writer_outside_the_turns_conflicts_and_the_command_is_retried_on_the_
 def test_a_turn_held_too_long_elsewhere_ends_the_command_as_busy_with_nothing_written(
     postgres_settings: Settings,
 ) -> None:
-    impatient = postgres_settings.model_copy(update={"bot_turn_wait_seconds": 0.2})
+    impatient = changed(postgres_settings, store={"bot_turn_wait_seconds": 0.2})
     elsewhere = open_bot_turns(impatient)  # another process's turns
     assert elsewhere is not None
     with world_on(impatient) as world:

@@ -8,7 +8,7 @@ import psycopg
 import pytest
 from dependency_injector import providers
 
-from infrastructure.settings import Settings
+from infrastructure.settings import Settings, StoreSettings
 from interfaces.composition import Container
 from tests.integration.cli_support import invoke, sqlite_env, tbot
 
@@ -57,7 +57,8 @@ def test_users_create_and_keys_create_make_a_key_that_authenticates(tmp_path: Pa
     printed = invoke("keys", "create", "alice", **env)
     assert printed.exit_code == 0, printed.output
     container = Container()
-    settings = Settings(sqlite_path=tmp_path / "e.db", read_sqlite_path=tmp_path / "r.db")
+    store = StoreSettings(sqlite_path=tmp_path / "e.db", read_sqlite_path=tmp_path / "r.db")  # as sqlite_env
+    settings = Settings(store=store)
     container.settings.override(providers.Object(settings))
     caller = container.identity().by_key(printed.stdout.strip())
     container.read_engine().dispose()

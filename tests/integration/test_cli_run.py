@@ -120,8 +120,8 @@ def test_a_signal_stops_run_after_activity_without_a_traceback(
 @pytest.mark.postgres
 def test_sigterm_stops_run_on_postgres_without_a_traceback(postgres_settings: Settings) -> None:
     env = {
-        "DATABASE_URL": postgres_settings.database_url.get_secret_value(),  # type: ignore[union-attr]
-        "POSTGRES_SCHEMA": postgres_settings.postgres_schema,
+        "DATABASE_URL": postgres_settings.store.database_url.get_secret_value(),  # type: ignore[union-attr]
+        "POSTGRES_SCHEMA": postgres_settings.store.postgres_schema,
     }
     assert tbot("db", "init", **env).returncode == 0
     returncode, stderr = _run_then_stop(env, signal.SIGTERM)

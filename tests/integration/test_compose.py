@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 import yaml
-from pydantic import AliasChoices
 from typer.testing import CliRunner
 
 from infrastructure.settings import Settings
@@ -18,19 +17,6 @@ from interfaces.cli import app
 COMPOSE = Path(__file__).resolve().parents[2] / "docker-compose.yml"
 SERVICES: dict[str, Any] = yaml.safe_load(COMPOSE.read_text())["services"]
 TBOT_SERVICES = {name: s for name, s in SERVICES.items() if s.get("command", [None])[0] == "tbot"}
-
-
-def _setting_names() -> set[str]:
-    names = set()
-    for name, field in Settings.model_fields.items():
-        alias = field.validation_alias
-        if isinstance(alias, AliasChoices):
-            names |= {str(choice).upper() for choice in alias.choices}
-        elif isinstance(alias, str):
-            names.add(alias.upper())
-        else:
-            names.add(f"TBOT_{name.upper()}")
-    return names
 
 
 def _help(args: list[str]) -> str:
@@ -69,9 +55,9 @@ def test_each_variable_is_a_real_setting_with_a_valid_value(
     service: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     environment: dict[str, str] = TBOT_SERVICES[service].get("environment", {})
-    unknown = set(map(str.upper, environment)) - _setting_names()
+    unknown = set(map(str.upper, environment)) - set(Settings.variables())
     assert not unknown, f"{service} sets variables that are no setting: {sorted(unknown)}"
     for name, value in environment.items():
         # ${VAR:?message} is filled in by compose: a stand-in of a valid shape
         monkeypatch.setenv(name, re.sub(r"\$\{[^}]*\}", "x" * 32, str(value)))
-    Settings(_env_file=None)  # type: ignore[call-arg]
+    Settings()

@@ -64,8 +64,8 @@ def test_sealed_credentials_moved_to_another_account_do_not_open(sqlite_settings
 
 def _env(settings: Settings, **extra: str) -> dict[str, str]:
     return {
-        "TBOT_SQLITE_PATH": str(settings.sqlite_path),
-        "TBOT_READ_SQLITE_PATH": str(settings.read_sqlite_path),
+        "TBOT_SQLITE_PATH": str(settings.store.sqlite_path),
+        "TBOT_READ_SQLITE_PATH": str(settings.store.read_sqlite_path),
         **extra,
     }
 

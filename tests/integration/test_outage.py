@@ -26,6 +26,7 @@ from projections.models.envelope import Envelope
 from projections.models.live import LiveProjection
 from tests.support.private_services import PrivateServices, private_services
 from tests.support.schemas import fresh_schema
+from tests.support.settings import changed
 from tests.support.system_run import System, failure_report, settle_and_check, system_on
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -123,7 +124,7 @@ def test_restarts_and_outages_of_postgres_and_redis_lose_nothing_and_end_no_work
     services: PrivateServices, tmp_path: Path
 ) -> None:
     with fresh_schema(services.database_url, postgres_pool_size=12) as pg_settings:
-        settings = pg_settings.model_copy(update={"redis_url": SecretStr(services.redis_url)})
+        settings = changed(pg_settings, redis={"url": SecretStr(services.redis_url)})
         findings, system = _outage_run(services, settings, tmp_path)
     assert not any(findings.values()), failure_report(system.fleet, findings)
 

@@ -25,6 +25,7 @@ from domain.errors import DomainError, InvalidInput
 from infrastructure.settings import Settings
 from tests.support.read_side import ReadSide, read_side_on
 from tests.support.schemas import fresh_schema
+from tests.support.settings import changed, embedded_store
 from tests.support.world import ACTOR, LIMITS, World, world_on
 
 # Any code point, lone surrogates and control characters included; text that may be blank once
@@ -173,11 +174,7 @@ def exercise(world: World, rs: ReadSide, case: Case) -> None:
 @contextmanager
 def embedded() -> Iterator[Settings]:
     with tempfile.TemporaryDirectory() as scratch:
-        yield Settings(  # type: ignore[call-arg]
-            _env_file=None,
-            sqlite_path=Path(scratch) / "events.sqlite3",
-            read_sqlite_path=Path(scratch) / "read.sqlite3",
-        )
+        yield Settings(store=embedded_store(Path(scratch)))
 
 
 def run_case(settings_of: Any, case: Case) -> None:
@@ -203,6 +200,6 @@ def test_the_same_on_postgres_and_redis(postgres_url: str, redis_url: str, case:
     @contextmanager
     def on_postgres() -> Iterator[Settings]:
         with fresh_schema(postgres_url) as chosen:
-            yield chosen.model_copy(update={"redis_url": SecretStr(redis_url)})
+            yield changed(chosen, redis={"url": SecretStr(redis_url)})
 
     run_case(on_postgres, case)

@@ -19,7 +19,7 @@ from domain.bot import Bot
 from domain.order import Order
 from domain.order_states import OrderStatus
 from domain.values import Side, Symbol
-from infrastructure.settings import Settings
+from infrastructure.settings import Settings, StoreSettings
 from tests.support.world import ACTOR, World, world_on
 
 LIMITS: dict[str, Any] = {
@@ -112,7 +112,7 @@ def assert_within_limits(bot: Bot) -> None:
 @given(operations)
 def test_committed_exposure_never_exceeds_the_limits(ops: list[tuple[Any, ...]]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        settings_ = Settings(_env_file=None, sqlite_path=Path(tmp) / "e.sqlite3")  # type: ignore[call-arg]
+        settings_ = Settings(store=StoreSettings(sqlite_path=Path(tmp) / "e.sqlite3"))
         with world_on(settings_) as world:
             world.prices.set(Symbol("BTC", "USDT"), PRICE["BTC/USDT"])
             world.prices.set(Symbol("ETH", "USDT"), PRICE["ETH/USDT"])
@@ -162,7 +162,7 @@ def test_with_the_kill_switch_on_no_admitted_order_can_grow_or_flip_a_position(
     btc: tuple[str, Decimal], eth: tuple[str, Decimal], ops: list[tuple[Any, ...]]
 ) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        settings_ = Settings(_env_file=None, sqlite_path=Path(tmp) / "e.sqlite3")  # type: ignore[call-arg]
+        settings_ = Settings(store=StoreSettings(sqlite_path=Path(tmp) / "e.sqlite3"))
         with world_on(settings_) as world:
             bot_id = world.running_bot(limits=LIMITS)
             open_position(world, bot_id, "BTC/USDT", btc[0], btc[1])

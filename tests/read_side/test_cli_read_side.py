@@ -122,9 +122,9 @@ def test_status_shows_positions_lag_and_backend(recorded: Recorded, read_setting
     rows = {row["name"]: row for row in json.loads(result.stdout)}  # one JSON document
     head = recorded.world.store.last_position()
     assert rows["orders"]["position"] == head - 1 and rows["orders"]["lag_events"] == 1
-    expected_backend = "sqlite" if read_settings.backend == "sqlite" else "postgresql range partitions"
+    expected_backend = "sqlite" if read_settings.store.backend == "sqlite" else "postgresql range partitions"
     assert rows["fills"]["backend"] == expected_backend
-    assert ("live" in rows) == (read_settings.redis_url is not None)
+    assert ("live" in rows) == (read_settings.redis.url is not None)
 
 
 def test_rebuild_all_from_the_cli_keeps_the_rows(recorded: Recorded, read_settings: Settings) -> None:

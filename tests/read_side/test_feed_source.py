@@ -12,6 +12,7 @@ from infrastructure.settings import Settings
 from projections.engine.feed import FeedSource
 from projections.models.live import feed_entries
 from tests.support.read_side import ReadSide, read_side_on
+from tests.support.settings import changed
 from tests.support.world import world_on
 
 KEPT = 10
@@ -19,7 +20,7 @@ KEPT = 10
 
 @pytest.fixture
 def trimmed(read_settings: Settings) -> Iterator[tuple[ReadSide, FeedSource]]:
-    settings = read_settings.model_copy(update={"feed_max_length": KEPT})
+    settings = changed(read_settings, feed={"max_length": KEPT})
     with world_on(settings) as world, read_side_on(settings) as read_side:
         bot = world.running_bot()
         for n in range(12):

@@ -29,6 +29,7 @@ from tests.support.clock import ManualClock
 from tests.support.fake_binance import API_KEY, SECRET, FakeBinance
 from tests.support.processes import wait_for
 from tests.support.read_side import ReadSide, read_side_on
+from tests.support.settings import changed
 from tests.support.world import ACTOR, LIMITS
 
 BTC = Symbol("BTC", "USDT")
@@ -64,9 +65,9 @@ def test_candles_and_marks_follow_the_ticks(market: tuple[ReadSide, MarketDataJo
     prices: MarkPrices = read_side.container.prices()
     assert prices.reference_price(BTC) == ticks[5][BTC].close
     assert prices.reference_price(Symbol("ETH", "BTC")) is None  # neither marked nor configured
-    if read_side.container.settings().redis_url is not None:  # Redis holds the same marks
+    if read_side.container.settings().redis.url is not None:  # Redis holds the same marks
         assert read_side.container.mark_price_store().client.hgetall(
-            f"tbot:{read_side.container.settings().postgres_schema}:prices"
+            f"tbot:{read_side.container.settings().store.postgres_schema}:prices"
         )
 
 
@@ -97,15 +98,17 @@ def test_the_price_band_is_checked_against_the_mark(
     assert denied.value.reason_codes == [ReasonCode.PRICE_BAND]
 
 
-def _exchange_settings(settings: Settings, key: str, **changes: Any) -> Settings:
-    return settings.model_copy(
-        update={
-            "marketdata_source": "ccxt",
-            "marketdata_account": "binance-md",
-            "marketdata_symbols": ["BTC/USDT", "ETH/USDT"],
-            "credentials_key": SecretStr(key),
-            **changes,
-        }
+def _exchange_settings(settings: Settings, key: str, **marketdata: Any) -> Settings:
+    """Market data from the exchange of account binance-md; ``marketdata``: more of its fields."""
+    return changed(
+        settings,
+        marketdata={
+            "source": "ccxt",
+            "account": "binance-md",
+            "symbols": ["BTC/USDT", "ETH/USDT"],
+            **marketdata,
+        },
+        exchange={"credentials_key": SecretStr(key)},
     )
 
 
@@ -143,7 +146,7 @@ def test_marks_come_from_the_ticker_stream_as_the_exchange_pushes_them(
     """With candles polled only every 30 s, a new price is marked within moments: ccxt's
     watch_ticker over the exchange's market stream."""
     key = new_key()
-    settings = _exchange_settings(read_settings, key, marketdata_interval_seconds=30.0)
+    settings = _exchange_settings(read_settings, key, interval_seconds=30.0)
     with read_side_on(settings, ManualClock(datetime.now(UTC))) as read_side:
         engine = read_side.container.read_engine()
         install_worker_tables(engine)
@@ -174,9 +177,9 @@ def test_marks_come_from_the_ticker_stream_as_the_exchange_pushes_them(
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"marketdata_account": None}, "marketdata_account: required"),
-        ({"marketdata_account": "nobody"}, "no exchange account 'nobody'"),
-        ({"marketdata_symbols": ["BTC/USDT", "SOL/USDT"]}, "lists no spot market SOL/USDT"),
+        ({"account": None}, "marketdata_account: required"),
+        ({"account": "nobody"}, "no exchange account 'nobody'"),
+        ({"symbols": ["BTC/USDT", "SOL/USDT"]}, "lists no spot market SOL/USDT"),
     ],
 )
 def test_a_bad_exchange_source_exits_2_naming_the_setting(

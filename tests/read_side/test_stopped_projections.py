@@ -118,7 +118,7 @@ def test_a_stopped_projection_makes_health_unready_and_shows_in_status(read_sett
         assert f"stopped at event #{unknown} (Alien.Landed)" in rows["bots"]["error"]
         assert rows["bots"]["position"] == unknown - 1
         assert rows["orders"]["error"] is None
-        if read_settings.redis_url is not None:  # the in-process live model is another process's
+        if read_settings.redis.url is not None:  # the in-process live model is another process's
             assert f"stopped at event #{unknown} (Alien.Landed)" in rows["live"]["error"]
         table = tbot(read_settings, "projections", "status", COLUMNS="300")
         assert table.returncode == 0, table.stderr

@@ -10,6 +10,7 @@ from infrastructure.settings import Settings
 from interfaces.workers.projections import projection_worker
 from tests.support.processes import wait_for
 from tests.support.read_side import read_side_on
+from tests.support.settings import changed
 from tests.support.world import world_on
 
 
@@ -28,7 +29,7 @@ def test_postgres_notifies_a_listening_worker_of_each_commit(postgres_settings: 
 
 
 def test_without_notifications_polling_keeps_the_projections_current(sqlite_settings: Settings) -> None:
-    settings = sqlite_settings.model_copy(update={"projection_poll_seconds": 0.05})
+    settings = changed(sqlite_settings, projections={"poll_seconds": 0.05})
     with world_on(settings) as world, read_side_on(settings) as rs:
         worker = projection_worker(rs.container, ["orders", "bots"])
         assert not worker.job.wakeup.listening

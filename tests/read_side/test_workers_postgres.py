@@ -25,6 +25,7 @@ from projections.models.catalog import ALL_NAMES
 from tests.support.generate import Generator
 from tests.support.processes import start_tbot, stop, tbot, wait_for
 from tests.support.read_side import ReadSide, read_side_on
+from tests.support.settings import changed
 from tests.support.world import LIMITS, world_on
 
 pytestmark = pytest.mark.postgres
@@ -32,7 +33,7 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture
 def settings(postgres_redis_settings: Settings) -> Settings:
-    return postgres_redis_settings.model_copy(update={"postgres_pool_size": 20})
+    return changed(postgres_redis_settings, store={"postgres_pool_size": 20})
 
 
 @pytest.fixture
@@ -240,7 +241,8 @@ def test_queries_during_a_rebuild_see_the_whole_old_model_then_the_whole_new_one
         generations = {t.name: t.generation for t in read_side.read_models.tracking(conn)}
         tables = set(
             conn.execute(
-                text("SELECT tablename FROM pg_tables WHERE schemaname = :s"), {"s": settings.postgres_schema}
+                text("SELECT tablename FROM pg_tables WHERE schemaname = :s"),
+                {"s": settings.store.postgres_schema},
             )
             .scalars()
             .all()

@@ -32,6 +32,7 @@ from interfaces.composition import Container
 from interfaces.tables import install_worker_tables
 from tests.support.clock import ManualClock
 from tests.support.prices import PriceBook
+from tests.support.settings import embedded_store
 from tests.support.world import BTC, ETH, World
 
 BALANCES = {"USDT": Decimal(100_000), "BTC": Decimal(1), "ETH": Decimal(10)}
@@ -162,11 +163,7 @@ def execution_on(
 def scratch_execution() -> Iterator[Execution]:
     """A started execution on SQLite files of its own (one per hypothesis example)."""
     with tempfile.TemporaryDirectory() as folder:
-        stores = Settings(  # type: ignore[call-arg]
-            _env_file=None,
-            sqlite_path=Path(folder) / "events.sqlite3",
-            read_sqlite_path=Path(folder) / "read.sqlite3",
-        )
+        stores = Settings(store=embedded_store(Path(folder)))
         with execution_on(stores) as execution:
             execution.start()
             yield execution

@@ -23,17 +23,19 @@ def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
         if not k.startswith(("POSTGRES_", "DATABASE_URL", "REDIS_URL", "TBOT_", "PGAPPNAME"))
     }
     env = {**base, "TBOT_PROJECTION_POLL_SECONDS": "0.2"}
-    if settings.backend == "postgres":
-        assert settings.database_url is not None
+    if settings.store.backend == "postgres":
+        assert settings.store.database_url is not None
         env.update(
-            DATABASE_URL=settings.database_url.get_secret_value(), POSTGRES_SCHEMA=settings.postgres_schema
+            DATABASE_URL=settings.store.database_url.get_secret_value(),
+            POSTGRES_SCHEMA=settings.store.postgres_schema,
         )
     else:
         env.update(
-            TBOT_SQLITE_PATH=str(settings.sqlite_path), TBOT_READ_SQLITE_PATH=str(settings.read_sqlite_path)
+            TBOT_SQLITE_PATH=str(settings.store.sqlite_path),
+            TBOT_READ_SQLITE_PATH=str(settings.store.read_sqlite_path),
         )
-    if settings.redis_url is not None:
-        env["REDIS_URL"] = settings.redis_url.get_secret_value()
+    if settings.redis.url is not None:
+        env["REDIS_URL"] = settings.redis.url.get_secret_value()
     return {**env, **extra}
 
 

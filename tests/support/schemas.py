@@ -9,15 +9,19 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from pydantic import SecretStr
 
-from infrastructure.settings import Settings
+from infrastructure.settings import Settings, StoreSettings
 
 
 @contextmanager
-def fresh_schema(database_url: str, prefix: str = "t", **settings: Any) -> Iterator[Settings]:
+def fresh_schema(database_url: str, prefix: str = "t", **store: Any) -> Iterator[Settings]:
+    """Settings on a schema of their own in ``database_url``; ``store``: more of their store's fields."""
     schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
     try:
-        yield Settings(_env_file=None, DATABASE_URL=database_url, POSTGRES_SCHEMA=schema, **settings)  # type: ignore[call-arg]
+        yield Settings(
+            store=StoreSettings(database_url=SecretStr(database_url), postgres_schema=schema, **store)
+        )
     finally:
         with psycopg.connect(database_url, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))

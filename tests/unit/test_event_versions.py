@@ -16,14 +16,14 @@ from application import commands as c
 from domain.bot import Bot
 from domain.ids import BotId, position_id_for
 from domain.position import Position
-from infrastructure.settings import Settings
+from infrastructure.settings import Settings, StoreSettings
 from tests.support.world import ACTOR, World, world_on
 
 
 @pytest.fixture
 def old_store(tmp_path: Path) -> Iterator[World]:
     """A second, empty event store: the stored events of an older version are written into it."""
-    settings = Settings(_env_file=None, sqlite_path=tmp_path / "old.sqlite3")  # type: ignore[call-arg]
+    settings = Settings(store=StoreSettings(sqlite_path=tmp_path / "old.sqlite3"))
     with world_on(settings) as world:
         yield world
 

@@ -25,8 +25,8 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_nothing_set_means_the_embedded_sqlite_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TBOT_SQLITE_PATH", str(tmp_path / "x" / "e.db"))
     settings = Settings()
-    env = settings.eventsourcing_env(create_table=False)
-    assert settings.backend == "sqlite"
+    env = settings.store.eventsourcing_env(create_table=False)
+    assert settings.store.backend == "sqlite"
     assert env == {
         "CREATE_TABLE": "n",
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
@@ -39,14 +39,14 @@ def test_nothing_set_means_the_embedded_sqlite_file(tmp_path: Path, monkeypatch:
 
 def test_the_aggregate_cache_can_be_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TBOT_AGGREGATE_CACHE_SIZE", "0")
-    assert "AGGREGATE_CACHE_MAXSIZE" not in Settings().eventsourcing_env(create_table=False)
+    assert "AGGREGATE_CACHE_MAXSIZE" not in Settings().store.eventsourcing_env(create_table=False)
 
 
 def test_database_url_selects_postgres(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgresql://u:s3cret@db.internal:6543/trading")
     settings = Settings()
-    env = settings.eventsourcing_env(create_table=True)
-    assert settings.backend == "postgres"
+    env = settings.store.eventsourcing_env(create_table=True)
+    assert settings.store.backend == "postgres"
     assert (env["POSTGRES_HOST"], env["POSTGRES_PORT"], env["POSTGRES_USER"]) == ("db.internal", "6543", "u")
     assert (env["POSTGRES_PASSWORD"], env["POSTGRES_DBNAME"], env["CREATE_TABLE"]) == (
         "s3cret",
@@ -60,7 +60,7 @@ def test_postgres_settings_without_a_url(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("POSTGRES_HOST", "10.0.0.5")
     monkeypatch.setenv("POSTGRES_PASSWORD", "pw")
     monkeypatch.setenv("POSTGRES_SCHEMA", "trading")
-    env = Settings().eventsourcing_env(create_table=False)
+    env = Settings().store.eventsourcing_env(create_table=False)
     assert (env["PERSISTENCE_MODULE"], env["POSTGRES_HOST"], env["POSTGRES_SCHEMA"]) == (
         "eventsourcing.postgres",
         "10.0.0.5",
@@ -76,4 +76,4 @@ def test_bad_settings_are_refused_by_name(monkeypatch: pytest.MonkeyPatch, name:
     monkeypatch.setenv(name, value)
     with pytest.raises(ValidationError) as error:
         Settings()
-    assert name in str(error.value) or "DATABASE_URL" in str(error.value)
+    assert name in str(error.value)
