@@ -26,8 +26,10 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 
+from application.execution.settings import ExecutionSettings
 from domain.errors import InvalidInput
 from domain.values import decimal_field
+from infrastructure.paper_exchange import PaperSettings
 
 Backend = Literal["postgres", "sqlite"]
 CONNECT_TIMEOUT_SECONDS = 5
@@ -330,6 +332,16 @@ class PaperAccountSettings(SettingsGroup):
     partial_fills: bool = Field(default=False, description="paper orders fill in seeded parts")
     seed: int = 0
 
+    def exchange_settings(self) -> PaperSettings:
+        """How the paper exchange matches each account's orders."""
+        return PaperSettings(
+            maker_fee=self.maker_fee,
+            taker_fee=self.taker_fee,
+            slippage_bps=self.slippage_bps,
+            partial_fills=self.partial_fills,
+            seed=self.seed,
+        )
+
 
 class ExecutionWorkerSettings(SettingsGroup):
     """The execution worker's pace (`tbot execution run`)."""
@@ -355,6 +367,17 @@ class ExecutionWorkerSettings(SettingsGroup):
     )
     concurrency: int = Field(default=32, ge=1, le=1000, description="orders worked on at once")
     batch_size: int = Field(default=200, ge=1, le=10_000)
+
+    def manager_settings(self) -> ExecutionSettings:
+        """How the execution manager paces itself."""
+        return ExecutionSettings(
+            batch_size=self.batch_size,
+            concurrency=self.concurrency,
+            settle_seconds=self.settle_seconds,
+            # polls at the usual pace go on for three polls' time after a stream (re)connects
+            stream_grace_seconds=3 * self.poll_seconds,
+            stream_sweep_seconds=self.sweep_seconds,
+        )
 
 
 class ProtectionSettings(SettingsGroup):

@@ -11,12 +11,11 @@ from typing import Any, TypeVar
 
 import structlog
 
-from application.execution import ExecutionManager, ExecutionSettings
+from application.execution import ExecutionManager
 from infrastructure.adapters import PAPER_MARKETS
 from infrastructure.ccxt_accounts import CcxtAccounts
 from infrastructure.exchange_accounts import ExchangeAccounts
 from infrastructure.execution_state import SqlExecutionState
-from infrastructure.paper_exchange import PaperSettings
 from infrastructure.paper_gateway import PaperJournal
 from interfaces.composition import Container
 from interfaces.workers.supervisor import Ownership, Supervisor
@@ -98,13 +97,7 @@ def build_execution_worker(container: Container, locks: Ownership | None = None)
     """The execution worker, holding the `execution` lock among the processes."""
     settings = container.settings()
     clock = container.clock()
-    paper = PaperSettings(
-        maker_fee=settings.paper.maker_fee,
-        taker_fee=settings.paper.taker_fee,
-        slippage_bps=settings.paper.slippage_bps,
-        partial_fills=settings.paper.partial_fills,
-        seed=settings.paper.seed,
-    )
+    paper = settings.paper.exchange_settings()
     engine = container.read_engine()
     live = CcxtAccounts(
         container.credentials(),
@@ -122,14 +115,7 @@ def build_execution_worker(container: Container, locks: Ownership | None = None)
         state=SqlExecutionState(engine),
         events=container.reader(),
         clock=clock,
-        settings=ExecutionSettings(
-            batch_size=settings.execution.batch_size,
-            concurrency=settings.execution.concurrency,
-            settle_seconds=settings.execution.settle_seconds,
-            # polls at the usual pace go on for three polls' time after a stream (re)connects
-            stream_grace_seconds=3 * settings.execution.poll_seconds,
-            stream_sweep_seconds=settings.execution.sweep_seconds,
-        ),
+        settings=settings.execution.manager_settings(),
     )
     job = ExecutionJob(manager, accounts, container.wakeup(), settings.execution.poll_seconds)
     return Supervisor(job, locks or container.locks())
