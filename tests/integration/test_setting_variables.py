@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -135,3 +136,17 @@ def test_a_bad_value_exits_2_naming_the_variable(tmp_path: Path, name: str) -> N
     assert bad is not None
     result = invoke("keys", "create", "alice", **sqlite_env(tmp_path, **{name: bad}))
     assert_user_error(result.exit_code, result.stderr, "error: invalid setting ", name)
+
+
+def test_the_operations_guide_lists_each_variable_in_its_group() -> None:
+    """docs/operations.md, "Settings reference": a table per group, a row per field, naming its
+    variables."""
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text(encoding="utf-8")
+    reference = guide.split("\n## Settings reference\n", 1)[1].split("\n## ", 1)[0]
+    listed: dict[str, str] = {}
+    for section in reference.split("\n### `")[1:]:
+        group = section.split("`", 1)[0]
+        for row in re.findall(r"^\| (`[A-Z_]+`(?: or `[A-Z_]+`)*) \| `([a-z_]+)` \|", section, re.MULTILINE):
+            names, field = row
+            listed.update(dict.fromkeys(re.findall(r"`([A-Z_]+)`", names), f"{group}.{field}"))
+    assert listed == Settings.variables()
