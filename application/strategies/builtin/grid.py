@@ -4,8 +4,10 @@ each, ``spacing`` apart (a fraction of the reference). Long only: it sells only 
 How it keeps its orders, with nothing remembered between decisions (a strategy keeps no state):
 
 - A level is recognised among the bot's open orders by side and price: one of the strategy's own
-  limit orders (client order id from the runtime) within a quarter of a spacing of the level's
-  price. Orders placed by hand are neither counted nor touched.
+  limit orders (client order id from the runtime) at the level's price, or within a quarter of a
+  spacing of its exact price (plus the rounding the order's price shows: one placed when the
+  grid rounded to other places still counts). Orders placed by hand are neither counted nor
+  touched. A level that rounds onto a nearer level's price is dropped.
 - Resting levels stay; it cancels only its own limit orders that are no level (after the
   reference or the parameters changed), a second order on one level, and, when the sells resting
   exceed what the bot holds (the position was reduced by hand), its outermost sells until they no
@@ -17,9 +19,9 @@ How it keeps its orders, with nothing remembered between decisions (a strategy k
   is offered at the sell levels above the reference.
 - Without ``reference`` the grid centres on the close of its first decision, the one at which
   none of its orders rest in the symbol. At later decisions it reads that centre back from its
-  resting orders (the centre that makes most of them levels; a lone order is taken for an
-  outermost level, the last to fill). When none of its orders rest any more it centres again on
-  the close.
+  resting orders (the centre that makes most of them distinct levels, nearest their exact
+  prices; a lone order is taken for an outermost level, the last to fill). When none of its
+  orders rest any more it centres again on the close.
 - Level prices are rounded to ``tick`` (buys down, sells up), or without it to the decimal places
   of the reference (or of the close it centred on); give ``tick`` when the market's price tick
   is finer than that.
@@ -27,6 +29,7 @@ How it keeps its orders, with nothing remembered between decisions (a strategy k
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
@@ -51,6 +54,8 @@ from domain.values import OrderType, Side, Symbol
 MAX_LEVELS = 50
 MATCH = Decimal("0.25")
 """How near (in spacings) an order's price must be to a level's to be that level."""
+SEEDS = 3
+"""Resting orders on each side, nearest the centre first, that the centre is read back from."""
 
 
 class GridParams(StrategyParams):
@@ -84,7 +89,10 @@ class Level:
     side: Side
     index: int
     """1 for the levels next to the reference, ``levels`` for the outermost."""
+    exact: Decimal
+    """``reference x (1 -/+ index x spacing)``."""
     price: Decimal
+    """``exact`` rounded (buys down, sells up): the price its order is placed at."""
 
 
 def _rounded(price: Decimal, side: Side, tick: Decimal | None, exemplar: Decimal) -> Decimal:
@@ -96,41 +104,81 @@ def _rounded(price: Decimal, side: Side, tick: Decimal | None, exemplar: Decimal
     return price.quantize(Decimal(1).scaleb(places), rounding)
 
 
-def ladder(params: GridParams, centre: Decimal, exemplar: Decimal) -> list[Level]:
-    """The grid's levels around ``centre``, buys then sells, each nearest first."""
-    return [
-        Level(
-            side,
-            index,
-            _rounded(centre * (1 - side.sign * index * params.spacing), side, params.tick, exemplar),
-        )
-        for side in (Side.BUY, Side.SELL)
-        for index in range(1, params.levels + 1)
-    ]
+def _granularity(price: Decimal) -> Decimal:
+    """The last digit's worth in ``price`` as written (1 for 148, 0.01 for 148.50): at least the
+    step it was rounded to, so it lies at most that far from the level it was computed for."""
+    exponent = price.as_tuple().exponent
+    return Decimal(1).scaleb(exponent if isinstance(exponent, int) else 0)
 
 
-def _index(order: OrderView, centre: Decimal, params: GridParams) -> int | None:
-    """The level ``order`` rests on in the grid around ``centre``, or None."""
-    assert order.price is not None
-    steps = (order.price / centre - 1) / params.spacing * -order.side.sign
-    nearest = int(steps.to_integral_value())
-    if 1 <= nearest <= params.levels and abs(steps - nearest) <= MATCH:
-        return nearest
-    return None
+class Ladder:
+    """The grid's levels around ``centre`` (a level that rounds onto a nearer one's price is
+    dropped), and which of them an order rests on."""
+
+    def __init__(self, params: GridParams, centre: Decimal, exemplar: Decimal) -> None:
+        self.levels: list[Level] = []
+        self._at_price: dict[tuple[Side, Decimal], Level] = {}
+        for side in (Side.BUY, Side.SELL):
+            for index in range(1, params.levels + 1):
+                exact = centre * (1 - side.sign * index * params.spacing)
+                level = Level(side, index, exact, _rounded(exact, side, params.tick, exemplar))
+                if level.price > 0 and (side, level.price) not in self._at_price:
+                    self._at_price[side, level.price] = level
+                    self.levels.append(level)
+        self._sides = {
+            side: sorted(
+                (level for level in self.levels if level.side is side), key=lambda level: level.exact
+            )
+            for side in (Side.BUY, Side.SELL)
+        }
+        self._exact = {side: [level.exact for level in levels] for side, levels in self._sides.items()}
+        self.tolerance = MATCH * centre * params.spacing
+
+    def level_of(self, order: OrderView) -> Level | None:
+        """The level whose price the order has, else the level nearest it within a quarter of a
+        spacing plus the order price's own rounding (an order placed when the grid rounded to
+        other places, or around a centre read back a little differently)."""
+        price = order.price
+        assert price is not None
+        same = self._at_price.get((order.side, price))
+        if same is not None:
+            return same
+        levels, exact = self._sides[order.side], self._exact[order.side]
+        at = bisect_left(exact, price)
+        near = [levels[i] for i in (at - 1, at) if 0 <= i < len(levels)]
+        best = min(near, key=lambda level: abs(level.exact - price), default=None)
+        if best is None or abs(best.exact - price) > self.tolerance + _granularity(price):
+            return None
+        return best
+
+    def fit(self, orders: list[OrderView]) -> tuple[int, Decimal]:
+        """How well these orders are this grid's: the distinct levels they rest on, then (less
+        is better, so negated) how far they lie from those levels' exact prices."""
+        matched: set[tuple[Side, int]] = set()
+        distance = Decimal(0)
+        for order in orders:
+            level = self.level_of(order)
+            if level is not None and order.price is not None:
+                matched.add((level.side, level.index))
+                distance += abs(level.exact - order.price)
+        return len(matched), -distance
 
 
-def read_back(params: GridParams, own: list[OrderView]) -> Decimal:
-    """The centre that makes most of the grid's resting orders levels (``own`` is not empty)."""
+def read_back(params: GridParams, own: list[OrderView], exemplar: Decimal) -> Decimal:
+    """The centre that makes most of the grid's resting orders distinct levels, nearest their
+    exact prices (``own`` is not empty): each
+    level the innermost few buys and sells could be is tried, outermost first (rounding may have
+    moved one order off the grid's exact price, so one seed is not enough)."""
     seeds = [
-        *sorted((o for o in own if o.side is Side.BUY), key=lambda o: o.price or 0, reverse=True)[:1],
-        *sorted((o for o in own if o.side is Side.SELL), key=lambda o: o.price or 0)[:1],
+        *sorted((o for o in own if o.side is Side.BUY), key=lambda o: o.price or 0, reverse=True)[:SEEDS],
+        *sorted((o for o in own if o.side is Side.SELL), key=lambda o: o.price or 0)[:SEEDS],
     ]
-    best: tuple[int, Decimal] | None = None
+    best: tuple[tuple[int, Decimal], Decimal] | None = None
     for seed in seeds:
         assert seed.price is not None
         for index in range(params.levels, 0, -1):
             centre = seed.price / (1 - seed.side.sign * index * params.spacing)
-            score = sum(1 for order in own if _index(order, centre, params) is not None)
+            score = Ladder(params, centre, exemplar).fit(own)
             if best is None or score > best[0]:
                 best = (score, centre)
     assert best is not None
@@ -168,17 +216,18 @@ class Grid(Strategy[GridParams]):
             (o for o in orders if placed_by_strategy(o) and o.order_type is OrderType.LIMIT and o.price),
             key=lambda o: o.client_order_id,
         )
-        centre = params.reference or (read_back(params, own) if own else close)
-        levels = ladder(params, centre, params.reference or close)
+        exemplar = params.reference or close
+        centre = params.reference or (read_back(params, own, exemplar) if own else close)
+        ladder = Ladder(params, centre, exemplar)
 
         cancels: list[Cancel] = []
         resting: dict[tuple[Side, int], OrderView] = {}
         for order in own:
-            index = _index(order, centre, params)
-            if index is None or (order.side, index) in resting:
+            level = ladder.level_of(order)
+            if level is None or (order.side, level.index) in resting:
                 cancels.append(Cancel(order.client_order_id))
             else:
-                resting[order.side, index] = order
+                resting[order.side, level.index] = order
 
         held = max(view.quantity(symbol), Decimal(0))
         cancelled = {cancel.client_order_id for cancel in cancels}
@@ -194,7 +243,7 @@ class Grid(Strategy[GridParams]):
                 del resting[Side.SELL, index]
 
         places: list[Intent] = []
-        for level in levels:
+        for level in ladder.levels:
             if (level.side, level.index) in resting:
                 continue
             if level.side is Side.BUY and level.price < close:

@@ -129,6 +129,33 @@ def test_level_prices_are_rounded_to_the_tick_or_the_references_places() -> None
     assert decide("50123.45", view(positions={BTC: ("1", "1")}), fine) == [buy("49973.07"), sell("50273.83")]
 
 
+@pytest.mark.parametrize(
+    ("params", "close", "placed"),
+    [
+        # 148.5 rounds down to the close's whole units: the order rests at 148 and stays level 1
+        ({"levels": 2, "spacing": "0.01"}, "150", [buy(148), buy(147)]),
+        # 149.55 and 149.1 both round to 149: one order there, the second level is dropped
+        ({"levels": 3, "spacing": "0.003", "tick": "1"}, "150", [buy(149), buy(148)]),
+    ],
+)
+def test_levels_rounded_onto_other_prices_are_kept_without_churn(
+    params: dict[str, object], close: str, placed: list[Place]
+) -> None:
+    grid = STRATEGY.parse({"quantity": "1", **params})
+    assert decide(close, view(), grid) == placed
+    assert decide(close, view(orders=resting(*placed)), grid) == []
+    for filled in range(len(placed)):  # and once one filled, the others alone churn nothing either
+        left = view(orders=resting(*placed[:filled], *placed[filled + 1 :]))
+        assert all(isinstance(intent, Place) for intent in decide("160", left, grid))
+
+
+def test_a_level_rounded_off_its_exact_price_is_read_back_from_the_others() -> None:
+    grid = STRATEGY.parse({"quantity": "1", "levels": 2, "spacing": "0.01"})
+    # 148.5 was rounded down to 148: the centre 150 still makes both resting orders levels
+    assert decide("149.9", view(orders=resting(buy(148), buy(147))), grid) == []
+    assert decide("150", view(orders=resting(buy(147))), grid) == [buy(148)]
+
+
 def test_a_grid_read_back_from_rounded_prices_keeps_its_orders() -> None:
     params = STRATEGY.parse({"levels": 4, "spacing": "0.003", "quantity": "0.1", "tick": "0.01"})
     placed = decide("50123.45", view(), params)
