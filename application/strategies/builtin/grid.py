@@ -12,11 +12,13 @@ How it keeps its orders, with nothing remembered between decisions (a strategy k
   reference or the parameters changed), a second order on one level, and, when the sells resting
   exceed what the bot holds (the position was reduced by hand), its outermost sells until they no
   longer do.
-- A missing buy level is placed when it lies below the close, a missing sell level when it lies
-  above the close and what the bot holds covers it beside the sells already resting (nearest
-  levels first). So a level that filled is placed again once the price is back on its side: a
-  buy that filled at 99 is bought again after a close above 99, and in the meantime its quantity
-  is offered at the sell levels above the reference.
+- A missing buy level is placed when it lies below the close and what the bot holds plus its
+  resting buys stays within ``levels x quantity`` (the grid's whole inventory), a missing sell
+  level when it lies above the close and what the bot holds covers it beside the sells already
+  resting (nearest levels first). So a level that filled is placed again once the price is back
+  on its side and the grid has sold what it bought there: a buy filled at 99 is offered at the
+  sells above the reference, and bought again after a close above 99 once a sell has filled (or
+  at once, while the inventory has room).
 - Without ``reference`` the grid centres on the close of its first decision, the one at which
   none of its orders rest in the symbol. At later decisions it reads that centre back from its
   resting orders (the centre that makes most of them distinct levels, nearest their exact
@@ -230,6 +232,7 @@ class Grid(Strategy[GridParams]):
                 resting[order.side, level.index] = order
 
         held = max(view.quantity(symbol), Decimal(0))
+        budget = params.levels * params.quantity
         cancelled = {cancel.client_order_id for cancel in cancels}
         offered = sum(
             (o.remaining for o in orders if o.side is Side.SELL and o.client_order_id not in cancelled),
@@ -242,12 +245,17 @@ class Grid(Strategy[GridParams]):
                 offered -= sell.remaining
                 del resting[Side.SELL, index]
 
+        # what the grid holds and bids for stays within one quantity per buy level
+        bidding = held + sum(
+            (o.remaining for (side, _), o in resting.items() if side is Side.BUY), Decimal(0)
+        )
         places: list[Intent] = []
         for level in ladder.levels:
             if (level.side, level.index) in resting:
                 continue
-            if level.side is Side.BUY and level.price < close:
+            if level.side is Side.BUY and level.price < close and bidding + params.quantity <= budget:
                 places.append(Place(symbol, Side.BUY, params.quantity, OrderType.LIMIT, level.price))
+                bidding += params.quantity
             elif level.side is Side.SELL and level.price > close and offered + params.quantity <= held:
                 places.append(Place(symbol, Side.SELL, params.quantity, OrderType.LIMIT, level.price))
                 offered += params.quantity

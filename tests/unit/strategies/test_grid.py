@@ -40,13 +40,12 @@ def test_a_flat_bot_gets_the_buys_below_the_reference_and_no_sells() -> None:
 
 
 def test_sells_are_offered_only_against_what_the_bot_holds_nearest_first() -> None:
-    assert decide(100, view(positions={BTC: ("2.5", "98")})) == [
-        buy(99),
-        buy(98),
-        buy(97),
-        sell(101),
-        sell(102),
-    ]
+    assert decide(100, view(positions={BTC: ("2.5", "98")})) == [sell(101), sell(102)]
+
+
+def test_it_holds_and_bids_for_one_quantity_per_buy_level_at_most() -> None:
+    assert decide(100, view(positions={BTC: ("1", "98")})) == [buy(99), buy(98), sell(101)]
+    assert decide(100, view(positions={BTC: ("3", "98")})) == [sell(101), sell(102), sell(103)]
 
 
 def test_resting_levels_are_kept_and_nothing_is_placed_twice() -> None:
@@ -59,8 +58,11 @@ def test_a_filled_buy_level_is_offered_above_and_bought_again_once_the_price_is_
     after_fill = resting(buy(98), buy(97))
     # the close is still under 99: buying there again would fill at once, so only the sell is placed
     assert decide("98.5", view(positions={BTC: ("1", "99")}, orders=after_fill)) == [sell(101)]
+    # back above 99, but what it bought there is still to sell: the inventory is full
     offered = [*after_fill, *resting(sell(101))]
-    assert decide("99.5", view(positions={BTC: ("1", "99")}, orders=offered)) == [buy(99)]
+    assert decide("99.5", view(positions={BTC: ("1", "99")}, orders=offered)) == []
+    # the sell filled: 99 is bid for again
+    assert decide("100.5", view(orders=after_fill)) == [buy(99)]
 
 
 def test_a_filled_sell_level_is_offered_again_once_the_price_is_back_below_it_and_the_bot_holds_enough() -> (
@@ -98,9 +100,8 @@ def test_without_a_reference_it_centres_on_its_first_close_and_reads_the_centre_
     # 198 filled and the price went on down: the centre is still 200, so the sell goes to 202
     after_fill = resting(buy(196), buy(194))
     assert decide(197, view(positions={BTC: ("1", "198")}, orders=after_fill), params) == [sell(202)]
-    # the price came back: 198 again, and nothing else moves
-    offered = [*after_fill, *resting(sell(202))]
-    assert decide(199, view(positions={BTC: ("1", "198")}, orders=offered), params) == [buy(198)]
+    # the sell at 202 filled: 198 again, and nothing else moves
+    assert decide(201, view(orders=after_fill), params) == [buy(198)]
 
 
 def test_a_lone_resting_order_is_taken_for_the_outermost_level() -> None:
@@ -113,20 +114,18 @@ def test_a_lone_resting_order_is_taken_for_the_outermost_level() -> None:
 def test_once_nothing_of_it_rests_it_centres_again_on_the_close() -> None:
     params = STRATEGY.parse({"levels": 2, "spacing": "0.01", "quantity": "1"})
     assert decide("150.0", view(), params) == [buy("148.5"), buy(147)]
-    assert decide("150.0", view(positions={BTC: ("1", "140")}), params) == [
-        buy("148.5"),
-        buy(147),
-        sell("151.5"),
-    ]
+    assert decide("150.0", view(positions={BTC: ("1", "140")}), params) == [buy("148.5"), sell("151.5")]
 
 
 def test_level_prices_are_rounded_to_the_tick_or_the_references_places() -> None:
     ticked = STRATEGY.parse(
         {"levels": 2, "spacing": "0.015", "reference": "100", "quantity": "1", "tick": "1"}
     )
-    assert decide(100, view(positions={BTC: ("2", "90")}), ticked) == [buy(98), buy(97), sell(102), sell(103)]
+    assert decide(100, view(), ticked) == [buy(98), buy(97)]
+    assert decide(100, view(positions={BTC: ("2", "90")}), ticked) == [sell(102), sell(103)]
     fine = STRATEGY.parse({"levels": 1, "spacing": "0.003", "quantity": "1"})
-    assert decide("50123.45", view(positions={BTC: ("1", "1")}), fine) == [buy("49973.07"), sell("50273.83")]
+    assert decide("50123.45", view(), fine) == [buy("49973.07")]
+    assert decide("50123.45", view(positions={BTC: ("1", "1")}), fine) == [sell("50273.83")]
 
 
 @pytest.mark.parametrize(
