@@ -20,6 +20,7 @@ from interfaces.cli_http import (
     users_app,
 )
 from interfaces.cli_read_side import audit_app, events_app, projections_app
+from interfaces.cli_strategies import strategies_app
 from interfaces.composition import Container
 from interfaces.decimals import plain, rounded
 from interfaces.demo import ACTOR, DemoReport, ReadBack, read_back, run_demo
@@ -48,6 +49,7 @@ app.add_typer(accounts_app, name="accounts")
 app.add_typer(protection_app, name="protection")
 app.add_typer(marketdata_app, name="marketdata")
 app.add_typer(bots_app, name="bots")
+app.add_typer(strategies_app, name="strategies")
 app.command()(serve)
 console = Console()
 
