@@ -9,12 +9,14 @@ from application.handlers.base import Handler, HandlerDeps
 from application.handlers.bots import (
     CreateBotHandler,
     PauseBotHandler,
+    RecordDecisionHandler,
     ResetKillSwitchHandler,
     ResumeBotHandler,
     StartBotHandler,
     StopBotHandler,
     TripKillSwitchHandler,
     UpdateRiskLimitsHandler,
+    UpdateStrategyParamsHandler,
 )
 from application.handlers.execution import (
     RecordCancelRejectedHandler,
@@ -39,6 +41,8 @@ HANDLERS: dict[type[c.Command], type[Handler[Any, Any]]] = {
     c.UpdateRiskLimits: UpdateRiskLimitsHandler,
     c.TripKillSwitch: TripKillSwitchHandler,
     c.ResetKillSwitch: ResetKillSwitchHandler,
+    c.UpdateStrategyParams: UpdateStrategyParamsHandler,
+    c.RecordDecision: RecordDecisionHandler,
     c.PlaceOrder: PlaceOrderHandler,
     c.CancelOrder: CancelOrderHandler,
     c.RecordOrderSubmitted: RecordOrderSubmittedHandler,
@@ -72,6 +76,8 @@ class CommandBus:
         | c.UpdateRiskLimits
         | c.TripKillSwitch
         | c.ResetKillSwitch
+        | c.UpdateStrategyParams
+        | c.RecordDecision
         | c.RecordProtectionFired,
     ) -> Ack: ...
 

@@ -4,6 +4,7 @@ so every caller (HTTP, CLI, demo, tests) gets the same field-named errors."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -57,6 +58,22 @@ class StopBot(BotCommand):
 @dataclass(frozen=True, kw_only=True)
 class UpdateRiskLimits(BotCommand):
     limits: dict[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpdateStrategyParams(BotCommand):
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordDecision(BotCommand):
+    """What the bot's strategy decided on the candle of ``timeframe`` that closed at
+    ``candle_at``: ``intents`` as plain values, the orders they become (empty: no action)."""
+
+    timeframe: str
+    candle_at: datetime
+    params_hash: str
+    intents: list[dict[str, Any]]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -75,6 +75,10 @@ def _utc_day(moment: datetime) -> date:
 class Bot(TradingAggregate):
     """The risk boundary: every order is decided here, and every decision is an event."""
 
+    # a bot restored from a snapshot taken before its strategy decided anything
+    decided_through: datetime | None = None
+    last_intents: tuple[dict[str, Any], ...] | list[dict[str, Any]] = ()
+
     class Created(TradingAggregate.Created):
         owner: UserId
         name: str
@@ -194,6 +198,31 @@ class Bot(TradingAggregate):
                 bot.pnl_day, bot.realized_today = day, Decimal(0)
             bot.realized_today += self.realized_pnl
 
+    class StrategyParamsChanged(TradingAggregate.Event):
+        """The strategy's parameters from now on, as its params model took them."""
+
+        params: dict[str, Any]
+
+        def apply(self, aggregate: Any) -> None:
+            cast(Bot, aggregate).params = dict(self.params)
+
+    class DecisionMade(TradingAggregate.Event):
+        """What the strategy decided on the candle of ``timeframe`` that closed at ``candle_at``,
+        with which parameters (``params_hash``): ``intents`` as plain values (empty: no action).
+        The runtime places the intents after recording this, with client order ids derived from
+        ``candle_at`` and each intent's index."""
+
+        strategy: str
+        timeframe: str
+        candle_at: datetime
+        params_hash: str
+        intents: list[dict[str, Any]]
+
+        def apply(self, aggregate: Any) -> None:
+            bot = cast(Bot, aggregate)
+            bot.decided_through = self.candle_at
+            bot.last_intents = list(self.intents)
+
     class OrderReleased(TradingAggregate.Event):
         """An order ended unfilled or part filled: what was left of it is no longer committed."""
 
@@ -220,6 +249,8 @@ class Bot(TradingAggregate):
         self.pnl_day: date | None = None
         self.recent_orders: list[datetime] = []
         self.recent_denials: dict[str, Denial] = {}
+        self.decided_through = None  # the close of the latest candle decided on, with:
+        self.last_intents = []  # that decision's intents
 
     @staticmethod
     def creation_fields(
@@ -326,6 +357,44 @@ class Bot(TradingAggregate):
         if not self.kill_switch:
             return False
         self._emit(self.KillSwitchReset, stamp, reason=text)
+        return True
+
+    # Strategy ------------------------------------------------------------------------------
+
+    def change_params(self, params: dict[str, Any], stamp: Stamp) -> bool:
+        """``params`` as the strategy's model took them (checked by the caller against the
+        strategy). The same params again change nothing: False."""
+        checked = check_params(params)
+        if checked == self.params:
+            return False
+        self._emit(self.StrategyParamsChanged, stamp, params=checked)
+        return True
+
+    def record_decision(
+        self,
+        timeframe: str,
+        candle_at: datetime,
+        params_hash: str,
+        intents: list[dict[str, Any]],
+        stamp: Stamp,
+    ) -> bool:
+        """Records the strategy's decision on a closed candle. Only a running bot decides; a
+        decision on a candle no later than the last one decided changes nothing (False): a
+        restarted or second runtime repeats the last decision's intents instead, whose client
+        order ids make them no-ops."""
+        if self.status is not BotStatus.RUNNING:
+            raise IllegalTransition("bot", self.status.value, "decide")
+        if self.decided_through is not None and candle_at <= self.decided_through:
+            return False
+        self._emit(
+            self.DecisionMade,
+            stamp,
+            strategy=self.strategy,
+            timeframe=timeframe,
+            candle_at=candle_at,
+            params_hash=params_hash,
+            intents=check_params({"intents": intents})["intents"],
+        )
         return True
 
     # Risk ledger -----------------------------------------------------------------------------

@@ -7,17 +7,25 @@ still open is written on every tick)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Table, inspect
+from sqlalchemy import Engine, Table, func, inspect, select, text
 from sqlalchemy.schema import CreateTable
 
 from domain.market import Candle
+from domain.values import Symbol
 from infrastructure.market_tables import CANDLES_TIME_COLUMN as TIME_COLUMN
 from infrastructure.market_tables import candles_table
 from infrastructure.read_store import timeseries
 from infrastructure.read_store.schemas import schema_of
 from infrastructure.upserts import upsert
+
+
+def candles_channel(schema: str) -> str:
+    """The PostgreSQL channel candle writes NOTIFY (one per schema): who decides on closed
+    candles listens to it rather than polling."""
+    return f"tbot_candles_{schema}"[:63]
 
 
 class CandleStore:
@@ -49,6 +57,36 @@ class CandleStore:
                     index.create(conn, checkfirst=True)
         return backend
 
+    def newest(self, symbols: Sequence[Symbol]) -> dict[Symbol, datetime]:
+        """When each symbol's newest candle opened (the minute in progress, while market data
+        runs); a symbol without candles is left out."""
+        table = self.table
+        query = (
+            select(table.c.symbol, func.max(table.c.opened_at))
+            .where(table.c.symbol.in_([str(s) for s in symbols]))
+            .group_by(table.c.symbol)
+        )
+        with self.engine.connect() as conn:
+            return {Symbol.parse(row[0], "symbol"): row[1] for row in conn.execute(query)}
+
+    def window(self, symbol: Symbol, until: datetime, minutes: int) -> list[Candle]:
+        """The candles of ``symbol`` opened in the ``minutes`` before ``until``, oldest first."""
+        table = self.table
+        query = (
+            select(table)
+            .where(
+                table.c.symbol == str(symbol),
+                table.c.opened_at >= until - timedelta(minutes=minutes),
+                table.c.opened_at < until,
+            )
+            .order_by(table.c.opened_at)
+        )
+        with self.engine.connect() as conn:
+            return [
+                Candle(symbol, r.opened_at, r.open, r.high, r.low, r.close, r.volume)
+                for r in conn.execute(query)
+            ]
+
     def write(self, candles: Sequence[Candle]) -> None:
         if not candles:
             return
@@ -59,6 +97,9 @@ class CandleStore:
             with self.engine.begin() as conn:
                 self._partitions.ensure(conn, table, [c.opened_at for c in latest.values()])
                 upsert(conn, table, rows)
+                schema = schema_of(conn)
+                if schema is not None:  # PostgreSQL: listeners hear of it as the rows commit
+                    conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": candles_channel(schema)})
         except Exception:
             self._partitions.rolled_back()
             raise

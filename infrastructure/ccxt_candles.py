@@ -37,6 +37,10 @@ class CcxtCandles:
         markets: dict[str, Any] = await self.exchange.load_markets()
         return markets
 
+    def history(self, until: datetime, minutes: int, stored: set[Symbol]) -> list[Candle]:
+        """Nothing here: the first tick reads the exchange's last ``backfill`` minutes."""
+        return []
+
     def tick(self, at: datetime) -> list[Candle]:
         return self._runner.run(self._fetch_all(at))
 

@@ -39,17 +39,39 @@ class RandomWalk:
     def close(self) -> None:
         """Nothing to let go of."""
 
+    def history(self, until: datetime, minutes: int, stored: set[Symbol]) -> list[Candle]:
+        """The walk's past for the symbols without ``stored`` candles: the ``minutes`` whole
+        candles before ``until``'s minute (four steps each), so a strategy can warm up at once on
+        a fresh store; the walk goes on from where its past ends."""
+        end = until.replace(second=0, microsecond=0)
+        candles: list[Candle] = []
+        for symbol in sorted(set(self._prices) - stored, key=str):
+            for minute in range(minutes, 0, -1):
+                opened = end - timedelta(minutes=minute)
+                candle = None
+                for _ in range(4):
+                    price, volume = self._step(symbol)
+                    candle = (
+                        Candle.first_tick(symbol, opened, price, volume)
+                        if candle is None
+                        else candle.with_tick(price, volume)
+                    )
+                assert candle is not None
+                candles.append(candle)
+        return candles
+
+    def _step(self, symbol: Symbol) -> tuple[Decimal, Decimal]:
+        step = math.exp(self._random.gauss(0.0, self._volatility))
+        price = (self._prices[symbol] * Decimal(repr(step))).quantize(self._ticks[symbol], ROUND_HALF_EVEN)
+        price = max(price, self._ticks[symbol])
+        self._prices[symbol] = price
+        return price, Decimal(self._random.randint(1, 1000)) / 100
+
     def tick(self, at: datetime) -> list[Candle]:
         """Moves every symbol one step at ``at``; returns each symbol's current candle."""
         candles = []
         for symbol in sorted(self._prices, key=str):
-            step = math.exp(self._random.gauss(0.0, self._volatility))
-            price = (self._prices[symbol] * Decimal(repr(step))).quantize(
-                self._ticks[symbol], ROUND_HALF_EVEN
-            )
-            price = max(price, self._ticks[symbol])
-            self._prices[symbol] = price
-            volume = Decimal(self._random.randint(1, 1000)) / 100
+            price, volume = self._step(symbol)
             current = self._candles.get(symbol)
             if current is None or current.opened_at != at.replace(second=0, microsecond=0):
                 current = Candle.first_tick(symbol, at, price, volume)
@@ -92,7 +114,7 @@ def _candle(row: dict[str, str]) -> Candle:
 
 class CsvReplay:
     """Replays a CSV file's candles: at each moment, those opened up to ``speed`` times as far
-    into the file as the time since the replay started."""
+    into the file as the time since the replay started. Its past is the file's own."""
 
     def __init__(self, candles: list[Candle], started: datetime, speed: float = 60.0) -> None:
         self._candles = sorted(candles, key=lambda c: (c.opened_at, str(c.symbol)))
@@ -102,6 +124,9 @@ class CsvReplay:
 
     def close(self) -> None:
         """Nothing to let go of."""
+
+    def history(self, until: datetime, minutes: int, stored: set[Symbol]) -> list[Candle]:
+        return []
 
     def tick(self, at: datetime) -> list[Candle]:
         if not self._candles:

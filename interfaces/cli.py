@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Annotated, Any
+from uuid import UUID
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from application import commands as c
+from domain.bot import Bot, BotStatus
+from infrastructure.candles import CandleStore
 from interfaces.accounts import accounts_app
 from interfaces.cli_bots import bots_app
 from interfaces.cli_http import (
@@ -23,7 +27,17 @@ from interfaces.cli_read_side import audit_app, events_app, projections_app
 from interfaces.cli_strategies import strategies_app
 from interfaces.composition import Container
 from interfaces.decimals import plain, rounded
-from interfaces.demo import ACTOR, DemoReport, ReadBack, read_back, run_demo
+from interfaces.demo import (
+    ACTOR,
+    BTC,
+    LIMITS,
+    SMA_BOT,
+    DemoReport,
+    ReadBack,
+    demo_history,
+    read_back,
+    run_demo,
+)
 from interfaces.errors import clear_errors
 from interfaces.execution import execution_app
 from interfaces.market_data import marketdata_app
@@ -33,6 +47,7 @@ from interfaces.workers.execution import build_execution_worker
 from interfaces.workers.market_data import build_market_data_worker
 from interfaces.workers.projections import projection_job, projection_worker
 from interfaces.workers.protection import build_protection_worker
+from interfaces.workers.strategies import build_strategies_worker
 from interfaces.workers.supervisor import Supervisor
 from projections.models.catalog import ALL_NAMES
 
@@ -82,13 +97,14 @@ def run_all(
     port: Annotated[int | None, typer.Option(min=1, max=65535, help="port (TBOT_API_PORT)")] = None,
 ) -> None:
     """The demo, then the whole system in one process: the HTTP API, the projection workers,
-    execution on the paper exchange, offline market data (a random walk) and the stop-loss and
-    take-profit worker, with a demo user and
-    a fresh API key for its bot; serves until stopped (Ctrl-C)."""
+    execution on the paper exchange, offline market data (a random walk), the strategies and the
+    stop-loss and take-profit worker, with a demo user, a fresh API key, and a second bot that
+    trades by itself (`sma_cross`); serves until stopped (Ctrl-C)."""
     container = Container()
     with api_socket(container.settings(), host, port) as listener:
         prepared_container(container)
         report = _play_demo(container)
+        sma_bot = _start_strategy_bot(container, report)
         key = _demo_key(container)
         bound_host, bound_port = listener.getsockname()[:2]
         url = f"http://{bound_host}:{bound_port}"
@@ -103,13 +119,45 @@ def run_all(
             soft_wrap=True,
             highlight=False,
         )
+        console.print(
+            f"strategy bot {sma_bot} trades BTC/USDT by itself (sma_cross {SMA_BOT}); watch its "
+            f"decisions and orders:\n  curl -H 'X-API-Key: {key}' {url}/v1/bots/{sma_bot}/decisions\n"
+            f"  curl -H 'X-API-Key: {key}' '{url}/v1/orders?bot_id={sma_bot}'",
+            soft_wrap=True,
+            highlight=False,
+        )
         workers: list[Supervisor[Any]] = [
             projection_worker(container, list(ALL_NAMES)),
             build_execution_worker(container),
             build_market_data_worker(container),
+            build_strategies_worker(container),
             build_protection_worker(container),
         ]
         serve_app(container, listener, workers)
+
+
+def _start_strategy_bot(container: Container, report: DemoReport) -> UUID:
+    """A bot of the demo user that trades BTC/USDT by itself with `sma_cross`, and, on a fresh
+    store, BTC/USDT's past shaped so that its first decision buys (interfaces/demo.py)."""
+    candles = CandleStore(container.read_engine())
+    if BTC not in candles.newest([BTC]):
+        candles.write(demo_history(container.clock().now(), report.mark_price))
+    bus = container.bus()
+    created = bus.dispatch(
+        c.CreateBot(
+            actor=ACTOR,
+            name="demo sma_cross",
+            strategy="sma_cross",
+            params=SMA_BOT,
+            allowed_symbols=["BTC/USDT"],
+            limits=LIMITS,
+            idempotency_key="demo-sma-cross",
+        )
+    )
+    bot = container.store().load(Bot, created.aggregate_id)
+    if bot.status is BotStatus.CREATED:
+        bus.dispatch(c.StartBot(actor=ACTOR, bot_id=created.aggregate_id))
+    return created.aggregate_id
 
 
 def _demo_key(container: Container) -> str:

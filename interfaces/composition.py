@@ -15,6 +15,7 @@ from application.handlers.base import HandlerDeps
 from application.handlers.turns import BotTurns
 from application.ports import Clock
 from application.store import TradingApplication
+from application.strategies.catalog import default_catalog
 from domain.values import Symbol
 from infrastructure.adapters import SystemClock, UuidFactory
 from infrastructure.bot_turns import open_bot_turns
@@ -95,6 +96,7 @@ class Container(containers.DeclarativeContainer):
     known_accounts = providers.Singleton(ConfiguredAccounts, engine=read_engine)
     store = providers.Singleton(open_store, settings=settings)
     turns = providers.Singleton(BotTurns, shared=providers.Singleton(open_bot_turns, settings=settings))
+    strategies = providers.Singleton(default_catalog)
     handler_deps = providers.Singleton(
         HandlerDeps,
         store=store,
@@ -103,6 +105,7 @@ class Container(containers.DeclarativeContainer):
         prices=prices,
         markets=markets,
         accounts=known_accounts,
+        strategies=strategies,
         max_attempts=settings.provided.store.max_command_attempts,
         turns=turns,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 from uuid import UUID
@@ -12,6 +13,7 @@ from application import commands as c
 from application.bus import CommandBus
 from application.errors import OrderDenied
 from application.store import TradingApplication
+from domain.market import Candle
 from domain.position_math import PositionState
 from domain.values import Symbol
 from projections import queries
@@ -97,11 +99,10 @@ def run_demo(bus: CommandBus, store: TradingApplication, prices: Market) -> Demo
     bot = bus.dispatch(
         c.CreateBot(
             actor=ACTOR,
-            name="demo momentum",
-            strategy="momentum",
+            name="demo by hand",
+            strategy="manual",
             allowed_symbols=["BTC/USDT", "ETH/USDT"],
             limits=LIMITS,
-            params={"lookback": 20},
         )
     )
     bot_id = bot.aggregate_id
@@ -198,3 +199,26 @@ def run_demo(bus: CommandBus, store: TradingApplication, prices: Market) -> Demo
     mark = Decimal("60500")
     prices.set(BTC, mark)
     return DemoReport(bot_id, steps, denial, mark, store.last_position())
+
+
+SMA_BOT = {"fast": 3, "slow": 8, "quantity": "0.01"}
+"""The parameters of the demo's second bot, which trades by itself with `sma_cross`."""
+
+
+def demo_history(until: datetime, close: Decimal, minutes: int = 60) -> list[Candle]:
+    """BTC/USDT's past for the demo: a slow slide over the ``minutes`` before ``until``'s minute,
+    then a last candle that jumps, so the fast average of the demo's `sma_cross` bot crosses above
+    the slow one on the latest closed candle: the bot buys on its first decision, within a minute
+    of `tbot run` starting. The last close is ``close``, where the live random walk goes on."""
+    end = until.replace(second=0, microsecond=0)
+    jump = close * Decimal("0.004")
+    candles = []
+    for back in range(minutes, 0, -1):
+        if back == 1:
+            opened_at, price = close - jump, close
+        else:
+            opened_at = close - jump + Decimal(back) * close * Decimal("0.0002")
+            price = opened_at - close * Decimal("0.0002")
+        low, high = min(opened_at, price), max(opened_at, price)
+        candles.append(Candle(BTC, end - timedelta(minutes=back), opened_at, high, low, price, Decimal(1)))
+    return candles

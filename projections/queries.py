@@ -36,11 +36,13 @@ def views() -> dict[str, Table]:
 VIEWS = views()
 BOTS, ORDERS, FILLS = VIEWS["bots"], VIEWS["orders"], VIEWS["fills"]
 POSITIONS, DECISIONS, PNL = VIEWS["positions"], VIEWS["risk_decisions"], VIEWS["pnl"]
+STRATEGY_DECISIONS = VIEWS["strategy_decisions"]
 
 BOTS_SORT = (BOTS.c.created_at, BOTS.c.bot_id)
 ORDERS_SORT = (ORDERS.c.placed_at, ORDERS.c.order_id)
 FILLS_SORT = (FILLS.c.event_position,)
 DECISIONS_SORT = (DECISIONS.c.event_position,)
+STRATEGY_DECISIONS_SORT = (STRATEGY_DECISIONS.c.event_position,)
 
 
 # -- scope and order ---------------------------------------------------------------------------
@@ -166,6 +168,21 @@ def risk_decisions(
     query = _of_bot(DECISIONS, caller, bot_id)
     if decision is not None:
         query = query.where(DECISIONS.c.decision == decision)
+    return query
+
+
+def running_strategy_bots() -> Select[Any]:
+    """The running bots whose strategy trades by itself (every strategy but `manual`)."""
+    return select(BOTS.c.bot_id).where(BOTS.c.status == "running", BOTS.c.strategy != "manual")
+
+
+def strategy_decisions(caller: Caller | None, bot_id: UUID, *, acted: bool | None = None) -> Select[Any]:
+    """A bot's strategy decisions (``acted``: only those with intents, or only those without);
+    list them ``in_order`` of ``STRATEGY_DECISIONS_SORT``."""
+    query = _of_bot(STRATEGY_DECISIONS, caller, bot_id)
+    if acted is not None:
+        count = STRATEGY_DECISIONS.c.intent_count
+        query = query.where(count > 0 if acted else count == 0)
     return query
 
 

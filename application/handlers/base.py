@@ -15,7 +15,7 @@ from eventsourcing.persistence import IntegrityError
 from application.commands import BotCommand, Command, OrderCommand
 from application.errors import ConcurrencyConflict
 from application.handlers.turns import BotTurns
-from application.ports import Clock, IdFactory, KnownAccounts, MarketRules, ReferencePrices
+from application.ports import Clock, IdFactory, KnownAccounts, MarketRules, ReferencePrices, StrategyRules
 from application.store import TradingApplication
 from domain.ids import user_id
 from domain.values import EventMeta, Stamp
@@ -41,6 +41,7 @@ class HandlerDeps:
     prices: ReferencePrices
     markets: MarketRules
     accounts: KnownAccounts
+    strategies: StrategyRules
     max_attempts: int = 10
     conflicts: ConflictObserver | None = None
     turns: BotTurns = field(default_factory=BotTurns)  # shared by the handlers of one bus

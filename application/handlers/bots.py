@@ -10,12 +10,14 @@ from application.commands import (
     BotCommand,
     CreateBot,
     PauseBot,
+    RecordDecision,
     ResetKillSwitch,
     ResumeBot,
     StartBot,
     StopBot,
     TripKillSwitch,
     UpdateRiskLimits,
+    UpdateStrategyParams,
 )
 from application.errors import IdempotencyMismatch, InvalidInput
 from application.handlers.base import Handler
@@ -31,6 +33,7 @@ class CreateBotHandler(Handler[CreateBot, Ack]):
     def execute(self, command: CreateBot, stamp: Stamp) -> Ack:
         owner = user_id(command.actor)
         fields = Bot.creation_fields(command.name, command.strategy, command.params, command.exchange_account)
+        fields["params"] = self.deps.strategies.validate(fields["strategy"], fields["params"])
         symbols = [Symbol.parse(s, f"allowed_symbols[{i}]") for i, s in enumerate(command.allowed_symbols)]
         if command.idempotency_key is not None:
             bot_id = bot_id_for_key(owner, command.idempotency_key)
@@ -52,9 +55,9 @@ class CreateBotHandler(Handler[CreateBot, Ack]):
             bot_id=bot_id,
             owner=owner,
             name=command.name,
-            strategy=command.strategy,
-            params=command.params,
-            exchange_account=command.exchange_account,
+            strategy=fields["strategy"],
+            params=fields["params"],
+            exchange_account=fields["exchange_account"],
             allowed_symbols=symbols,
             limits=parse_risk_limits(command.limits),
             stamp=stamp,
@@ -121,3 +124,18 @@ class TripKillSwitchHandler(Handler[TripKillSwitch, Ack]):
 class ResetKillSwitchHandler(_BotChange[ResetKillSwitch]):
     def change(self, bot: Bot, command: ResetKillSwitch, stamp: Stamp) -> bool:
         return bot.reset_kill_switch(command.reason, stamp)
+
+
+class UpdateStrategyParamsHandler(_BotChange[UpdateStrategyParams]):
+    """New parameters for the bot's strategy, as the strategy takes them (refused, naming the
+    parameter, when it does not)."""
+
+    def change(self, bot: Bot, command: UpdateStrategyParams, stamp: Stamp) -> bool:
+        return bot.change_params(self.deps.strategies.validate(bot.strategy, command.params), stamp)
+
+
+class RecordDecisionHandler(_BotChange[RecordDecision]):
+    def change(self, bot: Bot, command: RecordDecision, stamp: Stamp) -> bool:
+        return bot.record_decision(
+            command.timeframe, command.candle_at, command.params_hash, command.intents, stamp
+        )

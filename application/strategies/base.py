@@ -139,6 +139,9 @@ class Strategy(ABC, Generic[P]):
     name: ClassVar[str]
     description: ClassVar[str]
     Params: type[P]
+    trades: ClassVar[bool] = True
+    """False for a strategy that never decides anything (``manual``): the runtime leaves its bots
+    alone."""
 
     def parse(self, params: Mapping[str, Any]) -> P:
         """The parameters, validated; InvalidInput naming ``params.<field>`` and the rule."""

@@ -9,7 +9,7 @@ order."""
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
@@ -20,6 +20,9 @@ from pydantic import BaseModel
 
 from application.strategies.base import Strategy
 from domain.errors import InvalidInput
+from domain.market import Candle
+from domain.strategy import BotView, Intent
+from domain.values import Symbol
 
 ENTRY_POINT_GROUP = "tbot.strategies"
 OWN_DISTRIBUTION = "tbot"
@@ -112,6 +115,14 @@ class StrategyCatalog:
             raise InvalidInput("params", "must be a JSON object")
         return found.plain(found.parse(params))
 
+    def bind(self, strategy: str, params: Mapping[str, Any], allowed: Sequence[Symbol]) -> Bound | None:
+        """The strategy with a bot's params and symbols, as the runtime calls it; None for one that
+        never trades. InvalidInput for an unknown strategy or params it does not take."""
+        found = self.get(strategy)
+        if not found.trades:
+            return None
+        return Bound(found, found.parse(params), list(allowed))
+
     def describe(self) -> list[StrategyDescription]:
         """Every strategy, by name."""
         described = []
@@ -127,6 +138,20 @@ class StrategyCatalog:
                 )
             )
         return described
+
+
+class Bound:
+    """A strategy bound to one bot's parameters (the runtime's ``Decider``)."""
+
+    def __init__(self, strategy: Strategy[Any], params: Any, allowed: list[Symbol]) -> None:
+        self.strategy = strategy
+        self.params = params
+        self.timeframe = strategy.timeframe(params)
+        self.symbols = strategy.symbols(params, allowed)
+        self.warmup = strategy.warmup(params)
+
+    def decide(self, candles: Mapping[Symbol, Sequence[Candle]], view: BotView) -> list[Intent]:
+        return self.strategy.decide(self.params, candles, view)
 
 
 def _distribution(point: EntryPoint) -> str | None:

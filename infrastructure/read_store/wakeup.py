@@ -37,12 +37,13 @@ class PollingWakeup:
 
 
 class ListenWakeup(PollingWakeup):
-    """LISTENs on the recorder's channel on a connection of its own, in a thread; reconnects after
-    a lost connection while polling carries on."""
+    """LISTENs on a channel (the recorder's own by default) on a connection of its own, in a
+    thread; reconnects after a lost connection while polling carries on."""
 
-    def __init__(self, recorder: PostgresApplicationRecorder) -> None:
+    def __init__(self, recorder: PostgresApplicationRecorder, channel: str | None = None) -> None:
         super().__init__()
         self._stop = threading.Event()
+        self._channel = channel or recorder.channel_name
         self.ready = threading.Event()  # set once LISTEN is in place
         self._thread = threading.Thread(target=self._listen, args=(recorder,), daemon=True, name="listen")
         self._thread.start()
@@ -55,7 +56,7 @@ class ListenWakeup(PollingWakeup):
         while not self._stop.is_set():
             try:
                 with recorder.datastore.get_connection() as conn:
-                    conn.execute(sql.SQL("LISTEN {0}").format(sql.Identifier(recorder.channel_name)))
+                    conn.execute(sql.SQL("LISTEN {0}").format(sql.Identifier(self._channel)))
                     conn.commit()
                     self.ready.set()
                     while not self._stop.is_set():
@@ -71,9 +72,10 @@ class ListenWakeup(PollingWakeup):
         self._thread.join(timeout=2)
 
 
-def open_wakeup(store: TradingApplication) -> PollingWakeup:
-    """LISTEN where the event store announces its commits (PostgreSQL), polling alone elsewhere."""
+def open_wakeup(store: TradingApplication, channel: str | None = None) -> PollingWakeup:
+    """LISTEN where the event store's database announces its commits (PostgreSQL), on its own
+    channel or ``channel``; polling alone elsewhere."""
     recorder = store.recorder
     if isinstance(recorder, PostgresApplicationRecorder):
-        return ListenWakeup(recorder)
+        return ListenWakeup(recorder, channel)
     return PollingWakeup()

@@ -26,6 +26,7 @@ from interfaces.http.schemas import (
     PlaceOrderBody,
     Reason,
     RiskLimitsBody,
+    StrategyParamsBody,
 )
 
 log = structlog.get_logger("tbot.http")
@@ -165,6 +166,23 @@ def update_risk_limits(
 ) -> CommandAccepted:
     check_bot(owners, caller, bot_id)
     command = c.UpdateRiskLimits(**_who(caller, request), bot_id=bot_id, limits=body.as_limits())
+    return _accepted(_dispatch(bus, command))
+
+
+@router.put("/bots/{bot_id}/params", response_model=CommandAccepted)
+def update_strategy_params(
+    bot_id: UUID,
+    body: StrategyParamsBody,
+    caller: WriterDep,
+    bus: BusDep,
+    owners: OwnersDep,
+    request: Request,
+) -> CommandAccepted:
+    """New parameters for the bot's strategy, checked by the strategy (422 naming
+    `body.params.<field>` and the rule); recorded on the bot, used from its next decision on.
+    The same parameters again change nothing: `changed` false."""
+    check_bot(owners, caller, bot_id)
+    command = c.UpdateStrategyParams(**_who(caller, request), bot_id=bot_id, params=body.params)
     return _accepted(_dispatch(bus, command))
 
 

@@ -33,6 +33,8 @@ from interfaces.http.read_models import (
     Position,
     RiskDecision,
     RiskDecisionPage,
+    StrategyDecision,
+    StrategyDecisionPage,
 )
 from interfaces.http.schemas import (
     ERRORS,
@@ -60,6 +62,7 @@ BOT_KEYS = Keyset.of(tuple[Moment, UUID], *queries.BOTS_SORT)
 ORDER_KEYS = Keyset.of(tuple[Moment, UUID], *queries.ORDERS_SORT)
 FILL_KEYS = Keyset.of(tuple[EventPosition], *queries.FILLS_SORT)
 DECISION_KEYS = Keyset.of(tuple[EventPosition], *queries.DECISIONS_SORT)
+STRATEGY_DECISION_KEYS = Keyset.of(tuple[EventPosition], *queries.STRATEGY_DECISIONS_SORT)
 
 
 async def _caught_up(conn: AsyncConnection, box: Container, names: Sequence[str], wanted: int | None) -> None:
@@ -230,6 +233,29 @@ async def list_risk_decisions(
         await _check_bot(conn, caller, bot_id)
         query = queries.risk_decisions(caller, bot_id=bot_id, decision=decision)
         return await page(conn, query, DECISION_KEYS, limit, cursor, RiskDecision)
+
+
+@router.get("/bots/{bot_id}/decisions", response_model=StrategyDecisionPage)
+async def list_strategy_decisions(
+    bot_id: UUID,
+    caller: CallerDep,
+    engine: QueryEngineDep,
+    box: Box,
+    acted: Annotated[
+        bool | None, Query(description="true: only decisions with intents; false: only no action")
+    ] = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+    min_position: MinPosition = None,
+) -> Any:
+    """What the bot's strategy decided on each closed candle of its timeframe, oldest first: the
+    candle's close (`candle_at`), the parameters' fingerprint, and the intents (the orders they
+    became; empty for no action). The orders carry client order ids `s-<candle>-<index>`."""
+    async with engine.connect() as conn:
+        await _caught_up(conn, box, ["strategy_decisions", "bots"], min_position)
+        await _check_bot(conn, caller, bot_id)
+        query = queries.strategy_decisions(caller, bot_id, acted=acted)
+        return await page(conn, query, STRATEGY_DECISION_KEYS, limit, cursor, StrategyDecision)
 
 
 @router.get("/prices", response_model=list[MarkPrice])

@@ -73,6 +73,7 @@ Position = create_model(
     unrealized_pnl=(Computed | None, None),
 )
 RiskDecision = model_of("RiskDecision", VIEWS["risk_decisions"])
+StrategyDecision = model_of("StrategyDecision", VIEWS["strategy_decisions"])
 
 
 class OrderWithFills(BaseModel):
@@ -92,3 +93,4 @@ BotPage = page_of(Bot)
 OrderPage = page_of(Order)
 FillPage = page_of(Fill)
 RiskDecisionPage = page_of(RiskDecision)
+StrategyDecisionPage = page_of(StrategyDecision)

@@ -204,12 +204,26 @@ class RiskLimitsBody(BaseModel):
 class CreateBotBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Name = Field(examples=["grid BTC"])
-    strategy: Name = Field(examples=["grid"])
+    name: Name = Field(examples=["sma BTC"])
+    strategy: Name = Field(
+        default="manual",
+        examples=["sma_cross"],
+        description="a strategy of GET /v1/strategies (`manual`: traded by hand, through this API)",
+    )
     allowed_symbols: list[SymbolText] = Field(min_length=1, max_length=MAX_SYMBOLS, examples=[["BTC/USDT"]])
     limits: RiskLimitsBody
     exchange_account: Name = "paper"
-    params: Params = Field(default_factory=dict, examples=[{"levels": 10}])
+    params: Params = Field(
+        default_factory=dict,
+        examples=[{"fast": 10, "slow": 30, "quantity": "0.01"}],
+        description=f"the strategy's parameters, as its schema in GET /v1/strategies says. {PARAMS_RULE}",
+    )
+
+
+class StrategyParamsBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    params: Params = Field(examples=[{"fast": 10, "slow": 30, "quantity": "0.01"}])
 
 
 class KillBody(BaseModel):

@@ -8,8 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from application.strategies.catalog import StrategyCatalog, default_catalog
-from interfaces.http.deps import CallerDep
+from interfaces.http.deps import Box, CallerDep
 from interfaces.http.schemas import ERRORS
 
 router = APIRouter(prefix="/v1", tags=["strategies"], responses=ERRORS)
@@ -30,13 +29,8 @@ class StrategyInfo(BaseModel):
     )
 
 
-def catalog() -> StrategyCatalog:
-    """The strategies installed where the API runs, loaded once."""
-    return default_catalog()
-
-
 @router.get("/strategies", response_model=list[StrategyInfo])
-def list_strategies(caller: CallerDep) -> list[StrategyInfo]:
+def list_strategies(caller: CallerDep, box: Box) -> list[StrategyInfo]:
     """Every strategy installed, by name: what it does, its timeframe and its parameters' schema.
     Any authenticated caller may read it."""
-    return [StrategyInfo(**described.plain()) for described in catalog().describe()]
+    return [StrategyInfo(**described.plain()) for described in box.strategies().describe()]

@@ -32,6 +32,8 @@ from interfaces.errors import fail_usage, report
 from interfaces.workers.supervisor import Ownership, Supervisor
 
 log = structlog.get_logger("tbot.marketdata")
+HISTORY_MINUTES = 240
+"""How much past the random walk writes on a fresh store: warm-up for strategies on its candles."""
 # where the random walk starts a symbol without a configured reference price
 START_PRICES = {"BTC/USDT": Decimal(60_000), "ETH/USDT": Decimal(3_000), "SOL/USDT": Decimal(150)}
 
@@ -43,6 +45,11 @@ class CandleSource(Protocol):
 
     def close(self) -> None:
         """Lets go of connections."""
+        ...
+
+    def history(self, until: datetime, minutes: int, stored: set[Symbol]) -> list[Candle]:
+        """Past candles for the symbols without stored ones, if the source makes them up itself
+        (the random walk); an exchange's or a file's past comes with its ticks."""
         ...
 
 
@@ -59,9 +66,11 @@ class MarketDataJob:
         marks: MarkPriceStore,
         clock: Clock,
         interval: float,
+        symbols: list[Symbol],
         tickers: CcxtTickers | None = None,
     ) -> None:
         self.source = source
+        self.symbols = symbols
         self.candles = candles
         self.marks = marks
         self.clock = clock
@@ -70,6 +79,10 @@ class MarketDataJob:
         self._wake = threading.Event()
 
     def begin(self) -> None:
+        """Writes the source's past for symbols with no candles yet (strategies warm up from it),
+        then starts the ticker streams."""
+        stored = set(self.candles.newest(self.symbols))
+        self.candles.write(self.source.history(self.clock.now(), HISTORY_MINUTES, stored))
         if self.tickers is not None:
             self.tickers.start()
 
@@ -183,7 +196,9 @@ def market_data_job(container: Container) -> MarketDataJob:
         source, tickers = _exchange_sources(settings, container.credentials(), marks, clock)
     else:
         source = build_offline_source(settings, clock, marks)
-    return MarketDataJob(source, candles, marks, clock, settings.marketdata.interval_seconds, tickers)
+    symbols = [Symbol.parse(text, "TBOT_MARKETDATA_SYMBOLS") for text in settings.marketdata.symbols]
+    interval = settings.marketdata.interval_seconds
+    return MarketDataJob(source, candles, marks, clock, interval, symbols, tickers)
 
 
 def build_market_data_worker(

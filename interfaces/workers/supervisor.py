@@ -28,6 +28,15 @@ FIRST_BACKOFF_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 5.0
 
 
+class Degraded(Exception):
+    """Raised by a turn that did its work but leaves the worker unhealthy (market data stalled):
+    reported in its health, with the turn's pause and no back-off (the job logs the cause)."""
+
+    def __init__(self, message: str, pause: float) -> None:
+        super().__init__(message)
+        self.pause = pause
+
+
 class Job(Protocol):
     """The work of one worker, done in turns by a Supervisor."""
 
@@ -132,6 +141,9 @@ class Supervisor(Generic[J]):
                 while not self._stop.is_set():
                     try:
                         wait = self._cycle()
+                    except Degraded as degraded:
+                        self._report("unhealthy", str(degraded))
+                        wait = degraded.pause
                     except Exception as error:
                         self._failed(error, pause)
                         self._stop.wait(pause)

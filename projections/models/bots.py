@@ -125,3 +125,11 @@ class BotsProjection(Projection):
     @handles(Bot.OrderReleased)
     def order_released(self, batch: Rows, envelope: Envelope) -> None:
         self._bot(batch, envelope)  # its open orders are counted from `orders`; the row moves on
+
+    @handles(Bot.StrategyParamsChanged)
+    def params_changed(self, batch: Rows, envelope: Envelope) -> None:
+        self._bot(batch, envelope)["params"] = plain(cast(Bot.StrategyParamsChanged, envelope.event).params)
+
+    @handles(Bot.DecisionMade)
+    def decision_made(self, batch: Rows, envelope: Envelope) -> None:
+        self._bot(batch, envelope)  # decisions are the `strategy_decisions` model's; the row moves on

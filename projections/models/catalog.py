@@ -13,6 +13,7 @@ from projections.models.orders import OrdersProjection
 from projections.models.pnl import PnlProjection
 from projections.models.positions import PositionsProjection
 from projections.models.risk_decisions import RiskDecisionsProjection
+from projections.models.strategy_decisions import StrategyDecisionsProjection
 
 
 def sql_projections() -> list[Projection]:
@@ -23,6 +24,7 @@ def sql_projections() -> list[Projection]:
         PositionsProjection(),
         PnlProjection(),
         RiskDecisionsProjection(),
+        StrategyDecisionsProjection(),
     ]
 
 

@@ -26,6 +26,8 @@ _BOT_EVENTS_WITHOUT_DECISIONS = frozenset(
         Bot.KillSwitchReset,
         Bot.FillBooked,
         Bot.OrderReleased,
+        Bot.StrategyParamsChanged,
+        Bot.DecisionMade,
     }
 )
 

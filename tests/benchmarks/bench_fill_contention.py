@@ -95,7 +95,9 @@ def run(
     """Places the orders and waits for every one to end; returns how many were placed, the time
     placing took, the settle time (-1: not settled), the latencies, and what the store showed."""
     bot_id = bus.dispatch(
-        c.CreateBot(actor="bench", name="busy", strategy="bench", allowed_symbols=["BTC/USDT"], limits=LIMITS)
+        c.CreateBot(
+            actor="bench", name="busy", strategy="manual", allowed_symbols=["BTC/USDT"], limits=LIMITS
+        )
     ).aggregate_id
     bus.dispatch(c.StartBot(actor="bench", bot_id=bot_id))
     terminal = Terminal(store)

@@ -87,7 +87,7 @@ def place_orders_per_second(bus: CommandBus, threads: int, seconds: float) -> fl
                 c.CreateBot(
                     actor="bench",
                     name=f"b{t}-{i}",
-                    strategy="bench",
+                    strategy="manual",
                     allowed_symbols=["BTC/USDT"],
                     limits=LIMITS,
                 )

@@ -26,7 +26,7 @@ def started_bots(api: Api, user: str, count: int, prefix: str) -> list[str]:
         for n in range(count):
             body = {
                 "name": f"{prefix}{n}",
-                "strategy": "bench",
+                "strategy": "manual",
                 "allowed_symbols": ["BTC/USDT"],
                 "limits": LIMITS,
             }

@@ -18,7 +18,7 @@ from tests.support.api import LIMITS, Api, api_on
 pytestmark = pytest.mark.postgres
 
 BODY_LIMIT = 65_536
-BOT = {"name": "bad input", "strategy": "grid", "allowed_symbols": ["BTC/USDT"], "limits": LIMITS}
+BOT = {"name": "bad input", "strategy": "external", "allowed_symbols": ["BTC/USDT"], "limits": LIMITS}
 ORDER = {"symbol": "BTC/USDT", "side": "buy", "order_type": "limit", "quantity": "0.01", "price": "50000"}
 
 

@@ -71,7 +71,7 @@ def test_place_read_back_cancel_and_a_denial_with_its_reason(api: Api) -> None:
 def test_the_same_idempotency_key_or_client_order_id_twice_appends_once(api: Api) -> None:
     body = {
         "name": "idem",
-        "strategy": "grid",
+        "strategy": "manual",
         "allowed_symbols": ["BTC/USDT"],
         "limits": LIMITS,
     }

@@ -184,7 +184,7 @@ def test_the_openapi_document_states_how_decimals_are_written(running: Running) 
 def test_a_bot_on_an_exchange_account_that_does_not_exist_is_refused_naming_the_field(
     running: Running,
 ) -> None:
-    body = {"name": "bot", "strategy": "grid", "allowed_symbols": ["BTC/USDT"], "limits": LIMITS}
+    body = {"name": "bot", "strategy": "manual", "allowed_symbols": ["BTC/USDT"], "limits": LIMITS}
     with running.api.client("alice") as http:
         refused = http.post("/v1/bots", json={**body, "exchange_account": "binance-main"})
         assert refused.status_code == 422, refused.text

@@ -52,7 +52,7 @@ class Server:
 
     def bot(self) -> UUID:
         command = c.CreateBot(
-            actor=ACTOR, name="b", strategy="grid", allowed_symbols=["BTC/USDT"], limits=ROOMY
+            actor=ACTOR, name="b", strategy="manual", allowed_symbols=["BTC/USDT"], limits=ROOMY
         )
         bot_id: UUID = self.dispatch(command).aggregate_id
         self.dispatch(c.StartBot(actor=ACTOR, bot_id=bot_id))

@@ -12,14 +12,13 @@ import pytest
 from application.strategies.catalog import default_catalog
 from infrastructure.settings import Settings
 from tests.support.api import Api, api_on
+from tests.support.settings import embedded_store
 
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     folder = Path(tmp_path_factory.mktemp("strategies"))
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, sqlite_path=folder / "events.sqlite3", read_sqlite_path=folder / "read.sqlite3"
-    )
+    settings = Settings(store=embedded_store(folder))
     with api_on(settings, {"trader": "trader", "auditor": "auditor"}) as running:
         yield running
 
@@ -30,7 +29,7 @@ def test_any_authenticated_caller_reads_every_strategy_with_its_schema(api: Api,
         answer = http.get("/v1/strategies")
     assert answer.status_code == 200, answer.text
     listed = {strategy["name"]: strategy for strategy in answer.json()}
-    assert list(listed) == ["grid", "manual", "rebalance", "rsi_reversion", "sma_cross"]
+    assert list(listed) == ["external", "grid", "manual", "rebalance", "rsi_reversion", "sma_cross"]
     assert listed == {d.name: d.plain() for d in default_catalog().describe()}
     assert listed["manual"]["timeframe"] == "1m" and listed["manual"]["params_schema"]["properties"] == {}
     sma = listed["sma_cross"]

@@ -60,7 +60,7 @@ def test_a_request_its_command_its_append_and_its_projection_batch_are_linked(
     container.identity().install()
     container.identity().create_user("alice", "trader")
     key = container.identity().create_key("alice")
-    body = {"name": "traced", "strategy": "grid", "allowed_symbols": ["BTC/USDT"], "limits": LIMITS}
+    body = {"name": "traced", "strategy": "manual", "allowed_symbols": ["BTC/USDT"], "limits": LIMITS}
     with TestClient(create_app(container)) as http:
         created = http.post("/v1/bots", json=body, headers={"X-API-Key": key, "X-Request-ID": "trace-1"})
         assert created.status_code == 201, created.text

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -68,8 +69,9 @@ def test_tbot_demo_runs_on_the_embedded_default(tmp_path: Path) -> None:
 
 def test_make_run_serves_the_demo_over_http_until_stopped(tmp_path: Path) -> None:
     """`make run` (`tbot run`): the demo, then the API and the workers; the printed key reads the
-    demo bot's orders and position back over HTTP, and a new order fills on the paper exchange;
-    SIGTERM stops it cleanly."""
+    demo bot's orders and position back over HTTP, a new order fills on the paper exchange, and
+    the second demo bot, running `sma_cross`, buys by itself within its first minute; SIGTERM
+    stops it cleanly."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTGRES_", "DATABASE_URL", "TBOT_"))}
     env.update(
         TBOT_SQLITE_PATH=str(tmp_path / "run.sqlite3"),
@@ -87,16 +89,19 @@ def test_make_run_serves_the_demo_over_http_until_stopped(tmp_path: Path) -> Non
     )
     try:
         printed: list[str] = []
-        key = bot_id = None
+        key = bot_id = sma_bot = None
+        started = time.monotonic()
         assert process.stdout is not None
-        for line in process.stdout:  # the server prints the key, then serves (no more output)
+        for line in process.stdout:  # the server prints the key and the bots, then serves
             printed.append(line)
             if "API key (shown once):" in line:
                 key = line.rsplit(":", 1)[1].strip()
             if line.startswith("demo bot "):
                 bot_id = line.split()[2].rstrip(";")
+            if line.startswith("strategy bot "):
+                sma_bot = line.split()[2]
                 break
-        assert key and bot_id, "".join(printed)
+        assert key and bot_id and sma_bot, "".join(printed)
         base = f"http://127.0.0.1:{port}"
         wait_for(lambda: answers(base), 30, "the server")
         headers = {"X-API-Key": key}
@@ -127,9 +132,30 @@ def test_make_run_serves_the_demo_over_http_until_stopped(tmp_path: Path) -> Non
 
         wait_for(lambda: position_now() == Decimal("-0.2"), 30, "the new order to fill")
         filled = httpx.get(f"{base}/v1/orders/{placed.json()['id']}", headers=headers).json()
-        assert filled["order"]["status"] == "filled" and filled["fills"][0]["trade_id"] == "paper-t1"
+        assert filled["order"]["status"] == "filled" and filled["fills"][0]["trade_id"].startswith("paper-t")
+
+        _bought_by_itself_within_a_minute(base, headers, sma_bot, started)
     finally:
         process.terminate()
         _, errors = process.communicate(timeout=30)
     # the workers stop and are waited for, then the application closes what they used; exit 0
     assert process.returncode == 0 and "Traceback" not in errors, errors
+
+
+def _bought_by_itself_within_a_minute(
+    base: str, headers: dict[str, str], bot_id: str, started: float
+) -> None:
+    """The strategy bot's first decision (on the latest closed candle) bought, and it filled."""
+
+    def orders() -> list[dict[str, object]]:
+        answer = httpx.get(f"{base}/v1/orders", params={"bot_id": bot_id}, headers=headers)
+        items: list[dict[str, object]] = answer.json()["items"]
+        return items
+
+    wait_for(lambda: any(o["status"] == "filled" for o in orders()), 60, "the sma bot's buy")
+    assert time.monotonic() - started < 60
+    [bought] = orders()
+    assert (bought["side"], bought["order_type"]) == ("buy", "market")
+    assert str(bought["client_order_id"]).startswith("s-")
+    decisions = httpx.get(f"{base}/v1/bots/{bot_id}/decisions", headers=headers).json()["items"]
+    assert [d["strategy"] for d in decisions if d["intent_count"]] == ["sma_cross"]

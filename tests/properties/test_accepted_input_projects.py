@@ -88,7 +88,7 @@ def cases(draw: st.DrawFn) -> Case:
     accounts = st.one_of(st.just("paper"), st.builds("paper:{}".format, free))
     return Case(
         name=draw(free),
-        strategy=draw(free),
+        strategy="external" if fine else draw(free),  # the strategy that records free-form params
         exchange_account=draw(accounts if fine else accounts | free),
         params=_params(draw, free, number),
         reason=draw(texts),  # any text: it comes after a bot was created

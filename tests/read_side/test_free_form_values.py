@@ -30,7 +30,7 @@ PARAMS = {
 
 
 def _create(world: World, **fields: Any) -> Any:
-    command = {"name": "b", "strategy": "grid", "params": {}, "exchange_account": "paper", **fields}
+    command = {"name": "b", "strategy": "external", "params": {}, "exchange_account": "paper", **fields}
     return world.bus.dispatch(
         c.CreateBot(actor=ACTOR, allowed_symbols=["BTC/USDT"], limits=LIMITS, **command)
     ).aggregate_id
@@ -63,7 +63,7 @@ def test_params_recorded_before_the_rules_still_project(read_settings: Settings)
             meta=EventMeta(UserId(ACTOR), "c", "c"),
             owner=UserId(ACTOR),
             name="old",
-            strategy="grid",
+            strategy="manual",
             params={"nan": float("nan"), "up": float("inf"), "down": [float("-inf")]},
             exchange_account="paper",
             allowed_symbols=["BTC/USDT"],
@@ -114,7 +114,7 @@ def test_what_no_store_can_hold_is_refused_naming_the_field(
 
 def test_texts_are_recorded_and_looked_up_trimmed(sqlite_settings: Settings) -> None:
     with world_on(sqlite_settings) as world, read_side_on(sqlite_settings) as rs:
-        _create(world, name=" b ", strategy=" grid ", exchange_account=" paper ")
+        _create(world, name=" b ", strategy=" manual ", exchange_account=" paper ")
         assert rs.catch_up() == {}
         [row] = rs.typed_rows("bots", "bot_id")
-        assert (row["name"], row["strategy"], row["exchange_account"]) == ("b", "grid", "paper")
+        assert (row["name"], row["strategy"], row["exchange_account"]) == ("b", "manual", "paper")

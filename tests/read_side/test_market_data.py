@@ -79,7 +79,7 @@ def test_the_price_band_is_checked_against_the_mark(
     mark = read_side.container.prices().reference_price(BTC)
     bus = read_side.container.bus()
     bot = bus.dispatch(
-        c.CreateBot(actor=ACTOR, name="b", strategy="grid", allowed_symbols=["BTC/USDT"], limits=LIMITS)
+        c.CreateBot(actor=ACTOR, name="b", strategy="manual", allowed_symbols=["BTC/USDT"], limits=LIMITS)
     )
     bus.dispatch(c.StartBot(actor=ACTOR, bot_id=bot.aggregate_id))
     far = (mark * Decimal("0.9")).quantize(Decimal("0.01"))

@@ -56,6 +56,6 @@ def _event_classes() -> list[type]:
 @pytest.mark.parametrize("projection", sql_projections(), ids=lambda p: p.name)
 def test_every_domain_event_is_handled_or_ignored_on_purpose(projection: object) -> None:
     events = _event_classes()
-    assert len(events) == 25
+    assert len(events) == 27
     for event_type in events:
         projection.handler_for(event_type)  # type: ignore[attr-defined]  # raises LookupError if neither

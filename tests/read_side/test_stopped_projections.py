@@ -42,7 +42,7 @@ class Server:
 
     def create_bot(self) -> Any:
         command = c.CreateBot(
-            actor=ACTOR, name="b", strategy="grid", allowed_symbols=["BTC/USDT"], limits=LIMITS
+            actor=ACTOR, name="b", strategy="manual", allowed_symbols=["BTC/USDT"], limits=LIMITS
         )
         return self.container.bus().dispatch(command).aggregate_id
 

@@ -69,7 +69,7 @@ class Api:
     def create_bot(self, user: str, **overrides: Any) -> str:
         body = {
             "name": "bot",
-            "strategy": "grid",
+            "strategy": "manual",
             "allowed_symbols": ["BTC/USDT"],
             "limits": LIMITS,
             **overrides,

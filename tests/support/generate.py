@@ -60,7 +60,7 @@ class Generator:
                 bot_id=BotId(uuid4()),
                 owner=UserId(f"owner-{n % owners}"),
                 name=f"bot {n}",
-                strategy="grid",
+                strategy="manual",
                 params={"levels": 10},
                 exchange_account="paper",
                 allowed_symbols=list(SYMBOLS),

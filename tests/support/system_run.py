@@ -90,7 +90,7 @@ def _make_bots(base_url: str, keys: dict[str, str]) -> dict[str, list[tuple[str,
                 allowed = next(symbols)
                 body = {
                     "name": f"{user}-{number}",
-                    "strategy": "chaos",
+                    "strategy": "manual",
                     "allowed_symbols": allowed,
                     "limits": LIMITS,
                     "exchange_account": account,

@@ -61,7 +61,7 @@ class World:
             c.CreateBot(
                 actor=ACTOR,
                 name="test bot",
-                strategy="grid",
+                strategy="manual",
                 allowed_symbols=symbols or ["BTC/USDT", "ETH/USDT"],
                 limits=limits or LIMITS,
                 exchange_account=account,

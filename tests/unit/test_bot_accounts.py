@@ -27,7 +27,7 @@ class Accounts:
         return c.CreateBot(
             actor=ACTOR,
             name="bot",
-            strategy="grid",
+            strategy="manual",
             allowed_symbols=["BTC/USDT"],
             limits=LIMITS,
             exchange_account=account,

@@ -20,7 +20,7 @@ def create(world: World, **overrides: object) -> c.CreateBot:
     fields: dict[str, object] = {
         "actor": ACTOR,
         "name": "bot",
-        "strategy": "grid",
+        "strategy": "manual",
         "allowed_symbols": ["BTC/USDT"],
         "limits": LIMITS,
     }

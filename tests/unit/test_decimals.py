@@ -143,7 +143,7 @@ def test_a_bots_limits_are_written_like_every_other_decimal_and_counts_stay_numb
         bot_id="00000000-0000-0000-0000-000000000002",
         owner="alice",
         name="grid",
-        strategy="grid",
+        strategy="manual",
         params={"spacing": "0.50"},  # free-form: as given
         exchange_account="paper",
         allowed_symbols=["BTC/USDT"],

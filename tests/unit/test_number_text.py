@@ -92,7 +92,7 @@ def test_a_price_band_over_1_is_refused_as_a_fraction(world: World, band: str) -
     command = c.CreateBot(
         actor=ACTOR,
         name="bot",
-        strategy="grid",
+        strategy="manual",
         allowed_symbols=["BTC/USDT"],
         limits={**LIMITS, "price_band_pct": band},
     )

@@ -14,6 +14,7 @@ class Manual(Strategy[NoParams]):
     name = "manual"
     description = "Traded by hand through the API: no parameters, never decides anything."
     Params = NoParams
+    trades = False
 
     def decide(
         self, params: NoParams, candles: Mapping[Symbol, Sequence[Candle]], view: BotView

@@ -18,7 +18,7 @@ from domain.errors import InvalidInput
 from domain.strategy import strategy_client_order_id
 from tests.unit.strategies.market import START
 
-BUILT_INS = ["grid", "manual", "rebalance", "rsi_reversion", "sma_cross"]
+BUILT_INS = ["external", "grid", "manual", "rebalance", "rsi_reversion", "sma_cross"]
 
 
 @pytest.fixture
@@ -52,7 +52,12 @@ def test_it_is_the_strategy_rules_port(catalog: StrategyCatalog) -> None:
 @pytest.mark.parametrize(
     ("strategy", "params", "field", "rule"),
     [
-        ("momentum", {}, "strategy", "must be one of grid, manual, rebalance, rsi_reversion, sma_cross"),
+        (
+            "momentum",
+            {},
+            "strategy",
+            "must be one of external, grid, manual, rebalance, rsi_reversion, sma_cross",
+        ),
         (
             "sma_cross",
             {"fast": 2, "slow": 5, "quantity": 0.1},
