@@ -30,7 +30,7 @@ from application.handlers.execution import (
 )
 from application.handlers.orders import CancelOrderHandler, PlaceOrderHandler
 from application.handlers.protection import RecordProtectionFiredHandler
-from application.results import Ack, AnswerAck, FillAck, OrderAck
+from application.results import Ack, AnswerAck, DecisionAck, FillAck, OrderAck
 
 HANDLERS: dict[type[c.Command], type[Handler[Any, Any]]] = {
     c.CreateBot: CreateBotHandler,
@@ -77,9 +77,11 @@ class CommandBus:
         | c.TripKillSwitch
         | c.ResetKillSwitch
         | c.UpdateStrategyParams
-        | c.RecordDecision
         | c.RecordProtectionFired,
     ) -> Ack: ...
+
+    @overload
+    def dispatch(self, command: c.RecordDecision) -> DecisionAck: ...
 
     @overload
     def dispatch(
@@ -100,9 +102,9 @@ class CommandBus:
     @overload
     def dispatch(self, command: c.RecordExchangeAnswer) -> AnswerAck: ...
 
-    def dispatch(self, command: c.Command) -> Ack | OrderAck | FillAck | AnswerAck:
+    def dispatch(self, command: c.Command) -> Ack | OrderAck | FillAck | AnswerAck | DecisionAck:
         handler = self._handlers.get(type(command))
         if handler is None:
             raise TypeError(f"no handler for {type(command).__name__}")
-        result: Ack | OrderAck | FillAck | AnswerAck = handler(command)
+        result: Ack | OrderAck | FillAck | AnswerAck | DecisionAck = handler(command)
         return result

@@ -25,6 +25,19 @@ class OrderAck:
 
 
 @dataclass(frozen=True)
+class DecisionAck:
+    """``placed``: the orders the decision placed (their ids); ``denied``: the client order ids the
+    risk rules refused, with the reason codes. Nothing of either when ``changed`` is False (the
+    candle was decided on already)."""
+
+    aggregate_id: UUID
+    position: int
+    changed: bool
+    placed: tuple[UUID, ...] = ()
+    denied: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+@dataclass(frozen=True)
 class FillAck:
     order_id: UUID
     trade_id: str

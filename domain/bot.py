@@ -77,7 +77,6 @@ class Bot(TradingAggregate):
 
     # a bot restored from a snapshot taken before its strategy decided anything
     decided_through: datetime | None = None
-    last_intents: tuple[dict[str, Any], ...] | list[dict[str, Any]] = ()
 
     class Created(TradingAggregate.Created):
         owner: UserId
@@ -209,8 +208,8 @@ class Bot(TradingAggregate):
     class DecisionMade(TradingAggregate.Event):
         """What the strategy decided on the candle of ``timeframe`` that closed at ``candle_at``,
         with which parameters (``params_hash``): ``intents`` as plain values (empty: no action).
-        The runtime places the intents after recording this, with client order ids derived from
-        ``candle_at`` and each intent's index."""
+        Recorded with the orders the intents make (client order ids derived from ``candle_at``
+        and each intent's index), in one transaction."""
 
         strategy: str
         timeframe: str
@@ -219,9 +218,7 @@ class Bot(TradingAggregate):
         intents: list[dict[str, Any]]
 
         def apply(self, aggregate: Any) -> None:
-            bot = cast(Bot, aggregate)
-            bot.decided_through = self.candle_at
-            bot.last_intents = list(self.intents)
+            cast(Bot, aggregate).decided_through = self.candle_at
 
     class OrderReleased(TradingAggregate.Event):
         """An order ended unfilled or part filled: what was left of it is no longer committed."""
@@ -249,8 +246,7 @@ class Bot(TradingAggregate):
         self.pnl_day: date | None = None
         self.recent_orders: list[datetime] = []
         self.recent_denials: dict[str, Denial] = {}
-        self.decided_through = None  # the close of the latest candle decided on, with:
-        self.last_intents = []  # that decision's intents
+        self.decided_through = None  # the close of the latest candle the strategy decided on
 
     @staticmethod
     def creation_fields(
@@ -378,10 +374,9 @@ class Bot(TradingAggregate):
         intents: list[dict[str, Any]],
         stamp: Stamp,
     ) -> bool:
-        """Records the strategy's decision on a closed candle. Only a running bot decides; a
-        decision on a candle no later than the last one decided changes nothing (False): a
-        restarted or second runtime repeats the last decision's intents instead, whose client
-        order ids make them no-ops."""
+        """Records the strategy's decision on a closed candle (the caller records the orders it
+        makes with it). Only a running bot decides; a decision on a candle no later than the last
+        one decided changes nothing (False): a restarted or second runtime finds it decided."""
         if self.status is not BotStatus.RUNNING:
             raise IllegalTransition("bot", self.status.value, "decide")
         if self.decided_through is not None and candle_at <= self.decided_through:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from uuid import UUID
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from application.errors import BotBusy
@@ -35,20 +35,33 @@ class PostgresBotTurns:
     @contextmanager
     def hold(self, bot_id: UUID) -> Iterator[None]:
         key = {"cls": TURN_LOCK_CLASS, "key": f"{self._schema}:{bot_id}"}
-        with self._engine.connect() as conn:
+        conn = self._locked(bot_id, key)
+        try:
+            yield
+        finally:
+            try:
+                conn.execute(text("SELECT pg_advisory_unlock(:cls, hashtext(:key))"), key)
+            except OperationalError:
+                conn.invalidate()  # the session is gone, and its lock with it
+            conn.close()
+
+    def _locked(self, bot_id: UUID, key: dict[str, object]) -> Connection:
+        """A pooled connection holding the turn. Pooled connections are not pinged before use (a
+        round trip per command); one that died with its server is found out here, and the turn is
+        taken again on a new one."""
+        for attempt in (1, 2):
+            conn = self._engine.connect()
             try:
                 conn.execute(text("SELECT pg_advisory_lock(:cls, hashtext(:key))"), key)
             except OperationalError as error:
+                conn.close()
                 if getattr(error.orig, "sqlstate", None) == "55P03":  # lock_not_available
                     raise BotBusy(bot_id) from None
+                if error.connection_invalidated and attempt == 1:
+                    continue
                 raise
-            try:
-                yield
-            finally:
-                try:
-                    conn.execute(text("SELECT pg_advisory_unlock(:cls, hashtext(:key))"), key)
-                except OperationalError:
-                    conn.invalidate()  # the session is gone, and its lock with it
+            return conn
+        raise AssertionError("unreachable")  # pragma: no cover
 
 
 def open_bot_turns(settings: Settings) -> PostgresBotTurns | None:
@@ -63,7 +76,6 @@ def open_bot_turns(settings: Settings) -> PostgresBotTurns | None:
         isolation_level="AUTOCOMMIT",
         pool_size=size,
         max_overflow=size,
-        pool_pre_ping=True,
         pool_timeout=CONNECT_TIMEOUT_SECONDS,
         # a bounded wait for the turn, and for the server
         connect_args={"options": f"-c lock_timeout={wait_ms}", "connect_timeout": CONNECT_TIMEOUT_SECONDS},

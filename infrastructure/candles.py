@@ -7,7 +7,7 @@ still open is written on every tick)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, Table, func, inspect, select, text
@@ -69,23 +69,18 @@ class CandleStore:
         with self.engine.connect() as conn:
             return {Symbol.parse(row[0], "symbol"): row[1] for row in conn.execute(query)}
 
-    def window(self, symbol: Symbol, until: datetime, minutes: int) -> list[Candle]:
-        """The candles of ``symbol`` opened in the ``minutes`` before ``until``, oldest first."""
+    def window(self, symbol: Symbol, until: datetime, count: int) -> list[Candle]:
+        """The last ``count`` candles of ``symbol`` opened before ``until``, oldest first."""
         table = self.table
         query = (
             select(table)
-            .where(
-                table.c.symbol == str(symbol),
-                table.c.opened_at >= until - timedelta(minutes=minutes),
-                table.c.opened_at < until,
-            )
-            .order_by(table.c.opened_at)
+            .where(table.c.symbol == str(symbol), table.c.opened_at < until)
+            .order_by(table.c.opened_at.desc())
+            .limit(count)
         )
         with self.engine.connect() as conn:
-            return [
-                Candle(symbol, r.opened_at, r.open, r.high, r.low, r.close, r.volume)
-                for r in conn.execute(query)
-            ]
+            rows = list(conn.execute(query))
+        return [Candle(symbol, r.opened_at, r.open, r.high, r.low, r.close, r.volume) for r in reversed(rows)]
 
     def write(self, candles: Sequence[Candle]) -> None:
         if not candles:

@@ -236,8 +236,9 @@ class StoreSettings(SettingsGroup):
             POSTGRES_POOL_SIZE=str(self.postgres_pool_size),
             POSTGRES_MAX_OVERFLOW="0",
             # a connection not had within this (the server away, or every one busy) is an outage:
-            # the API answers 503, a worker backs off; pooled connections are checked before use,
-            # so a restarted server costs no failed command
+            # the API answers 503, a worker backs off. Pooled connections are checked before use
+            # (a round trip each, about a tenth of a command's time) so that a restarted server
+            # costs no failed read: the library retries only some statements on a dead connection
             POSTGRES_CONNECT_TIMEOUT=str(CONNECT_TIMEOUT_SECONDS),
             POSTGRES_PRE_PING="y",
         )

@@ -62,11 +62,11 @@ class AdvisoryLeases:
 
     def release_all(self) -> None:
         if self._conn is not None:
+            conn, self._conn, self.held = self._conn, None, set()
             try:
-                self._conn.execute(text("SELECT pg_advisory_unlock_all()"))
+                conn.execute(text("SELECT pg_advisory_unlock_all()"))
             finally:
-                self._conn.close()
-                self._lost()
+                conn.close()
 
     def _lost(self) -> None:
         if self._conn is not None:

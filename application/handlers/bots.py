@@ -4,6 +4,7 @@ for the cancel of the bot's open orders, in the same transaction)."""
 from __future__ import annotations
 
 from abc import abstractmethod
+from decimal import Decimal
 from typing import TypeVar
 
 from application.commands import (
@@ -19,13 +20,17 @@ from application.commands import (
     UpdateRiskLimits,
     UpdateStrategyParams,
 )
-from application.errors import IdempotencyMismatch, InvalidInput
+from application.errors import IdempotencyMismatch, InvalidInput, OrderDenied
 from application.handlers.base import Handler
-from application.handlers.orders import cancel_open_orders
-from application.results import Ack
+from application.handlers.orders import admit, cancel_open_orders
+from application.results import Ack, DecisionAck
 from domain.bot import Bot
-from domain.ids import BotId, bot_id_for_key, user_id
+from domain.ids import BotId, ClientOrderId, bot_id_for_key, order_id_for, user_id
+from domain.order import Order
+from domain.order_states import OrderStatus
+from domain.orders import OrderRequest, parse_order_request
 from domain.risk import parse_risk_limits
+from domain.strategy import Cancel, Place, intent_from_plain, strategy_client_order_id
 from domain.values import Stamp, Symbol
 
 
@@ -134,8 +139,64 @@ class UpdateStrategyParamsHandler(_BotChange[UpdateStrategyParams]):
         return bot.change_params(self.deps.strategies.validate(bot.strategy, command.params), stamp)
 
 
-class RecordDecisionHandler(_BotChange[RecordDecision]):
-    def change(self, bot: Bot, command: RecordDecision, stamp: Stamp) -> bool:
-        return bot.record_decision(
+class RecordDecisionHandler(Handler[RecordDecision, DecisionAck]):
+    """Records a strategy's decision on a closed candle and, in the same transaction, what it asks
+    for: each order risk-checked and placed or denied as ``PlaceOrder`` would (client order ids
+    ``s-<candle>-<index>``), each cancel asked for as ``CancelOrder`` would. A decision on a
+    candle no later than the bot's last one records nothing: the candle was decided on, with its
+    orders, already."""
+
+    def execute(self, command: RecordDecision, stamp: Stamp) -> DecisionAck:
+        bot = self.store.load(Bot, command.bot_id, "bot")
+        if not bot.record_decision(
             command.timeframe, command.candle_at, command.params_hash, command.intents, stamp
-        )
+        ):
+            return DecisionAck(bot.id, self.store.last_position(), changed=False)
+        orders: list[Order] = []
+        denied: list[tuple[str, tuple[str, ...]]] = []
+        for index, plain in enumerate(command.intents):
+            intent = intent_from_plain(plain)
+            if isinstance(intent, Cancel):
+                order = self._cancelled(bot, intent.client_order_id, stamp)
+                if order is not None:
+                    orders.append(order)
+                continue
+            if not isinstance(intent, Place):
+                raise InvalidInput(
+                    f"intents[{index}]", "must be a place or a cancel (a close is made a place)"
+                )
+            request = _request(intent, strategy_client_order_id(command.candle_at, index))
+            decided = admit(self.deps, bot, request, stamp)
+            if isinstance(decided, OrderDenied):
+                denied.append((decided.client_order_id, tuple(code.value for code in decided.reason_codes)))
+            else:
+                orders.append(decided)
+        position = self.store.record(bot, *orders)
+        placed = tuple(order.id for order in orders if order.version == 1)
+        return DecisionAck(bot.id, position, True, placed, tuple(denied))
+
+    def _cancelled(self, bot: Bot, client_order_id: str, stamp: Stamp) -> Order | None:
+        order = self.store.find(Order, order_id_for(bot.bot_id, ClientOrderId(client_order_id)))
+        if order is None or not order.status.is_open or not order.request_cancel(stamp):
+            return None
+        if order.status is OrderStatus.CANCELLED:  # never sent: cancelled at once, released
+            bot.release_order(order.order_id, order.status.value, stamp)
+        return order
+
+
+def _request(intent: Place, client_order_id: str) -> OrderRequest:
+    def text(value: Decimal | None) -> str | None:
+        return None if value is None else str(value)
+
+    return parse_order_request(
+        client_order_id=client_order_id,
+        symbol=str(intent.symbol),
+        side=intent.side.value,
+        order_type=intent.order_type.value,
+        quantity=str(intent.quantity),
+        price=text(intent.price),
+        stop_price=text(intent.stop_price),
+        time_in_force="GTC",
+        stop_loss=text(intent.stop_loss),
+        take_profit=text(intent.take_profit),
+    )

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from application.commands import CancelOrder, PlaceOrder
 from application.errors import IdempotencyMismatch, OrderDenied
-from application.handlers.base import Handler
+from application.handlers.base import Handler, HandlerDeps
 from application.results import OrderAck
 from application.store import TradingApplication
 from domain.bot import Bot
 from domain.ids import DenialId, order_id_for
 from domain.order import Order
 from domain.order_states import OrderStatus
-from domain.orders import parse_order_request
+from domain.orders import OrderRequest, parse_order_request
 from domain.risk import evaluate
 from domain.values import Stamp
 
@@ -48,19 +48,27 @@ class PlaceOrderHandler(Handler[PlaceOrder, OrderAck]):
         earlier = bot.earlier_denial(request.client_order_id)
         if earlier is not None:
             raise OrderDenied(bot.id, request.client_order_id, earlier.denial_id, earlier.reason_codes)
-
-        reference = self.deps.prices.reference_price(request.symbol)
-        market = self.deps.markets.market(bot.exchange_account, request.symbol)
-        codes = evaluate(bot.risk_context(request, market, reference, stamp.at))
-        if codes:
-            denial_id = DenialId(self.deps.ids.new_id())
-            bot.deny_order(denial_id, request, codes, reference, stamp)
+        decided = admit(self.deps, bot, request, stamp)
+        if isinstance(decided, OrderDenied):
             self.store.record(bot)
-            raise OrderDenied(bot.id, request.client_order_id, denial_id, codes)
+            raise decided
+        return _ack(decided, self.store.record(bot, decided), changed=True)
 
-        order = Order.place(order_id, bot.bot_id, request, stamp)
-        bot.admit_order(order_id, request, reference, stamp)
-        return _ack(order, self.store.record(bot, order), changed=True)
+
+def admit(deps: HandlerDeps, bot: Bot, request: OrderRequest, stamp: Stamp) -> Order | OrderDenied:
+    """The risk rules' decision on a new order, recorded on the bot: the order placed (for the
+    caller to save with the bot), or the denial with its reasons (the bot records it)."""
+    reference = deps.prices.reference_price(request.symbol)
+    market = deps.markets.market(bot.exchange_account, request.symbol)
+    codes = evaluate(bot.risk_context(request, market, reference, stamp.at))
+    if codes:
+        denial_id = DenialId(deps.ids.new_id())
+        bot.deny_order(denial_id, request, codes, reference, stamp)
+        return OrderDenied(bot.id, request.client_order_id, denial_id, codes)
+    order_id = order_id_for(bot.bot_id, request.client_order_id)
+    order = Order.place(order_id, bot.bot_id, request, stamp)
+    bot.admit_order(order_id, request, reference, stamp)
+    return order
 
 
 class CancelOrderHandler(Handler[CancelOrder, OrderAck]):

@@ -19,9 +19,9 @@ class CandleHistory(Protocol):
         without candles is left out."""
         ...
 
-    def window(self, symbol: Symbol, until: datetime, minutes: int) -> list[Candle]:
-        """The one-minute candles of ``symbol`` that opened in the ``minutes`` before ``until``,
-        oldest first (the ones there are: market data may have gaps)."""
+    def window(self, symbol: Symbol, until: datetime, count: int) -> list[Candle]:
+        """The last ``count`` one-minute candles of ``symbol`` opened before ``until``, oldest
+        first (a minute market data missed is not there: a gap shifts the window back)."""
         ...
 
 

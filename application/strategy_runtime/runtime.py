@@ -7,11 +7,12 @@ never decides on a candle still in progress, and never makes one up). If the bot
 on it yet, the strategy gets the closed candles it asked for (its warm-up, resampled from the
 stored one-minute candles, none after the candle) and the bot's view, and returns intents. The
 runtime makes them concrete (a close becomes a market order for the position, quantities are
-rounded down to the market's step), records the decision on the bot (``Bot.DecisionMade``, every
-decision, no action included), then places them, each with a client order id derived from the
-candle and the intent's index. A runtime restarted between the two, or a second runtime racing it,
-finds the decision recorded and places its intents again: the same client order ids make that a
-no-op. Only the latest closed candle is decided on: a bot resumed, or a runtime back after an
+rounded down to the market's step) and records the decision on the bot (``Bot.DecisionMade``, every
+decision, no action included) together with its orders, in one transaction (``RecordDecision``:
+each order risk-checked as ``PlaceOrder`` would, with a client order id derived from the candle
+and the intent's index). A decision is there with its orders or not at all, and a bot decides once
+per candle: a restarted runtime, or a second one racing it, finds the candle decided and records
+nothing. Only the latest closed candle is decided on: a bot resumed, or a runtime back after an
 outage, carries on from the next closed candle rather than trading on stale ones.
 """
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -30,13 +32,13 @@ import structlog
 
 from application import commands as c
 from application.bus import CommandBus
-from application.errors import IdempotencyMismatch, IllegalTransition, NotFound, OrderDenied
+from application.errors import IllegalTransition, NotFound
 from application.ports import Clock, MarketRules
 from application.store import TradingApplication
 from application.strategy_runtime.ports import BotLeases, CandleHistory, Decider, StrategyBook, StrategyBots
 from domain.bot import Bot, BotStatus
 from domain.errors import InvalidInput
-from domain.ids import BotId, ClientOrderId, order_id_for, position_id_for
+from domain.ids import position_id_for
 from domain.market import Candle
 from domain.order import Order
 from domain.position import Position
@@ -48,9 +50,7 @@ from domain.strategy import (
     OrderView,
     Place,
     PositionView,
-    intent_from_plain,
     resample,
-    strategy_client_order_id,
 )
 from domain.values import OrderType, Side, Symbol
 
@@ -85,6 +85,7 @@ class StrategyRuntime:
         markets: MarketRules,
         clock: Clock,
         stall_seconds: float = 180.0,
+        concurrency: int = 8,
     ) -> None:
         self.bus = bus
         self.store = store
@@ -95,18 +96,17 @@ class StrategyRuntime:
         self.markets = markets
         self.clock = clock
         self.stall_seconds = stall_seconds
+        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="strategy")
         self.held: set[UUID] = set()
         self.stalled: set[Symbol] = set()
         """Symbols whose market data stopped: no new candle for ``stall_seconds``."""
         self._bound: dict[UUID, _Bound] = {}
-        self._carried_out: dict[UUID, datetime] = {}  # the last decision each bot's intents were placed for
         self._waiting: dict[UUID, str] = {}  # why a bot could not decide yet, logged once
 
     def turn(self) -> int:
         """One look at every bot this runtime holds; returns the decisions recorded."""
         self.held = self.leases.claim(self.bots.running())
         for gone in set(self._bound) - self.held:
-            self._carried_out.pop(gone, None)
             self._bound.pop(gone, None)
         bots: list[tuple[Bot, Decider]] = []
         for bot_id in sorted(self.held):
@@ -123,19 +123,31 @@ class StrategyRuntime:
         newest = self.candles.newest(sorted({s for _, d in bots for s in d.symbols}, key=str))
         self._report_stalls(newest)
         windows: dict[tuple[Symbol, datetime, int], list[Candle]] = {}  # shared by the bots this turn
-        decided = 0
-        for bot, decider in bots:
-            try:
-                decided += self._run(bot, decider, newest, windows)
-            except (InvalidInput, IllegalTransition, NotFound) as error:
-                self._wait(bot.id, f"cannot decide: {error}")
-        return decided
+        # bots decide side by side (each command takes its bot's turn; the writes queue at the
+        # store), so one slow bot does not hold the others up
+        return sum(self._pool.map(lambda pair: self._guarded(pair[0], pair[1], newest, windows), bots))
+
+    def _guarded(
+        self,
+        bot: Bot,
+        decider: Decider,
+        newest: Mapping[Symbol, datetime],
+        windows: dict[tuple[Symbol, datetime, int], list[Candle]],
+    ) -> int:
+        try:
+            return self._run(bot, decider, newest, windows)
+        except (InvalidInput, IllegalTransition, NotFound) as error:
+            self._wait(bot.id, f"cannot decide: {error}")
+            return 0
+
+    def close(self) -> None:
+        """Stops the threads bots decide in (the runtime is done)."""
+        self._pool.shutdown()
 
     def release(self) -> None:
         """Lets go of every lease (the runtime stops or lost its store)."""
         self.leases.release_all()
         self.held = set()
-        self._carried_out.clear()
 
     def _run(
         self,
@@ -150,11 +162,7 @@ class StrategyRuntime:
         # the latest candle of its timeframe closed on all its symbols (a one-minute candle is
         # closed once a later one exists)
         candle_at = min(decider.timeframe.opening(newest[symbol]) for symbol in decider.symbols)
-        decided_through = bot.decided_through
-        if decided_through is not None and candle_at <= decided_through:
-            if self._carried_out.get(bot.id) != decided_through:  # after a restart, or another runtime
-                self._carry_out(bot.bot_id, decided_through, list(bot.last_intents))
-                self._carried_out[bot.id] = decided_through
+        if bot.decided_through is not None and candle_at <= bot.decided_through:
             return 0
         return self._decide(bot, decider, candle_at, windows)
 
@@ -174,7 +182,8 @@ class StrategyRuntime:
         candle_at: datetime,
         windows: dict[tuple[Symbol, datetime, int], list[Candle]],
     ) -> int:
-        minutes = decider.warmup * decider.timeframe.minutes
+        # enough minutes for the warm-up, and a whole first candle of a longer timeframe
+        minutes = (decider.warmup + 1) * decider.timeframe.minutes
         candles: dict[Symbol, list[Candle]] = {}
         for symbol in decider.symbols:
             key = (symbol, candle_at, minutes)
@@ -193,6 +202,7 @@ class StrategyRuntime:
             c.RecordDecision(
                 actor=STRATEGY_ACTOR,
                 correlation_id=_correlation(bot.id, candle_at),
+                causation_id=f"candle:{candle_at:%Y%m%dT%H%M}",
                 bot_id=bot.id,
                 timeframe=decider.timeframe.name,
                 candle_at=candle_at,
@@ -200,11 +210,11 @@ class StrategyRuntime:
                 intents=plain,
             )
         )
-        if not ack.changed:  # another runtime recorded it first: it places them
+        if not ack.changed:  # another runtime decided on this candle first
             return 0
         log.info("decided", bot_id=str(bot.id), candle_at=candle_at.isoformat(), intents=plain)
-        self._carry_out(bot.bot_id, candle_at, plain)
-        self._carried_out[bot.id] = candle_at
+        for client_order_id, reasons in ack.denied:  # recorded on the bot with its reasons
+            log.info("order denied", bot_id=str(bot.id), order=client_order_id, reasons=list(reasons))
         return 1
 
     def _view(self, bot: Bot, candles: Mapping[Symbol, Sequence[Candle]], candle_at: datetime) -> BotView:
@@ -265,32 +275,6 @@ class StrategyRuntime:
         stepped = (quantity // spec.amount_step) * spec.amount_step
         return stepped.quantize(Decimal(1)) if stepped == stepped.to_integral() else stepped.normalize()
 
-    def _carry_out(self, bot_id: BotId, candle_at: datetime, intents: list[dict[str, Any]]) -> None:
-        """Places (or cancels) what a recorded decision asked for, caused by the candle; repeating
-        it changes nothing."""
-        cause = {
-            "actor": STRATEGY_ACTOR,
-            "correlation_id": _correlation(bot_id, candle_at),
-            "causation_id": f"candle:{candle_at:%Y%m%dT%H%M}",
-        }
-        for index, plain in enumerate(intents):
-            intent = intent_from_plain(plain)
-            try:
-                if isinstance(intent, Cancel):
-                    order_id = order_id_for(bot_id, ClientOrderId(intent.client_order_id))
-                    self.bus.dispatch(c.CancelOrder(**cause, order_id=order_id))
-                elif isinstance(intent, Place):
-                    self.bus.dispatch(
-                        _place(bot_id, intent, strategy_client_order_id(candle_at, index), cause)
-                    )
-            except OrderDenied as denied:  # recorded on the bot with its reasons
-                codes = [code.value for code in denied.reason_codes]
-                log.info(
-                    "intent denied", bot_id=str(bot_id), client_order_id=denied.client_order_id, reasons=codes
-                )
-            except (IdempotencyMismatch, IllegalTransition, NotFound) as error:  # done already, or moot
-                log.info("intent not carried out", bot_id=str(bot_id), intent=plain, reason=str(error))
-
     def _wait(self, bot_id: UUID, why: str) -> None:
         if self._waiting.get(bot_id) != why:
             self._waiting[bot_id] = why
@@ -310,19 +294,3 @@ class StrategyRuntime:
 
 def _correlation(bot_id: UUID, candle_at: datetime) -> str:
     return f"decision:{bot_id}:{candle_at:%Y%m%dT%H%M}"
-
-
-def _place(bot_id: BotId, intent: Place, coid: str, cause: dict[str, str]) -> c.PlaceOrder:
-    return c.PlaceOrder(
-        **cause,
-        bot_id=bot_id,
-        client_order_id=coid,
-        symbol=str(intent.symbol),
-        side=intent.side.value,
-        order_type=intent.order_type.value,
-        quantity=intent.quantity,
-        price=intent.price,
-        stop_price=intent.stop_price,
-        stop_loss=intent.stop_loss,
-        take_profit=intent.take_profit,
-    )

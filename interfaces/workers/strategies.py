@@ -63,6 +63,7 @@ class StrategiesJob:
 
     def close(self) -> None:
         self.wakeup.close()
+        self.runtime.close()
 
 
 def strategies_job(container: Container) -> StrategiesJob:

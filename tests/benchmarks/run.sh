@@ -25,3 +25,6 @@ echo
 echo "## Fills against new orders on one busy bot (in process, PostgreSQL 15) — $(date -u +%Y-%m-%d)"
 .venv/bin/python -m tests.benchmarks.bench_fill_contention "$TBOT_TEST_DATABASE_URL" \
     --seconds "${BENCH_SECONDS:-10}" --rate "${BENCH_CONTENTION_RATE:-300}"
+echo
+echo "## Strategy runtime: candle close to orders recorded, bots per runtime — $(date -u +%Y-%m-%d)"
+.venv/bin/python -m tests.benchmarks.bench_strategies "$TBOT_TEST_DATABASE_URL" --bots ${BENCH_STRATEGY_BOTS:-100 250 500 1000}

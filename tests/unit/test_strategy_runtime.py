@@ -1,7 +1,7 @@
 """The strategy runtime on the embedded store, with a scripted strategy: it decides once per closed
-candle, on closed candles only, records every decision (no action too), places the intents with
-client order ids from the candle, carries a recorded decision out after a restart without a second
-order, leaves paused bots alone and resumes from the next closed candle."""
+candle, on closed candles only, records every decision (no action too) with the orders it makes
+(client order ids from the candle) in one transaction, never twice for a candle, leaves paused bots
+alone and resumes from the next closed candle."""
 
 from __future__ import annotations
 
@@ -180,25 +180,31 @@ def test_every_decision_is_recorded_and_its_intents_placed_from_the_candle(setup
     assert first.meta.correlation_id == placed.meta.correlation_id
 
 
-def test_a_decision_recorded_before_a_crash_is_carried_out_once(setup: Setup) -> None:
+def test_a_decision_and_its_orders_are_one_transaction_recorded_once_per_candle(setup: Setup) -> None:
     bot_id = _bot(setup)
     closed_at = START + timedelta(minutes=3)
-    intent = Place(BTC, Side.BUY, Decimal("0.01"))
-    setup.world.bus.dispatch(  # the runtime died after recording, before placing
-        c.RecordDecision(
-            actor=STRATEGY_ACTOR,
-            bot_id=bot_id,
-            timeframe="1m",
-            candle_at=closed_at,
-            params_hash="x",
-            intents=[intent.plain()],
-        )
-    )
+    setup.scripted.plan[closed_at] = [Place(BTC, Side.BUY, Decimal("0.01"))]
+    setup.minutes(0, 3)
+    before = setup.world.store.last_position()
+    setup.runtime().turn()
+    setup.runtime().turn()  # a restarted runtime, or a second one: the candle is decided
+    events = setup.world.new_events(before)
+    names = [type(e).__qualname__ for e in events]
+    assert names == ["Bot.DecisionMade", "Bot.OrderAdmitted", "Order.Placed"]  # one save, in this order
+    assert len(setup.placed(bot_id)) == 1 and len(setup.decisions(bot_id)) == 1
+    assert len(setup.scripted.seen) == 1  # the second runtime did not ask the strategy again
+
+
+def test_a_denied_order_is_recorded_with_the_decision(setup: Setup) -> None:
+    bot_id = _bot(setup)
+    closed_at = START + timedelta(minutes=3)
+    setup.scripted.plan[closed_at] = [Place(BTC, Side.BUY, Decimal("1000"))]  # past every limit
     setup.minutes(0, 3)
     setup.runtime().turn()
-    setup.runtime().turn()  # a second runtime, or a second restart
-    assert len(setup.placed(bot_id)) == 1 and len(setup.decisions(bot_id)) == 1
-    assert setup.scripted.seen == []  # the recorded decision stands: the strategy is not asked again
+    [decision] = setup.decisions(bot_id)
+    denials = [e for e in setup.world.new_events(0) if isinstance(e, Bot.OrderDenied)]
+    assert decision.intents[0]["quantity"] == "1000" and setup.placed(bot_id) == []
+    assert [d.request.client_order_id for d in denials] == ["s-20261201T1203-0"]
 
 
 def test_a_paused_bot_gets_no_call_and_resumes_from_the_next_closed_candle(setup: Setup) -> None:
