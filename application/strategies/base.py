@@ -20,6 +20,7 @@ from typing import Annotated, Any, ClassVar, Generic, TypeVar
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from application.strategies.indicators import Flags, Series
 from domain.errors import InvalidInput
 from domain.market import Candle
 from domain.strategy import TIMEFRAMES, BotView, Intent, OrderView, Timeframe
@@ -174,6 +175,15 @@ class Strategy(ABC, Generic[P]):
         least that many of each symbol (fewer only while the market has no more history, when
         a strategy decides nothing)."""
         return 1
+
+    def screen(self, params: P, closes: Mapping[Symbol, Series]) -> Flags | None:
+        """For a backtest over whole series (each symbol's closes, one per candle of the
+        timeframe, aligned by index): the candles on whose close ``decide`` may return anything,
+        computed at once over the series; ``decide`` is then called on those only, and skipped on
+        the others, where it would return nothing whatever the bot held. None (the default): call
+        ``decide`` on every candle. It must be a superset (a property test checks the built-ins'):
+        it only saves calls, the decisions are ``decide``'s."""
+        return None
 
     @abstractmethod
     def decide(self, params: P, candles: Mapping[Symbol, Sequence[Candle]], view: BotView) -> list[Intent]:

@@ -19,6 +19,7 @@ import structlog
 from pydantic import BaseModel
 
 from application.strategies.base import Strategy
+from application.strategies.indicators import Flags, Series
 from domain.errors import InvalidInput
 from domain.market import Candle
 from domain.strategy import BotView, Intent
@@ -152,6 +153,9 @@ class Bound:
 
     def decide(self, candles: Mapping[Symbol, Sequence[Candle]], view: BotView) -> list[Intent]:
         return self.strategy.decide(self.params, candles, view)
+
+    def screen(self, closes: Mapping[Symbol, Series]) -> Flags | None:
+        return self.strategy.screen(self.params, closes)
 
 
 def _distribution(point: EntryPoint) -> str | None:

@@ -15,6 +15,8 @@ from numpy.typing import NDArray
 from domain.market import Candle
 
 Series = NDArray[np.float64]
+Flags = NDArray[np.bool_]
+"""One flag per candle (a strategy's screen)."""
 
 
 def closes(candles: Sequence[Candle]) -> Series:

@@ -5,16 +5,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Self
 
+import numpy as np
 from pydantic import Field, model_validator
 
 from application.strategies.base import Strategy, TimeframeName, param_error
-from application.strategies.indicators import closes, latest, sma
+from application.strategies.indicators import Flags, Series, closes, latest, sma
 from application.strategies.sizing import Sizing
 from domain.market import Candle
 from domain.strategy import BotView, Close, Intent, Place, Timeframe
 from domain.values import Side, Symbol
 
 MAX_PERIOD = 1000
+NEAR = 1e-9
+"""How near, relative to the slow average, the averages count as touching for ``screen``."""
 Period = Annotated[int, Field(strict=True, ge=1, le=MAX_PERIOD)]
 
 
@@ -48,6 +51,22 @@ class SmaCross(Strategy[SmaCrossParams]):
 
     def warmup(self, params: SmaCrossParams) -> int:
         return params.slow + 1
+
+    def screen(self, params: SmaCrossParams, closes: Mapping[Symbol, Series]) -> Flags | None:
+        """The candles where the averages cross, or come within a hair of each other (the
+        averages over a window, as ``decide`` computes them, and over the whole series may differ
+        in the last bits): ``decide`` acts on a cross only, so anywhere else it returns nothing."""
+        candidates: Flags | None = None
+        for values in closes.values():
+            fast, slow = sma(values, params.fast), sma(values, params.slow)
+            margin = NEAR * np.abs(slow)
+            with np.errstate(invalid="ignore"):
+                above, below = fast - slow > margin, slow - fast > margin
+            settled = above | below  # False while an average is NaN, or the two nearly touch
+            moved = np.zeros(len(values), dtype=bool)
+            moved[1:] = (above[1:] != above[:-1]) | ~settled[1:] | ~settled[:-1]
+            candidates = moved if candidates is None else candidates | moved
+        return candidates
 
     def decide(
         self, params: SmaCrossParams, candles: Mapping[Symbol, Sequence[Candle]], view: BotView
