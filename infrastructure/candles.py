@@ -82,6 +82,21 @@ class CandleStore:
             rows = list(conn.execute(query))
         return [Candle(symbol, r.opened_at, r.open, r.high, r.low, r.close, r.volume) for r in reversed(rows)]
 
+    def between(
+        self, symbol: Symbol, start: datetime | None = None, end: datetime | None = None
+    ) -> list[Candle]:
+        """The candles of ``symbol`` opened at or after ``start`` and before ``end`` (either open
+        when None), oldest first."""
+        table = self.table
+        query = select(table).where(table.c.symbol == str(symbol)).order_by(table.c.opened_at)
+        if start is not None:
+            query = query.where(table.c.opened_at >= start)
+        if end is not None:
+            query = query.where(table.c.opened_at < end)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.execution_options(yield_per=10_000))
+            return [Candle(symbol, r.opened_at, r.open, r.high, r.low, r.close, r.volume) for r in rows]
+
     def write(self, candles: Sequence[Candle]) -> None:
         if not candles:
             return

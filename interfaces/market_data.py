@@ -1,9 +1,11 @@
-"""`tbot marketdata run`: the market data worker (``interfaces/workers/market_data.py``)."""
+"""`tbot marketdata run`: the market data worker (``interfaces/workers/market_data.py``); `fetch`
+and `check`: candle history for backtests (``interfaces/candle_history.py``)."""
 
 from __future__ import annotations
 
 import typer
 
+from interfaces.candle_history import check, fetch
 from interfaces.composition import Container
 from interfaces.errors import clear_errors
 from interfaces.process import prepare_process
@@ -12,6 +14,8 @@ from interfaces.workers.market_data import build_market_data_worker
 from interfaces.workers.threads import run_until_signalled
 
 marketdata_app = typer.Typer(no_args_is_help=True, help="Market data: candles and mark prices.")
+marketdata_app.command("fetch")(clear_errors(fetch))
+marketdata_app.command("check")(clear_errors(check))
 
 
 @marketdata_app.command("run")

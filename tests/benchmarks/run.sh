@@ -28,3 +28,6 @@ echo "## Fills against new orders on one busy bot (in process, PostgreSQL 15) �
 echo
 echo "## Strategy runtime: candle close to orders recorded, bots per runtime — $(date -u +%Y-%m-%d)"
 .venv/bin/python -m tests.benchmarks.bench_strategies "$TBOT_TEST_DATABASE_URL" --bots ${BENCH_STRATEGY_BOTS:-100 250 500 1000}
+echo
+echo "## Candle files: two years of one-minute candles loaded from CSV and Parquet — $(date -u +%Y-%m-%d)"
+.venv/bin/python -m tests.benchmarks.bench_candle_files --rows "${BENCH_CANDLE_ROWS:-1051200}"

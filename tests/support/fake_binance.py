@@ -1,7 +1,8 @@
 """A local server that speaks enough of Binance's spot REST and WebSocket APIs for ccxt to trade on
 it, with faults that can be switched on: the exchange we cannot reach, faked at its boundary.
 
-Endpoints: exchangeInfo, time, ticker/24hr, klines, order (POST/GET/DELETE), openOrders, myTrades.
+Endpoints: exchangeInfo, time, ticker/24hr, klines (a recorded past, paged by startTime, endTime and
+limit, or the current price), order (POST/GET/DELETE), openOrders, myTrades.
 Signed endpoints check the API key header, the HMAC-SHA256 signature of the query (or form body)
 and the timestamp's receive window, like Binance. Orders match against a price the test sets:
 market orders fill at once, limits when the price reaches them, in ``fill_parts`` trades each.
@@ -44,6 +45,8 @@ SYMBOLS: dict[str, tuple[str, str, str, str, str, str]] = {
     "BNBUSDT": ("BNB", "USDT", "0.001", "0.01", "0.001", "5"),
 }
 BNB_DISCOUNT = Decimal("0.75")  # Binance takes a quarter less when fees are paid in BNB
+Kline = tuple[int, str, str, str, str, str]
+"""Open time (epoch milliseconds), open, high, low, close, volume."""
 
 
 def _text(value: Decimal, places: int = 8) -> str:
@@ -160,6 +163,7 @@ class FakeBinance:
         self.faults = Faults()
         self.fill_parts = 1
         self.fees_in_bnb = False  # the account pays its fees in BNB, as with Binance's discount
+        self.klines: dict[tuple[str, str], list[list[Any]]] = {}  # (symbol, interval) -> klines
         self.requests: Counter[str] = Counter()  # "METHOD path" -> count, faults included
         self._lock = threading.Lock()
         self._next_order = 1000
@@ -344,8 +348,14 @@ class FakeBinance:
         )
 
     async def _klines(self, request: web.Request) -> web.Response:
-        """One-minute klines at the current price, up to now (enough to test ingestion)."""
+        """A symbol's recorded klines (``set_klines``) as Binance serves them: open time from
+        ``startTime`` on, up to ``endTime``, at most ``limit`` (500 unless asked, 1000 at most),
+        oldest first; without ``startTime``, the latest. Otherwise one-minute klines at the current
+        price, up to now (enough to test ingestion)."""
         symbol = self._symbol(request.query.get("symbol"))
+        recorded = self.klines.get((symbol, request.query.get("interval", "")))
+        if recorded is not None:
+            return web.json_response(self._recorded_klines(recorded, request.query))
         limit = int(request.query.get("limit", "5"))
         minute = self._now_ms() // 60_000 * 60_000
         start = int(request.query.get("startTime", str(minute - (limit - 1) * 60_000))) // 60_000 * 60_000
@@ -355,6 +365,25 @@ class FakeBinance:
             for t in range(start, minute + 1, 60_000)
         ][:limit]
         return web.json_response(rows)
+
+    def set_klines(self, symbol: str, interval: str, klines: list[Kline]) -> None:
+        """Records a symbol's past klines of ``interval`` (``1m``, ``1h``, ...): open time in epoch
+        milliseconds, open, high, low, close, volume; served by ``/api/v3/klines`` from then on."""
+        length = {"m": 60_000, "h": 3_600_000, "d": 86_400_000}[interval[-1]] * int(interval[:-1])
+        self.klines[(symbol, interval)] = [
+            [t, o, h, low, c, v, t + length - 1, "0", 1, "0", "0", "0"]
+            for t, o, h, low, c, v in sorted(klines)
+        ]
+
+    @staticmethod
+    def _recorded_klines(recorded: list[list[Any]], query: Any) -> list[list[Any]]:
+        limit = min(int(query.get("limit", "500")), 1000)
+        rows = [
+            r
+            for r in recorded
+            if int(query.get("startTime", "0")) <= r[0] <= int(query.get("endTime", str(2**62)))
+        ]
+        return rows[:limit] if "startTime" in query else rows[-limit:]
 
     # signed endpoints
 
