@@ -31,6 +31,15 @@ def open_store(settings: Settings) -> ConfiguredTradingApplication:
     return ConfiguredTradingApplication(env=settings.store.eventsourcing_env(create_table=False))
 
 
+def open_memory_store(aggregate_cache_size: int = 10_000) -> ConfiguredTradingApplication:
+    """An event store in this process's memory (the library's POPO recorder): a backtest's, gone
+    with the process unless it is written to a file store instead."""
+    env = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+    if aggregate_cache_size:
+        env.update(AGGREGATE_CACHE_MAXSIZE=str(aggregate_cache_size), DEEPCOPY_FROM_AGGREGATE_CACHE="y")
+    return ConfiguredTradingApplication(env=env)
+
+
 class StoreUnavailable(Exception):
     """The event store's database cannot be reached."""
 

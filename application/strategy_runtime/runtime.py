@@ -96,7 +96,9 @@ class StrategyRuntime:
         self.markets = markets
         self.clock = clock
         self.stall_seconds = stall_seconds
-        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="strategy")
+        self._pool = (
+            ThreadPoolExecutor(concurrency, thread_name_prefix="strategy") if concurrency > 1 else None
+        )
         self.held: set[UUID] = set()
         self.stalled: set[Symbol] = set()
         """Symbols whose market data stopped: no new candle for ``stall_seconds``."""
@@ -125,7 +127,8 @@ class StrategyRuntime:
         windows: dict[tuple[Symbol, datetime, int], list[Candle]] = {}  # shared by the bots this turn
         # bots decide side by side (each command takes its bot's turn; the writes queue at the
         # store), so one slow bot does not hold the others up
-        return sum(self._pool.map(lambda pair: self._guarded(pair[0], pair[1], newest, windows), bots))
+        decide = lambda pair: self._guarded(pair[0], pair[1], newest, windows)  # noqa: E731
+        return sum(self._pool.map(decide, bots) if self._pool is not None else map(decide, bots))
 
     def _guarded(
         self,
@@ -142,7 +145,8 @@ class StrategyRuntime:
 
     def close(self) -> None:
         """Stops the threads bots decide in (the runtime is done)."""
-        self._pool.shutdown()
+        if self._pool is not None:
+            self._pool.shutdown()
 
     def release(self) -> None:
         """Lets go of every lease (the runtime stops or lost its store)."""

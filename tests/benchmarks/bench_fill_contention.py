@@ -32,6 +32,7 @@ from application.bus import CommandBus
 from application.errors import ConcurrencyConflict
 from application.store import TradingApplication
 from domain.values import Symbol
+from infrastructure.adapters import PriceBook
 from infrastructure.event_store import create_tables
 from infrastructure.logging import configure_logging
 from interfaces.composition import Container
@@ -40,7 +41,6 @@ from interfaces.workers.execution import build_execution_worker
 from tests.benchmarks.bench_place_order import LIMITS, pgbench_tps
 from tests.benchmarks.http_load import latency_summary
 from tests.support.conflicts import Conflicts
-from tests.support.prices import PriceBook
 from tests.support.schemas import fresh_schema
 from tests.support.settings import changed
 

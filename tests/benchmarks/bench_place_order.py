@@ -25,9 +25,9 @@ from sqlalchemy.engine import make_url
 from application import commands as c
 from application.bus import CommandBus
 from domain.values import Symbol
+from infrastructure.adapters import PriceBook
 from infrastructure.event_store import create_tables
 from interfaces.composition import Container
-from tests.support.prices import PriceBook
 from tests.support.schemas import fresh_schema
 
 PGBENCH = "/usr/lib/postgresql/15/bin/pgbench"

@@ -27,14 +27,13 @@ from application.gateway import (
 from domain.ids import ClientOrderId
 from domain.orders import OrderRequest
 from domain.values import OrderType, Side, Symbol, TimeInForce
-from infrastructure.adapters import PAPER_MARKETS
+from infrastructure.adapters import PAPER_MARKETS, PriceBook
 from infrastructure.ccxt_exchanges import open_exchange
 from infrastructure.ccxt_gateway import CcxtGateway, RetryPolicy
 from infrastructure.credentials import ExchangeCredentials
 from infrastructure.paper_exchange import PaperSettings
 from infrastructure.paper_gateway import PaperAccount, PaperGateway, PaperJournal
 from tests.support.fake_binance import API_KEY, SECRET, FakeBinance
-from tests.support.prices import PriceBook
 
 BTC = Symbol("BTC", "USDT")
 PRICE = Decimal(50000)

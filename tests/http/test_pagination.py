@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from application import commands as c
 from application.errors import InvalidInput
 from domain.params import MAX_INTEGER
+from infrastructure.adapters import PriceBook
 from infrastructure.event_store import create_tables
 from infrastructure.settings import Settings
 from interfaces.composition import Container
@@ -32,7 +33,6 @@ from interfaces.tables import install_worker_tables
 from interfaces.workers.projections import projection_job
 from projections.models.catalog import ALL_NAMES
 from tests.support.clock import ManualClock
-from tests.support.prices import PriceBook
 from tests.support.settings import changed
 from tests.support.world import ACTOR, BTC, ETH, LIMITS
 

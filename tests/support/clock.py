@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+
+from infrastructure.adapters import SimulatedClock
 
 
-class ManualClock:
+class ManualClock(SimulatedClock):
     def __init__(self, start: datetime | None = None) -> None:
-        self._now = start or datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        return self._now
-
-    def advance(self, **delta: float) -> None:
-        self._now += timedelta(**delta)
-
-    def set(self, moment: datetime) -> None:
-        self._now = moment
+        super().__init__(start or datetime(2026, 11, 21, 12, 0, tzinfo=UTC))

@@ -20,7 +20,7 @@ from application.execution import ExecutionManager, ExecutionSettings
 from application.gateway import ExchangeGateway
 from domain.order import Order
 from domain.order_states import OrderStatus
-from infrastructure.adapters import PAPER_MARKETS
+from infrastructure.adapters import PAPER_MARKETS, PriceBook
 from infrastructure.ccxt_accounts import CcxtAccounts
 from infrastructure.event_store import create_tables
 from infrastructure.exchange_accounts import ExchangeAccounts
@@ -31,7 +31,6 @@ from infrastructure.settings import Settings
 from interfaces.composition import Container
 from interfaces.tables import install_worker_tables
 from tests.support.clock import ManualClock
-from tests.support.prices import PriceBook
 from tests.support.settings import embedded_store
 from tests.support.world import BTC, ETH, World
 

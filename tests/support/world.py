@@ -17,11 +17,11 @@ from application.handlers.base import ConflictObserver
 from application.handlers.turns import BotTurns
 from application.store import TradingApplication
 from domain.values import Symbol
+from infrastructure.adapters import PriceBook
 from infrastructure.event_store import create_tables
 from infrastructure.settings import Settings
 from interfaces.composition import Container
 from tests.support.clock import ManualClock
-from tests.support.prices import PriceBook
 
 BTC = Symbol("BTC", "USDT")
 ETH = Symbol("ETH", "USDT")
