@@ -14,6 +14,7 @@ from application import commands as c
 from domain.bot import Bot, BotStatus
 from infrastructure.candles import CandleStore
 from interfaces.accounts import accounts_app
+from interfaces.cli_backtest import backtest_app
 from interfaces.cli_bots import bots_app
 from interfaces.cli_http import (
     api_socket,
@@ -65,6 +66,7 @@ app.add_typer(protection_app, name="protection")
 app.add_typer(marketdata_app, name="marketdata")
 app.add_typer(bots_app, name="bots")
 app.add_typer(strategies_app, name="strategies")
+app.add_typer(backtest_app, name="backtest")
 app.command()(serve)
 console = Console()
 

@@ -34,6 +34,7 @@ class Outcome:
     decisions: int
     orders: int
     denials: int
+    rejections: list[str]  # why the exchange refused each order it refused (insufficient funds, ...)
     equity: list[Decimal]  # after each candle
     exposure: list[bool]  # a position was open at the candle's close
 
@@ -45,6 +46,7 @@ def outcome(
     symbol_of: dict[UUID, Symbol] = {position_id_for(BotId(bot_id), str(s)): s for s in candles}
     fills: list[BacktestFill] = []
     decisions = orders = denials = 0
+    rejections: list[str] = []
     for event in events:
         if isinstance(event, Position.FillApplied) and event.originator_id in symbol_of:
             side = Side.BUY if event.signed_quantity > 0 else Side.SELL
@@ -64,8 +66,10 @@ def outcome(
             orders += 1
         elif isinstance(event, Bot.OrderDenied):
             denials += 1
+        elif isinstance(event, Order.Rejected):
+            rejections.append(event.reason)
     equity, exposure = _curve(candles, fills, cash)
-    return Outcome(fills, decisions, orders, denials, equity, exposure)
+    return Outcome(fills, decisions, orders, denials, rejections, equity, exposure)
 
 
 def _curve(

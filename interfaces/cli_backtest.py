@@ -1,0 +1,148 @@
+"""`tbot backtest run`: a strategy on history, through the live code (docs/backtesting.md)."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from application.backtest.results import outcome
+from domain.bot import Bot
+from domain.strategy import Timeframe
+from domain.values import Symbol, decimal_field
+from infrastructure.candle_files import load_candles
+from infrastructure.logging import configure_logging
+from interfaces.backtest.charts import equity_chart, price_chart
+from interfaces.backtest.report import ReportInputs, performance, report, write_report
+from interfaces.backtest.world import BacktestInputs, backtest_on
+from interfaces.errors import clear_errors, fail_usage
+
+backtest_app = typer.Typer(
+    no_args_is_help=True, help="Backtests: strategies on history, through the live code."
+)
+console = Console()
+_INTEGER = re.compile(r"-?[0-9]+")
+
+
+def parse_params(pairs: list[str]) -> dict[str, Any]:
+    """``name=value`` pairs: whole numbers as integers, true/false as booleans, anything else as
+    text (decimals stay text: the strategies read them exactly)."""
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            fail_usage(f"--param: {pair!r} must be name=value")
+        params[name.strip()] = (
+            int(value) if _INTEGER.fullmatch(value) else {"true": True, "false": False}.get(value, value)
+        )
+    return params
+
+
+def _time(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        fail_usage(f"{option}: {value!r} is not an ISO 8601 time (for example 2024-01-01T00:00:00Z)")
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _limits(path: Path | None) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    try:
+        loaded = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        fail_usage(f"--limits: {path} is not a JSON file of risk limits ({error})")
+    if not isinstance(loaded, dict):
+        fail_usage("--limits: must be a JSON object of risk limits")
+    return loaded
+
+
+@backtest_app.command("run")
+@clear_errors
+def run(
+    strategy: Annotated[str, typer.Option(help="a strategy of `tbot strategies list`")],
+    symbol: Annotated[str, typer.Option(help="the market, e.g. BTC/USDT")],
+    candles: Annotated[Path, typer.Option(help="one-minute candles: a .csv or .parquet file")],
+    out: Annotated[Path, typer.Option(help="the folder for report.json and the charts")],
+    param: Annotated[list[str] | None, typer.Option(help="a strategy parameter, name=value (repeat)")] = None,
+    start: Annotated[str | None, typer.Option(help="first candle (ISO 8601), inclusive")] = None,
+    end: Annotated[str | None, typer.Option(help="last candle (ISO 8601), exclusive")] = None,
+    cash: Annotated[str, typer.Option(help="what the account starts with, in the quote currency")] = "10000",
+    fee_rate: Annotated[str, typer.Option(help="fee as a fraction of the traded value")] = "0.001",
+    slippage_bps: Annotated[str, typer.Option(help="how far market fills move against the order")] = "0",
+    limits: Annotated[Path | None, typer.Option(help="risk limits as JSON, as the API takes them")] = None,
+    events: Annotated[Path | None, typer.Option(help="write the event log to this SQLite file")] = None,
+) -> None:
+    """Run STRATEGY on SYMBOL's candles: its decisions on each closed candle, the risk rules,
+    and fills on the paper exchange (market orders at the next open, limits and stops where a
+    later candle reaches them); writes report.json, equity.png and price.png to OUT."""
+    configure_logging("console", "WARNING")
+    market = Symbol.parse(symbol, "--symbol")
+    if events is not None and events.exists():
+        fail_usage(f"--events: {events} exists already; choose a new file")
+    history = load_candles(
+        candles, market, Timeframe.parse("1m"), _time(start, "--start"), _time(end, "--end")
+    )
+    if not history.candles:
+        fail_usage(f"--candles: no candles of {market} in {candles} between --start and --end")
+    inputs = BacktestInputs(
+        strategy=strategy,
+        params=parse_params(param or []),
+        candles={market: history.candles},
+        cash=decimal_field(cash, "--cash"),
+        fee_rate=decimal_field(fee_rate, "--fee-rate"),
+        slippage_bps=decimal_field(slippage_bps, "--slippage-bps"),
+        limits=_limits(limits),
+        events=events,
+    )
+    with backtest_on(inputs) as world:
+        columns = (TextColumn("backtest"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=console, transient=True) as progress:
+            task = progress.add_task("candles", total=len(history.candles))
+            world.backtest.run(lambda done: progress.update(task, completed=done))
+        log = [
+            world.store.mapper.to_domain_event(n) for n in world.store.recorder.select_notifications(1, 10**9)
+        ]
+        params = world.store.load(Bot, world.bot_id).params
+    result = outcome(log, world.bot_id, inputs.candles, inputs.cash)
+    figures = performance(result, history.candles)
+    report_inputs = ReportInputs(
+        strategy,
+        params,
+        market,
+        history.report,
+        inputs.cash,
+        inputs.fee_rate,
+        inputs.slippage_bps,
+        inputs.limits,
+    )
+    path = write_report(out, report(report_inputs, result, figures))
+    equity_chart(out / "equity.png", history.candles, result.equity)
+    price_chart(out / "price.png", history.candles, result.fills)
+    _summary(figures.plain(), len(history.candles), result.orders, path)
+    if result.rejections:
+        console.print(
+            f"[yellow]{len(result.rejections):,} orders were refused by the exchange[/yellow], the first: "
+            f"{result.rejections[0]} (a fraction of 1 leaves nothing for the fees)",
+            highlight=False,
+        )
+
+
+def _summary(metrics: dict[str, Any], candles: int, orders: int, path: Path) -> None:
+    table = Table(title=f"backtest: {candles:,} candles, {orders:,} orders")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in metrics.items():
+        table.add_row(name, "-" if value is None else str(value))
+    console.print(table)
+    console.print(f"report: {path}  charts: {path.parent / 'equity.png'}, {path.parent / 'price.png'}")
