@@ -13,15 +13,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from application.backtest.results import outcome
-from domain.bot import Bot
 from domain.strategy import Timeframe
 from domain.values import Symbol, decimal_field
 from infrastructure.candle_files import load_candles
 from infrastructure.logging import configure_logging
 from interfaces.backtest.charts import equity_chart, price_chart
-from interfaces.backtest.report import ReportInputs, performance, report, write_report
-from interfaces.backtest.world import BacktestInputs, backtest_on
+from interfaces.backtest.report import ReportInputs, report, write_report
+from interfaces.backtest.runner import run_backtest
+from interfaces.backtest.world import BacktestInputs
 from interfaces.errors import clear_errors, fail_usage
 
 backtest_app = typer.Typer(
@@ -105,27 +104,13 @@ def run(
         limits=_limits(limits),
         events=events,
     )
-    with backtest_on(inputs) as world:
-        columns = (TextColumn("backtest"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        with Progress(*columns, console=console, transient=True) as progress:
-            task = progress.add_task("candles", total=len(history.candles))
-            world.backtest.run(lambda done: progress.update(task, completed=done))
-        log = [
-            world.store.mapper.to_domain_event(n) for n in world.store.recorder.select_notifications(1, 10**9)
-        ]
-        params = world.store.load(Bot, world.bot_id).params
-    result = outcome(log, world.bot_id, inputs.candles, inputs.cash)
-    figures = performance(result, history.candles)
-    report_inputs = ReportInputs(
-        strategy,
-        params,
-        market,
-        history.report,
-        inputs.cash,
-        inputs.fee_rate,
-        inputs.slippage_bps,
-        inputs.limits,
-    )
+    columns = (TextColumn("backtest"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("candles", total=len(history.candles))
+        done = run_backtest(inputs, lambda count: progress.update(task, completed=count))
+    result, figures = done.outcome, done.performance
+    costs = (inputs.cash, inputs.fee_rate, inputs.slippage_bps)
+    report_inputs = ReportInputs(strategy, done.params, market, history.report, *costs, inputs.limits)
     path = write_report(out, report(report_inputs, result, figures))
     equity_chart(out / "equity.png", history.candles, result.equity)
     price_chart(out / "price.png", history.candles, result.fills)
