@@ -391,6 +391,21 @@ class ProtectionSettings(SettingsGroup):
     )
 
 
+class BacktestSettings(SettingsGroup):
+    """Backtests asked for through the API and run by `tbot backtest worker`."""
+
+    model_config = SettingsConfigDict(env_prefix="TBOT_BACKTEST_")
+
+    per_user: int = Field(
+        default=2, ge=1, le=100, description="backtests one user may have queued or running at once"
+    )
+    queue: int = Field(default=20, ge=1, le=10_000, description="backtests queued or running in all")
+    max_days: int = Field(
+        default=731, ge=1, le=3660, description="the longest range of candles one may run on"
+    )
+    poll_seconds: float = Field(default=1.0, gt=0, le=60, description="how often the worker looks for work")
+
+
 class ExchangeSettings(SettingsGroup):
     """Real exchanges through ccxt: their stored credentials and how they are reached."""
 
@@ -511,6 +526,7 @@ class Settings(BaseModel):
     paper: PaperAccountSettings = Field(default_factory=PaperAccountSettings)
     execution: ExecutionWorkerSettings = Field(default_factory=ExecutionWorkerSettings)
     protection: ProtectionSettings = Field(default_factory=ProtectionSettings)
+    backtests: BacktestSettings = Field(default_factory=BacktestSettings)
     exchange: ExchangeSettings = Field(default_factory=ExchangeSettings)
     marketdata: MarketDataSettings = Field(default_factory=MarketDataSettings)
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
