@@ -9,7 +9,8 @@ kill every worker in turn)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -90,12 +91,13 @@ class BacktestQueue:
     def install(self) -> None:
         METADATA.create_all(self.engine, checkfirst=True)
 
-    def submit(self, owner: str, request: dict[str, Any], per_user: int, total: int) -> UUID:
-        """Queues a backtest, or QueueFull when the owner's share or the queue is taken. The
+    def submit(self, owner: str, request: dict[str, Any], per_user: int, total: int, candles: int) -> UUID:
+        """Queues a backtest of ``candles`` candles, or QueueFull when the owner's share or the
+        queue is taken. The
         counts and the insert are one transaction that takes the write lock first, so two
         submissions never both take the last place."""
         backtest_id = uuid4()
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql(f"LOCK TABLE {quoted(conn, BACKTESTS.name)} IN SHARE ROW EXCLUSIVE MODE")
             waiting = BACKTESTS.c.status.in_(WAITING)
@@ -111,7 +113,7 @@ class BacktestQueue:
                     status="queued",
                     request=request,
                     done_candles=0,
-                    total_candles=0,
+                    total_candles=candles,
                     created_at=self.now(),
                     attempts=0,
                 )
@@ -122,7 +124,7 @@ class BacktestQueue:
         """The oldest queued backtest, now running for the caller alone; None when none waits.
         First, backtests whose worker's heart stopped more than ``stale`` ago go back to the
         queue (or fail, after ``MAX_ATTEMPTS`` runs)."""
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             self._recover(conn, self.now() - stale)
             query = select(BACKTESTS).where(BACKTESTS.c.status == "queued").order_by(BACKTESTS.c.created_at)
             if conn.dialect.name == "postgresql":
@@ -167,6 +169,17 @@ class BacktestQueue:
             finished_at=self.now(),
         )
 
+    def release(self, backtest_id: UUID) -> None:
+        """Its worker is stopping before it is done: back to the queue, the run not counted."""
+        self._set(
+            backtest_id,
+            status="queued",
+            started_at=None,
+            heartbeat_at=None,
+            done_candles=0,
+            attempts=BACKTESTS.c.attempts - 1,
+        )
+
     def fail(self, backtest_id: UUID, error: str) -> None:
         self._set(backtest_id, status="failed", error=error, finished_at=self.now())
 
@@ -187,6 +200,14 @@ class BacktestQueue:
                 .first()
             )
         return None if row is None else _backtest(dict(row))
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """A transaction that writes after it reads: on SQLite it takes the write lock as it
+        begins (as the lock or ``FOR UPDATE`` does on PostgreSQL), so that two cannot both read
+        the same state and then both write."""
+        with self.engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn, conn.begin():
+            yield conn
 
     def _set(self, backtest_id: UUID, **values: Any) -> None:
         with self.engine.begin() as conn:

@@ -97,6 +97,15 @@ class CandleStore:
             rows = conn.execute(query.execution_options(yield_per=10_000))
             return [Candle(symbol, r.opened_at, r.open, r.high, r.low, r.close, r.volume) for r in rows]
 
+    def count(self, symbol: Symbol, start: datetime, end: datetime) -> int:
+        """How many candles of ``symbol`` opened at or after ``start`` and before ``end``."""
+        table = self.table
+        query = select(func.count()).where(
+            table.c.symbol == str(symbol), table.c.opened_at >= start, table.c.opened_at < end
+        )
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
     def write(self, candles: Sequence[Candle]) -> None:
         if not candles:
             return

@@ -21,6 +21,18 @@ def drop_secrets(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMap
     return event
 
 
+QUIET = "_quiet"
+"""Bound in the context (``structlog.contextvars.bound_contextvars(_quiet=True)``) around work
+whose routine lines would drown the rest, such as a backtest running inside a worker: its debug
+and info lines are dropped, its warnings and errors kept."""
+
+
+def drop_quiet(_: Any, level: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    if event.pop(QUIET, False) and level in ("debug", "info"):
+        raise structlog.DropEvent
+    return event
+
+
 def configure_logging(log_format: str, level: str = "INFO") -> None:
     renderer: Any = (
         structlog.processors.JSONRenderer()
@@ -31,6 +43,7 @@ def configure_logging(log_format: str, level: str = "INFO") -> None:
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
+            drop_quiet,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             drop_secrets,
             structlog.processors.format_exc_info,

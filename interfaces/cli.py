@@ -44,6 +44,7 @@ from interfaces.execution import execution_app
 from interfaces.market_data import marketdata_app
 from interfaces.protection import protection_app
 from interfaces.tables import install_tables, prepare_tables
+from interfaces.workers.backtests import build_backtests_worker
 from interfaces.workers.execution import build_execution_worker
 from interfaces.workers.market_data import build_market_data_worker
 from interfaces.workers.projections import projection_job, projection_worker
@@ -134,6 +135,7 @@ def run_all(
             build_market_data_worker(container),
             build_strategies_worker(container),
             build_protection_worker(container),
+            build_backtests_worker(container),
         ]
         serve_app(container, listener, workers)
 

@@ -21,7 +21,12 @@ from interfaces.backtest.charts import equity_chart, price_chart
 from interfaces.backtest.report import ReportInputs, report, write_report
 from interfaces.backtest.runner import run_backtest
 from interfaces.backtest.world import BacktestInputs
+from interfaces.composition import Container
 from interfaces.errors import clear_errors, fail_usage
+from interfaces.process import prepare_process
+from interfaces.tables import prepare_tables
+from interfaces.workers.backtests import build_backtests_worker
+from interfaces.workers.threads import run_until_signalled
 
 backtest_app = typer.Typer(
     no_args_is_help=True, help="Backtests: strategies on history, through the live code."
@@ -131,3 +136,15 @@ def _summary(metrics: dict[str, Any], candles: int, orders: int, path: Path) -> 
         table.add_row(name, "-" if value is None else str(value))
     console.print(table)
     console.print(f"report: {path}  charts: {path.parent / 'equity.png'}, {path.parent / 'price.png'}")
+
+
+@backtest_app.command("worker")
+@clear_errors
+def worker() -> None:
+    """Run the backtests queued through the API (POST /v1/backtests), one at a time, on the
+    candles table, until stopped (Ctrl-C or SIGTERM). Several may run on PostgreSQL: each takes
+    a different backtest, and a dead worker's backtest is run again by another."""
+    container = Container()
+    prepare_process(container.settings(), "tbot-backtests")
+    prepare_tables(container)
+    run_until_signalled([build_backtests_worker(container)])

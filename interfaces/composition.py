@@ -18,6 +18,7 @@ from application.store import TradingApplication
 from application.strategies.catalog import default_catalog
 from domain.values import Symbol
 from infrastructure.adapters import SystemClock, UuidFactory
+from infrastructure.backtest_queue import BacktestQueue
 from infrastructure.bot_turns import open_bot_turns
 from infrastructure.credentials import ConfiguredAccounts, CredentialStore
 from infrastructure.event_store import open_store
@@ -124,6 +125,7 @@ class Container(containers.DeclarativeContainer):
     tokens = providers.Singleton(TokenIssuer, settings=settings, now=clock.provided.now)
     rate_limiter = providers.Singleton(open_rate_limiter, settings=settings)
     query_engine = providers.Singleton(create_async_read_engine, settings=settings)
+    backtests = providers.Singleton(BacktestQueue, engine=read_engine, now=clock.provided.now)
     feed_source = providers.Singleton(FeedSource, live_store=live_store.provided.bound, reader=reader)
     price_watch = providers.Singleton(
         PriceWatch,

@@ -1,9 +1,9 @@
 """Every table tbot keeps, made in one place: the event store's, the read models', the workers'
 (the paper accounts' journal, execution's tracking and working orders, exchange accounts and their
-markets, mark prices, candles) and the API's users and keys. `tbot db init` makes them (repeating it
-is harmless). On the embedded default every command makes them as it starts, so nothing has to be
-run first; on PostgreSQL a process only checks that they are there, and says to run `tbot db init`
-when they are not: processes never race to create tables."""
+markets, mark prices, candles) and the API's users, keys and queued backtests. `tbot db init`
+makes them (repeating it is harmless). On the embedded default every command makes them as it
+starts, so nothing has to be run first; on PostgreSQL a process only checks that they are there,
+and says to run `tbot db init` when they are not: processes never race to create tables."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ def install_tables(container: Container) -> TimeSeries:
     backend = container.read_models().install()
     install_worker_tables(container.read_engine())
     container.identity().install()
+    container.backtests().install()
     return backend
 
 

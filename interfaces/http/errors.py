@@ -24,6 +24,7 @@ from application.errors import (
     OrderDenied,
     Overfill,
 )
+from infrastructure.backtest_queue import QueueFull
 from infrastructure.outages import OUTAGES, one_line
 
 log = structlog.get_logger("tbot.http")
@@ -35,6 +36,10 @@ class NotCaughtUp(Exception):
     def __init__(self, wanted: int, reached: int, retry_after: int = 1) -> None:
         super().__init__(f"the read models are at position {reached}, not yet at {wanted}")
         self.wanted, self.reached, self.retry_after = wanted, reached, retry_after
+
+
+BACKTEST_RETRY_SECONDS = 30
+"""When to ask again for room in the backtest queue: a backtest takes seconds to minutes."""
 
 
 class RateLimited(Exception):
@@ -95,6 +100,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Forbidden)
     async def forbidden(_: Request, exc: Forbidden) -> JSONResponse:
         return error(403, "forbidden", str(exc))
+
+    @app.exception_handler(QueueFull)
+    async def queue_full(_: Request, exc: QueueFull) -> JSONResponse:
+        status, code = (429, "too_many_backtests") if exc.per_user else (503, "backtest_queue_full")
+        headers = {"Retry-After": str(BACKTEST_RETRY_SECONDS)}
+        return error(status, code, str(exc), headers=headers, retry_after=BACKTEST_RETRY_SECONDS)
 
     @app.exception_handler(RateLimited)
     async def rate_limited(_: Request, exc: RateLimited) -> JSONResponse:

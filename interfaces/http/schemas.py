@@ -99,6 +99,33 @@ ProtectionFraction = Annotated[
     _decimal(_PROTECTION_RULE, None),
 ]
 
+
+def _at_least_zero(kind: str, rule: str, high: int) -> AfterValidator:
+    def check(value: Decimal) -> Decimal:
+        if value < 0 or value >= high:
+            raise _rule(kind, rule)
+        return value
+
+    return AfterValidator(check)
+
+
+_FEE_RULE = "a fraction of the traded value: 0.001 is 0.1%; at least 0, less than 1"
+FeeRate = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_text),
+    _DIGITS,
+    _at_least_zero("fee_rate", f"must be {_FEE_RULE}", 1),
+    _decimal(_FEE_RULE, {"minimum": 0, "maximum": 0}),
+]
+_SLIPPAGE_RULE = "basis points (1 is 0.01%) market fills move against the order; at least 0, less than 10000"
+SlippageBps = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_text),
+    _DIGITS,
+    _at_least_zero("slippage_bps", f"must be {_SLIPPAGE_RULE}", 10_000),
+    _decimal(_SLIPPAGE_RULE, {"minimum": 0, "maximum": 9_999}),
+]
+
 _ISO_DATE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ].*)?", re.ASCII | re.DOTALL)
 
 

@@ -96,7 +96,7 @@ def api_on(
     worker = start_tbot(settings, "projections", "run", **env)
     processes: list[subprocess.Popen[str]] = [server, worker]
     try:
-        wait_for(lambda: answers(api.base_url) or _died(server), 30, "the server to answer")
+        wait_for(lambda: answers(api.base_url) or _died(server), 60, "the server to answer")
         assert server.poll() is None, server.stderr.read() if server.stderr else "server died"
         yield api
     finally:
