@@ -38,6 +38,9 @@ def test_the_whole_system_is_there() -> None:
         ("projections", "run"),
         ("execution", "run"),
         ("marketdata", "run"),
+        ("strategies", "run"),
+        ("protection", "run"),
+        ("backtest", "worker"),
     } <= commands
     assert SERVICES["db"]["image"].startswith("timescale/timescaledb")
     assert "redis" in SERVICES
