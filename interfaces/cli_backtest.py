@@ -15,9 +15,11 @@ from rich.table import Table
 
 from domain.strategy import Timeframe
 from domain.values import Symbol, decimal_field
-from infrastructure.candle_files import load_candles
+from infrastructure.candle_files import CandleHistory, load_candles, load_candles_store
+from infrastructure.candles import CandleStore
 from infrastructure.logging import configure_logging
 from interfaces.backtest.charts import equity_chart, price_chart
+from interfaces.backtest.page import write_page
 from interfaces.backtest.report import ReportInputs, report, write_report
 from interfaces.backtest.runner import run_backtest
 from interfaces.backtest.world import BacktestInputs
@@ -33,6 +35,9 @@ backtest_app = typer.Typer(
 )
 console = Console()
 _INTEGER = re.compile(r"-?[0-9]+")
+DATABASE = "db:"
+"""``--candles`` naming the candles table of the read database rather than a file."""
+ONE_MINUTE = Timeframe.parse("1m")
 
 
 def parse_params(pairs: list[str]) -> dict[str, Any]:
@@ -59,6 +64,28 @@ def _time(value: str | None, option: str) -> datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+def _candles(candles: str, market: Symbol, start: datetime | None, end: datetime | None) -> CandleHistory:
+    """The candles from a file, or from the candles table of the read database the settings
+    name (as `tbot marketdata fetch --to-store` writes it)."""
+    if candles != DATABASE:
+        return load_candles(Path(candles), market, ONE_MINUTE, start, end)
+    container = Container()
+    prepare_tables(container)
+    engine = container.read_engine()
+    try:
+        return load_candles_store(CandleStore(engine), market, start, end)
+    finally:
+        engine.dispose()
+
+
+def _one_minute(timeframe: str) -> None:
+    if timeframe != ONE_MINUTE.name:
+        fail_usage(
+            "--timeframe: only 1m candles are supported: the strategy runtime builds longer "
+            "timeframes from them"
+        )
+
+
 def _limits(path: Path | None) -> dict[str, Any] | None:
     if path is None:
         return None
@@ -76,8 +103,14 @@ def _limits(path: Path | None) -> dict[str, Any] | None:
 def run(
     strategy: Annotated[str, typer.Option(help="a strategy of `tbot strategies list`")],
     symbol: Annotated[str, typer.Option(help="the market, e.g. BTC/USDT")],
-    candles: Annotated[Path, typer.Option(help="one-minute candles: a .csv or .parquet file")],
-    out: Annotated[Path, typer.Option(help="the folder for report.json and the charts")],
+    candles: Annotated[
+        str,
+        typer.Option(
+            help="one-minute candles: a .csv or .parquet file, or db: for the candles table of the "
+            "read database the settings name"
+        ),
+    ],
+    out: Annotated[Path, typer.Option(help="the folder for report.json, report.html and the charts")],
     param: Annotated[list[str] | None, typer.Option(help="a strategy parameter, name=value (repeat)")] = None,
     start: Annotated[str | None, typer.Option(help="first candle (ISO 8601), inclusive")] = None,
     end: Annotated[str | None, typer.Option(help="last candle (ISO 8601), exclusive")] = None,
@@ -86,19 +119,22 @@ def run(
     slippage_bps: Annotated[str, typer.Option(help="how far market fills move against the order")] = "0",
     limits: Annotated[Path | None, typer.Option(help="risk limits as JSON, as the API takes them")] = None,
     events: Annotated[Path | None, typer.Option(help="write the event log to this SQLite file")] = None,
+    timeframe: Annotated[
+        str, typer.Option(help="the candles' length: 1m (strategies of longer timeframes build theirs)")
+    ] = "1m",
 ) -> None:
     """Run STRATEGY on SYMBOL's candles: its decisions on each closed candle, the risk rules,
     and fills on the paper exchange (market orders at the next open, limits and stops where a
-    later candle reaches them); writes report.json, equity.png and price.png to OUT."""
+    later candle reaches them); writes report.json, report.html (one page with everything,
+    readable offline), equity.png and price.png to OUT."""
     configure_logging("console", "WARNING")
     market = Symbol.parse(symbol, "--symbol")
+    _one_minute(timeframe)
     if events is not None and events.exists():
         fail_usage(f"--events: {events} exists already; choose a new file")
-    history = load_candles(
-        candles, market, Timeframe.parse("1m"), _time(start, "--start"), _time(end, "--end")
-    )
+    history = _candles(candles, market, _time(start, "--start"), _time(end, "--end"))
     if not history.candles:
-        fail_usage(f"--candles: no candles of {market} in {candles} between --start and --end")
+        fail_usage(f"--candles: no candles of {market} in {history.report.source} between --start and --end")
     inputs = BacktestInputs(
         strategy=strategy,
         params=parse_params(param or []),
@@ -116,9 +152,13 @@ def run(
     result, figures = done.outcome, done.performance
     costs = (inputs.cash, inputs.fee_rate, inputs.slippage_bps)
     report_inputs = ReportInputs(strategy, done.params, market, history.report, *costs, inputs.limits)
-    path = write_report(out, report(report_inputs, result, figures))
-    equity_chart(out / "equity.png", history.candles, result.equity)
-    price_chart(out / "price.png", history.candles, result.fills)
+    document = report(report_inputs, result, figures)
+    path = write_report(out, document)
+    charts = {
+        "Equity": equity_chart(out / "equity.png", history.candles, result.equity),
+        "Price": price_chart(out / "price.png", history.candles, result.fills),
+    }
+    write_page(out, document, charts)
     _summary(figures.plain(), len(history.candles), result.orders, path)
     if result.rejections:
         console.print(
@@ -135,7 +175,10 @@ def _summary(metrics: dict[str, Any], candles: int, orders: int, path: Path) -> 
     for name, value in metrics.items():
         table.add_row(name, "-" if value is None else str(value))
     console.print(table)
-    console.print(f"report: {path}  charts: {path.parent / 'equity.png'}, {path.parent / 'price.png'}")
+    folder = path.parent
+    console.print(
+        f"report: {path}, {folder / 'report.html'}  charts: {folder / 'equity.png'}, {folder / 'price.png'}"
+    )
 
 
 @backtest_app.command("worker")

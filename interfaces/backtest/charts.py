@@ -21,6 +21,8 @@ from domain.market import Candle
 from domain.values import Side
 
 POINTS = 4000
+PNG_METADATA = {"Software": None}
+"""No matplotlib version in the files: the same backtest gives the same bytes whichever draws it."""
 
 
 def _times(moments: Sequence[datetime]) -> NDArray[np.datetime64]:
@@ -43,7 +45,7 @@ def equity_chart(path: Path, candles: Sequence[Candle], equity: Sequence[Decimal
     bottom.set_ylabel("drawdown")
     figure.autofmt_xdate()
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    figure.savefig(path, dpi=110, metadata=PNG_METADATA)
     plt.close(figure)
     return path
 
@@ -64,6 +66,6 @@ def price_chart(path: Path, candles: Sequence[Candle], fills: Sequence[BacktestF
     axes.set_ylabel("price")
     figure.autofmt_xdate()
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    figure.savefig(path, dpi=110, metadata=PNG_METADATA)
     plt.close(figure)
     return path

@@ -34,7 +34,7 @@ from infrastructure.exchange_accounts import ExchangeAccounts
 from infrastructure.execution_state import SqlExecutionState
 from infrastructure.paper_exchange import PaperSettings
 from infrastructure.paper_gateway import PaperJournal
-from infrastructure.settings import Settings, StoreSettings
+from infrastructure.settings import RedisSettings, Settings, StoreSettings
 from infrastructure.strategy_leases import AllLeases
 from interfaces.composition import Container
 from interfaces.tables import install_tables
@@ -129,11 +129,14 @@ def backtest_on(inputs: BacktestInputs) -> Iterator[BacktestRun]:
     quote = symbols[0].quote
     with tempfile.TemporaryDirectory(prefix="tbot-backtest-") as folder:
         work = Path(folder)
-        settings = Settings(
-            store=StoreSettings(
-                sqlite_path=inputs.events or work / "events.sqlite3", read_sqlite_path=work / "work.sqlite3"
-            )
+        # its own SQLite files and no Redis, whatever the environment names (DATABASE_URL,
+        # REDIS_URL): a backtest writes nothing to the live stores
+        own = StoreSettings(
+            database_url=None,
+            sqlite_path=inputs.events or work / "events.sqlite3",
+            read_sqlite_path=work / "work.sqlite3",
         )
+        settings = Settings(store=own, redis=RedisSettings(url=None))
         container = Container()
         container.settings.override(providers.Object(settings))
         clock = SimulatedClock(first.opened_at)
