@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from interfaces.composition import Container
-from interfaces.http import auth, backtests, commands, feed, health, queries, strategies
+from interfaces.http import auth, backtests, commands, feed, health, performance, queries, strategies
 from interfaces.http.bodies import BodyLimit
 from interfaces.http.errors import install_error_handlers
 from interfaces.http.feed_hub import FeedHub
@@ -44,6 +44,6 @@ def create_app(container: Container) -> FastAPI:
 
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_middleware(RequestContext)
-    for module in (auth, commands, queries, strategies, backtests, feed, health):
+    for module in (auth, commands, queries, performance, strategies, backtests, feed, health):
         app.include_router(module.router)
     return app

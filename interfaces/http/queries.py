@@ -65,7 +65,7 @@ DECISION_KEYS = Keyset.of(tuple[EventPosition], *queries.DECISIONS_SORT)
 STRATEGY_DECISION_KEYS = Keyset.of(tuple[EventPosition], *queries.STRATEGY_DECISIONS_SORT)
 
 
-async def _caught_up(conn: AsyncConnection, box: Container, names: Sequence[str], wanted: int | None) -> None:
+async def caught_up(conn: AsyncConnection, box: Container, names: Sequence[str], wanted: int | None) -> None:
     """Waits until these read models have applied position ``wanted``. A position the event store
     has not reached is a mistake (422), not something to wait for."""
     if wanted is None:
@@ -85,7 +85,7 @@ async def _caught_up(conn: AsyncConnection, box: Container, names: Sequence[str]
         await asyncio.sleep(0.02)
 
 
-async def _check_bot(conn: AsyncConnection, caller: Caller, bot_id: UUID | None) -> None:
+async def check_readable_bot(conn: AsyncConnection, caller: Caller, bot_id: UUID | None) -> None:
     """NotFound unless the caller may see this bot (application.access.check_bot, with the owner
     looked up in the read models on this connection); nothing to check without a bot."""
     if bot_id is not None:
@@ -102,7 +102,7 @@ async def list_bots(
     min_position: MinPosition = None,
 ) -> Any:
     async with engine.connect() as conn:
-        await _caught_up(conn, box, ["bots"], min_position)
+        await caught_up(conn, box, ["bots"], min_position)
         return await page(conn, queries.bots(caller), BOT_KEYS, limit, cursor, Bot)
 
 
@@ -111,8 +111,8 @@ async def get_bot(
     bot_id: UUID, caller: CallerDep, engine: QueryEngineDep, box: Box, min_position: MinPosition = None
 ) -> Any:
     async with engine.connect() as conn:
-        await _caught_up(conn, box, ["bots"], min_position)
-        await _check_bot(conn, caller, bot_id)
+        await caught_up(conn, box, ["bots"], min_position)
+        await check_readable_bot(conn, caller, bot_id)
         return dict((await conn.execute(queries.bot(bot_id))).mappings().one())
 
 
@@ -132,8 +132,8 @@ async def list_orders(
 ) -> Any:
     """Orders, oldest first; filter by bot, symbol, status and placement time."""
     async with engine.connect() as conn:
-        await _caught_up(conn, box, ["orders", "bots"], min_position)
-        await _check_bot(conn, caller, bot_id)
+        await caught_up(conn, box, ["orders", "bots"], min_position)
+        await check_readable_bot(conn, caller, bot_id)
         query = queries.orders(
             caller, bot_id=bot_id, symbol=symbol, status=status, placed_from=placed_from, placed_to=placed_to
         )
@@ -149,7 +149,7 @@ async def get_order(
     min_position: MinPosition = None,
 ) -> Any:
     async with engine.connect() as conn:
-        await _caught_up(conn, box, ["orders", "fills", "bots"], min_position)
+        await caught_up(conn, box, ["orders", "fills", "bots"], min_position)
         query = queries.scoped(queries.order(order_id), queries.ORDERS.c.bot_id, caller)
         order = (await conn.execute(query)).mappings().first()
         if order is None:
@@ -170,8 +170,8 @@ async def list_fills(
     min_position: MinPosition = None,
 ) -> Any:
     async with engine.connect() as conn:
-        await _caught_up(conn, box, ["fills", "bots"], min_position)
-        await _check_bot(conn, caller, bot_id)
+        await caught_up(conn, box, ["fills", "bots"], min_position)
+        await check_readable_bot(conn, caller, bot_id)
         query = queries.fills(caller, bot_id=bot_id, symbol=symbol)
         return await page(conn, query, FILL_KEYS, limit, cursor, Fill)
 
@@ -185,8 +185,8 @@ async def list_positions(
     min_position: MinPosition = None,
 ) -> Any:
     async with engine.connect() as conn:
-        await _caught_up(conn, box, ["positions", "bots"], min_position)
-        await _check_bot(conn, caller, bot_id)
+        await caught_up(conn, box, ["positions", "bots"], min_position)
+        await check_readable_bot(conn, caller, bot_id)
         rows = await conn.execute(queries.marked(queries.positions(caller, bot_id=bot_id)))
         return [_with_unrealized(dict(r)) for r in rows.mappings()]
 
@@ -211,8 +211,8 @@ async def pnl(
 ) -> Any:
     """Realized PnL and position at the end of each bucket (time_bucket or date_bin)."""
     async with engine.connect() as conn:
-        await _caught_up(conn, box, ["pnl", "bots"], min_position)
-        await _check_bot(conn, caller, bot_id)
+        await caught_up(conn, box, ["pnl", "bots"], min_position)
+        await check_readable_bot(conn, caller, bot_id)
         backend = box.read_models().backend
         return queries.pnl_points(await conn.execute(queries.pnl_series(backend, bot_id, symbol, bucket)))
 
@@ -229,8 +229,8 @@ async def list_risk_decisions(
     min_position: MinPosition = None,
 ) -> Any:
     async with engine.connect() as conn:
-        await _caught_up(conn, box, ["risk_decisions", "bots"], min_position)
-        await _check_bot(conn, caller, bot_id)
+        await caught_up(conn, box, ["risk_decisions", "bots"], min_position)
+        await check_readable_bot(conn, caller, bot_id)
         query = queries.risk_decisions(caller, bot_id=bot_id, decision=decision)
         return await page(conn, query, DECISION_KEYS, limit, cursor, RiskDecision)
 
@@ -252,8 +252,8 @@ async def list_strategy_decisions(
     candle's close (`candle_at`), the parameters' fingerprint, and the intents (the orders they
     became; empty for no action). The orders carry client order ids `s-<candle>-<index>`."""
     async with engine.connect() as conn:
-        await _caught_up(conn, box, ["strategy_decisions", "bots"], min_position)
-        await _check_bot(conn, caller, bot_id)
+        await caught_up(conn, box, ["strategy_decisions", "bots"], min_position)
+        await check_readable_bot(conn, caller, bot_id)
         query = queries.strategy_decisions(caller, bot_id, acted=acted)
         return await page(conn, query, STRATEGY_DECISION_KEYS, limit, cursor, StrategyDecision)
 
