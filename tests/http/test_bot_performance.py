@@ -5,11 +5,13 @@ period's start is carried in; another trader's bot is 404; bad input is 422 nami
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -31,8 +33,9 @@ from interfaces.http.app import create_app
 from interfaces.tables import install_worker_tables
 from interfaces.workers.projections import projection_job
 from projections.models.catalog import ALL_NAMES
+from tests.integration.cli_support import invoke
 from tests.support.clock import ManualClock
-from tests.support.settings import changed
+from tests.support.settings import changed, embedded_store
 from tests.support.world import ACTOR, BTC, ETH, LIMITS
 
 T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -54,6 +57,7 @@ class Server:
     clock: ManualClock
     keys: dict[str, str]
     app: Any
+    bot_id: UUID | None = None  # the bot ``_trade`` made
 
     def client(self, user: str) -> TestClient:
         return TestClient(self.app, headers={"X-API-Key": self.keys[user]})
@@ -90,62 +94,66 @@ def _at(seconds: float) -> datetime:
 
 @pytest.fixture
 def server(read_settings: Settings) -> Iterator[Server]:
-    """Alice's bot trading BTC and ETH as ``FILLS`` says, with one order denied, and BTC's candles."""
     with server_on(read_settings) as running:
-        roomy = {**LIMITS, "max_order_notional": "12000", "max_open_orders": 100}
-        command = c.CreateBot(
-            actor=ACTOR, name="b", strategy="manual", allowed_symbols=["BTC/USDT", "ETH/USDT"], limits=roomy
-        )
-        bot_id = running.dispatch(command).aggregate_id
-        running.dispatch(c.StartBot(actor=ACTOR, bot_id=bot_id))
-        for n, (seconds, symbol, side, quantity, price, fee) in enumerate(FILLS):
-            running.clock.set(_at(seconds))
-            order = c.PlaceOrder(
-                actor=ACTOR,
-                bot_id=bot_id,
-                client_order_id=f"o-{n}",
-                symbol=symbol,
-                side=side,
-                order_type="limit",
-                quantity=quantity,
-                price=price,
-            )
-            order_id = running.dispatch(order).order_id
-            running.dispatch(c.RecordOrderSubmitted(actor="exchange", order_id=order_id))
-            running.dispatch(c.RecordOrderAccepted(actor="exchange", order_id=order_id))
-            fill = c.RecordFill(
-                actor="exchange",
-                order_id=order_id,
-                trade_id=f"t-{n}",
-                quantity=quantity,
-                price=price,
-                fee=fee,
-                fee_currency="USDT",
-            )
-            running.dispatch(fill)
-            if n == 1:  # too big for max_order_notional: denied
-                with pytest.raises(OrderDenied):
-                    running.dispatch(
-                        c.PlaceOrder(
-                            actor=ACTOR,
-                            bot_id=bot_id,
-                            client_order_id="too-big",
-                            symbol="BTC/USDT",
-                            side="buy",
-                            order_type="limit",
-                            quantity="1",
-                            price="50000",
-                        )
-                    )
-        candles = [
-            Candle(BTC, T0 + timedelta(minutes=m), Decimal(p), Decimal(p), Decimal(p), Decimal(p), Decimal(1))
-            for m, p in enumerate(CLOSES)
-            if p is not None
-        ]
-        CandleStore(running.container.read_engine()).write(candles)
-        assert projection_job(running.container, list(ALL_NAMES)).drain() == {}
-        running.bot_id = bot_id  # type: ignore[attr-defined]
+        _trade(running)
         yield running
+
+
+def _trade(running: Server) -> None:
+    """Alice's bot trading BTC and ETH as ``FILLS`` says, with one order denied, and BTC's candles."""
+    roomy = {**LIMITS, "max_order_notional": "12000", "max_open_orders": 100}
+    command = c.CreateBot(
+        actor=ACTOR, name="b", strategy="manual", allowed_symbols=["BTC/USDT", "ETH/USDT"], limits=roomy
+    )
+    bot_id = running.dispatch(command).aggregate_id
+    running.dispatch(c.StartBot(actor=ACTOR, bot_id=bot_id))
+    for n, (seconds, symbol, side, quantity, price, fee) in enumerate(FILLS):
+        running.clock.set(_at(seconds))
+        order = c.PlaceOrder(
+            actor=ACTOR,
+            bot_id=bot_id,
+            client_order_id=f"o-{n}",
+            symbol=symbol,
+            side=side,
+            order_type="limit",
+            quantity=quantity,
+            price=price,
+        )
+        order_id = running.dispatch(order).order_id
+        running.dispatch(c.RecordOrderSubmitted(actor="exchange", order_id=order_id))
+        running.dispatch(c.RecordOrderAccepted(actor="exchange", order_id=order_id))
+        fill = c.RecordFill(
+            actor="exchange",
+            order_id=order_id,
+            trade_id=f"t-{n}",
+            quantity=quantity,
+            price=price,
+            fee=fee,
+            fee_currency="USDT",
+        )
+        running.dispatch(fill)
+        if n == 1:  # too big for max_order_notional: denied
+            with pytest.raises(OrderDenied):
+                running.dispatch(
+                    c.PlaceOrder(
+                        actor=ACTOR,
+                        bot_id=bot_id,
+                        client_order_id="too-big",
+                        symbol="BTC/USDT",
+                        side="buy",
+                        order_type="limit",
+                        quantity="1",
+                        price="50000",
+                    )
+                )
+    candles = [
+        Candle(BTC, T0 + timedelta(minutes=m), Decimal(p), Decimal(p), Decimal(p), Decimal(p), Decimal(1))
+        for m, p in enumerate(CLOSES)
+        if p is not None
+    ]
+    CandleStore(running.container.read_engine()).write(candles)
+    assert projection_job(running.container, list(ALL_NAMES)).drain() == {}
+    running.bot_id = bot_id
 
 
 def _fills() -> list[Fill]:
@@ -189,7 +197,7 @@ def _curve(times: list[datetime]) -> tuple[list[tuple[datetime, Decimal]], int]:
 
 
 def _get(server: Server, user: str = ACTOR, **params: Any) -> Any:
-    bot_id = params.pop("bot_id", server.bot_id)  # type: ignore[attr-defined]
+    bot_id = params.pop("bot_id", server.bot_id)
     sent = {name: value for name, value in {"capital": "10000", **params}.items() if value is not None}
     with server.client(user) as http:
         return http.get(f"/v1/bots/{bot_id}/performance", params=sent)
@@ -281,3 +289,26 @@ def test_bad_input_is_a_422_naming_the_field(server: Server, params: dict[str, A
     answer = _get(server, **params)
     assert answer.status_code == 422, answer.text
     assert [p["field"] for p in answer.json()["error"]["problems"]] == [field]
+
+
+def test_the_command_line_prints_the_apis_document(tmp_path: Path) -> None:
+    settings = Settings(store=embedded_store(tmp_path))
+    with server_on(settings) as running:
+        _trade(running)
+        window = {"start": T0.isoformat(), "end": (T0 + timedelta(minutes=10)).isoformat(), "step": "1m"}
+        api = _get(running, **window, with_trades="true").json()
+    env = {
+        "TBOT_SQLITE_PATH": str(settings.store.sqlite_path),
+        "TBOT_READ_SQLITE_PATH": str(settings.store.read_sqlite_path),
+    }
+    command = ["bots", "performance", str(running.bot_id), "--capital", "10000"]
+    options = [f"--{name}={value}" for name, value in window.items()]
+    printed = invoke(*command, *options, "--trades", "--json", **env)
+    assert printed.exit_code == 0, printed.output
+    assert json.loads(printed.stdout) == api
+
+    table = invoke(*command, *options, **env)
+    assert table.exit_code == 0 and "sharpe" in table.stdout and "1 round trips" in table.stdout
+
+    refused = invoke(*command, "--step", "5m", **env)
+    assert refused.exit_code == 2 and "--step: must be one of 1m, 1h, 1d" in refused.stderr
