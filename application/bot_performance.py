@@ -53,7 +53,13 @@ def bot_performance(
         )
     curve = equity_curve(capital, fills, period.times(), marks)
     carried, in_period = from_start(fills, period.start)
-    figures = measure(curve.points, in_period, exposed=curve.exposed, denials=denials)
+    figures = measure(
+        curve.points,
+        in_period,
+        exposed=curve.exposed,
+        denials=denials,
+        periods_per_year=period.periods_per_year,
+    )
     return BotPerformance(
         period=period,
         capital=capital,

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, localcontext
 
 from domain.errors import InvalidInput
-from domain.performance import CONTEXT, EquityPoint, Fill, FillLike
+from domain.performance import CONTEXT, YEAR, EquityPoint, Fill, FillLike
 from domain.position_math import PositionState, apply_fill
 from domain.values import Side, Symbol
 
@@ -54,6 +54,12 @@ class Period:
                 "choose a longer step or a shorter period",
             )
         return period
+
+    @property
+    def periods_per_year(self) -> int:
+        """How many steps make a year (``domain.performance.YEAR``): what Sharpe and Sortino are
+        annualised by, whatever the shorter first and last steps."""
+        return YEAR // STEPS[self.step]
 
     def point_count(self) -> int:
         first, last = self._whole_steps()
