@@ -12,7 +12,7 @@ from uuid import UUID
 
 from sqlalchemy import Connection, Select, and_, func, select
 
-from domain.equity import Mark, Period
+from domain.equity import STEPS, Mark, Period
 from domain.performance import Fill
 from domain.values import Side, Symbol
 from infrastructure.market_tables import candles_table
@@ -40,25 +40,26 @@ def denials_between(bot_id: UUID, start: datetime, end: datetime) -> Select[Any]
 
 
 def step_closes(backend: TimeSeries, symbols: Sequence[str], period: Period) -> Select[Any]:
-    """Per symbol and step (bucketed with time_bucket, date_bin or strftime), the last candle that
-    closed after ``period.start`` and by ``period.end``: its open time and close, oldest first."""
+    """Per symbol and step, the last candle that closed after ``period.start`` and by
+    ``period.end``: its open time and close, oldest first. Each one-minute candle is its own
+    step's last; longer steps are grouped with time_bucket, date_bin or strftime."""
     table = candles_table(backend)
+    within = (
+        table.c.symbol.in_(list(symbols)),
+        table.c.opened_at > period.start - MINUTE,
+        table.c.opened_at <= period.end - MINUTE,
+    )
+    columns = (table.c.symbol, table.c.opened_at, table.c.close)
+    if STEPS[period.step] == MINUTE:
+        return select(*columns).where(*within).order_by(table.c.symbol, table.c.opened_at)
     last = (
         select(table.c.symbol, func.max(table.c.opened_at).label("last"))
-        .where(
-            table.c.symbol.in_(list(symbols)),
-            table.c.opened_at > period.start - MINUTE,
-            table.c.opened_at <= period.end - MINUTE,
-        )
+        .where(*within)
         .group_by(table.c.symbol, backend.bucket(period.step, table.c.opened_at))
         .subquery()
     )
     joined = and_(table.c.symbol == last.c.symbol, table.c.opened_at == last.c.last)
-    return (
-        select(table.c.symbol, table.c.opened_at, table.c.close)
-        .join(last, joined)
-        .order_by(table.c.symbol, table.c.opened_at)
-    )
+    return select(*columns).join(last, joined).order_by(table.c.symbol, table.c.opened_at)
 
 
 def close_before(backend: TimeSeries, symbol: str, moment: datetime) -> Select[Any]:
@@ -80,17 +81,25 @@ def performance_inputs(
     conn: Connection, backend: TimeSeries, bot_id: UUID, period: Period
 ) -> PerformanceInputs:
     """Everything ``application.bot_performance`` measures a bot's period from."""
+    symbols: dict[str, Symbol] = {}  # each symbol parsed once, not once a row
+
+    def symbol(text: str) -> Symbol:
+        found = symbols.get(text)
+        if found is None:
+            found = symbols[text] = Symbol.parse(text)
+        return found
+
     fills = [
-        Fill(row.at, Symbol.parse(row.symbol), Side(row.side), row.quantity, row.price, row.fee_quote)
+        Fill(row.at, symbol(row.symbol), Side(row.side), row.quantity, row.price, row.fee_quote)
         for row in conn.execute(fills_before(bot_id, period.end))
     ]
-    symbols = sorted({str(fill.symbol) for fill in fills})
-    marks: dict[Symbol, list[Mark]] = {Symbol.parse(s): [] for s in symbols}
-    for symbol in symbols:
-        for row in conn.execute(close_before(backend, symbol, period.start)):
-            marks[Symbol.parse(symbol)].append(Mark(row.opened_at + MINUTE, row.close))
-    if symbols:
-        for row in conn.execute(step_closes(backend, symbols, period)):
-            marks[Symbol.parse(row.symbol)].append(Mark(row.opened_at + MINUTE, row.close))
+    traded = sorted(symbols)
+    marks: dict[Symbol, list[Mark]] = {symbols[text]: [] for text in traded}
+    for text in traded:
+        for row in conn.execute(close_before(backend, text, period.start)):
+            marks[symbols[text]].append(Mark(row.opened_at + MINUTE, row.close))
+    if traded:
+        for row in conn.execute(step_closes(backend, traded, period)):
+            marks[symbols[row.symbol]].append(Mark(row.opened_at + MINUTE, row.close))
     denials = int(conn.execute(denials_between(bot_id, period.start, period.end)).scalar_one())
     return PerformanceInputs(fills, marks, denials)

@@ -31,3 +31,6 @@ echo "## Strategy runtime: candle close to orders recorded, bots per runtime —
 echo
 echo "## Candle files: two years of one-minute candles loaded from CSV and Parquet — $(date -u +%Y-%m-%d)"
 .venv/bin/python -m tests.benchmarks.bench_candle_files --rows "${BENCH_CANDLE_ROWS:-1051200}"
+echo
+echo "## A running bot's performance: 200,000 one-minute points, 20,000 fills (SQLite read database) — $(date -u +%Y-%m-%d)"
+.venv/bin/python -m tests.benchmarks.bench_bot_performance --points "${BENCH_PERFORMANCE_POINTS:-200000}"
