@@ -15,7 +15,6 @@ from domain.performance import CONTEXT, YEAR, EquityPoint, Fill, FillLike
 from domain.position_math import PositionState, apply_fill
 from domain.values import Side, Symbol
 
-ZERO = Decimal(0)
 STEPS = {"1m": timedelta(minutes=1), "1h": timedelta(hours=1), "1d": timedelta(days=1)}
 # The most points one curve may have: 200,000 minutes is about 139 days, hours 22 years.
 MAX_POINTS = 200_000

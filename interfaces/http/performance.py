@@ -92,11 +92,7 @@ class BotPerformanceAnswer(BaseModel):
     trades: list[RoundTrip] | None = None
 
 
-@router.get(
-    "/bots/{bot_id}/performance",
-    response_model=BotPerformanceAnswer,
-    response_model_exclude_none=False,
-)
+@router.get("/bots/{bot_id}/performance", response_model=BotPerformanceAnswer)
 async def bot_performance_of(
     bot_id: UUID,
     capital: Annotated[
@@ -123,7 +119,7 @@ async def bot_performance_of(
     async with engine.connect() as conn:
         await caught_up(conn, box, ["fills", "risk_decisions", "bots"], min_position)
         await check_readable_bot(conn, caller, bot_id)
-        bot = (await conn.execute(queries.bot(bot_id))).mappings().one()
+        bot = (await conn.execute(queries.bot(bot_id))).mappings().one()  # it exists: checked above
         with _named_in_request():
             period = Period.of(start or bot["created_at"], end or box.clock().now(), step)
         inputs = await conn.run_sync(lambda sync: performance_inputs(sync, backend, bot_id, period))

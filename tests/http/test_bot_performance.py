@@ -269,6 +269,7 @@ def test_another_traders_bot_is_not_found_and_an_auditor_reads_it(server: Server
     assert _get(server, "bob").status_code == 404
     assert _get(server, "bob", bot_id=UUID(int=7)).status_code == 404
     assert _get(server, "audrey").status_code == 200
+    assert _get(server, "audrey", bot_id=UUID(int=7)).status_code == 404
 
 
 @pytest.mark.parametrize(
