@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -14,10 +15,11 @@ from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
-from application.bot_performance import bot_performance
+from application.bot_performance import BotPerformance, bot_performance
 from application.errors import InvalidInput
 from domain.equity import MAX_POINTS, Period
 from interfaces.bot_performance import document
+from interfaces.composition import Container
 from interfaces.http.deps import Box, CallerDep, QueryEngineDep
 from interfaces.http.queries import MinPosition, caught_up, check_readable_bot
 from interfaces.http.schemas import ERRORS, Moment, Money
@@ -115,19 +117,24 @@ async def bot_performance_of(
     positions valued at the candles' closes, or the last fill's price where no candle had closed
     since), measured like a backtest: the metrics, the counts of fills, round trips and denied
     orders in the period, and the positions carried into it."""
-    backend = box.read_models().backend
     async with engine.connect() as conn:
         await caught_up(conn, box, ["fills", "risk_decisions", "bots"], min_position)
         await check_readable_bot(conn, caller, bot_id)
         bot = (await conn.execute(queries.bot(bot_id))).mappings().one()  # it exists: checked above
-        with _named_in_request():
-            period = Period.of(start or bot["created_at"], end or box.clock().now(), step)
-        inputs = await conn.run_sync(lambda sync: performance_inputs(sync, backend, bot_id, period))
     with _named_in_request():
-        report = await run_in_threadpool(
-            bot_performance, capital, period, inputs.fills, inputs.marks, inputs.denials
-        )
+        period = Period.of(start or bot["created_at"], end or box.clock().now(), step)
+        report = await run_in_threadpool(_measured, box, bot_id, capital, period)
     return document(bot_id, report, with_trades=with_trades)
+
+
+def _measured(box: Container, bot_id: UUID, capital: Decimal, period: Period) -> BotPerformance:
+    """Read and measured in a worker thread, on the read database's synchronous engine: a long
+    period's rows and points (up to ``MAX_POINTS``) take seconds that the event loop must not wait
+    on."""
+    read_models = box.read_models()
+    with read_models.engine.connect() as conn:
+        inputs = performance_inputs(conn, read_models.backend, bot_id, period)
+    return bot_performance(capital, period, inputs.fills, inputs.marks, inputs.denials)
 
 
 @contextmanager
