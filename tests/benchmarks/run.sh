@@ -31,3 +31,6 @@ echo "## Strategy runtime: candle close to orders recorded, bots per runtime —
 echo
 echo "## Candle files: two years of one-minute candles loaded from CSV and Parquet — $(date -u +%Y-%m-%d)"
 .venv/bin/python -m tests.benchmarks.bench_candle_files --rows "${BENCH_CANDLE_ROWS:-1051200}"
+echo
+echo "## Backtest: sma_cross over two years of one-minute candles, through the live code — $(date -u +%Y-%m-%d)"
+.venv/bin/python -m tests.benchmarks.bench_backtest --rows "${BENCH_CANDLE_ROWS:-1051200}"
