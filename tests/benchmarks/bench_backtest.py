@@ -7,9 +7,12 @@ temporary folder for later runs; making them is not timed. Timed, one after the 
 - the load: ``load_candles`` of the Parquet file (every row checked, the SHA-256 taken);
 - the backtest: ``run_backtest``, split by its progress calls into the set-up (the container, the
   bot, the screen), the loop over the candles (the event-sourced path wherever an order is), and
-  what follows it (the event log read back, the fills and equity curve, the metrics), of which
-  ``performance`` (the metrics over the equity curve) is timed again on its own;
+  what follows it (the event log read back, the fills and equity curve, the metrics, the world
+  torn down), of which ``performance`` (the metrics over the equity curve) is timed again on its
+  own;
 - the report: ``report`` and its JSON text.
+
+Each part in wall and in CPU time: on a shared machine the wall time counts the others' work.
 
 Printed beside them, measured in the same run, the machine's limit: the same crossover of the
 same averages over the closes in numpy (the floor for any backtester in Python), and a pure
@@ -103,6 +106,10 @@ def _spent(began: tuple[float, float], ended: tuple[float, float]) -> tuple[floa
     return ended[0] - began[0], ended[1] - began[1]
 
 
+def _less(whole: tuple[float, float], part: tuple[float, float]) -> tuple[float, float]:
+    return whole[0] - part[0], whole[1] - part[1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_051_200)
@@ -152,7 +159,7 @@ def main() -> None:
     for part, (wall, cpu) in (
         ("run_backtest: set-up (container, bot, screen)", setup),
         ("run_backtest: the loop over the candles", loop),
-        ("run_backtest: event log, fills, equity curve", (after[0] - metrics[0], after[1] - metrics[1])),
+        ("run_backtest: after the loop (event log, fills, equity curve, tear-down)", _less(after, metrics)),
         ("run_backtest: performance metrics", metrics),
         ("report and its JSON", reported),
     ):
