@@ -4,9 +4,10 @@ decimal context (docs/backtesting.md, "Performance metrics")."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from decimal import (
     ROUND_HALF_EVEN,
     Context,
@@ -17,7 +18,8 @@ from decimal import (
     localcontext,
 )
 from enum import Enum
-from itertools import pairwise
+from itertools import islice, pairwise, repeat
+from operator import attrgetter, lt, sub
 from typing import NamedTuple, Protocol
 
 from domain.values import Side, Symbol
@@ -249,24 +251,24 @@ def measure(
     Sharpe and Sortino ratios; without it, it is inferred from the curve's spacing
     (``inferred_periods_per_year``)."""
     with localcontext(CONTEXT):
-        points = _check_curve(curve)
+        times, equities = _checked_curve(curve)
         trades = round_trips(fills)
-        if exposed is not None and not (_is_int(exposed) and 0 <= exposed <= len(points)):
-            raise ValueError(f"exposed must be a whole number from 0 to {len(points)}, not {exposed!r}")
+        if exposed is not None and not (_is_int(exposed) and 0 <= exposed <= len(times)):
+            raise ValueError(f"exposed must be a whole number from 0 to {len(times)}, not {exposed!r}")
         if not (_is_int(denials) and denials >= 0):
             raise ValueError(f"denials must be a whole number from 0, not {denials!r}")
         if periods_per_year is None:
-            periods = inferred_periods_per_year(points)
+            periods = _periods_per_year(times)
         elif _is_int(periods_per_year) or isinstance(periods_per_year, Decimal):
             periods = _check_decimal(Decimal(periods_per_year), "periods_per_year")
             if periods <= 0:
                 raise ValueError("periods_per_year must be more than 0")
         else:
             raise TypeError(f"periods_per_year must be a Decimal or an int, not {periods_per_year!r}")
-        first, last = points[0].equity, points[-1].equity
-        returns = _returns(points)
-        drawdown, duration = _drawdown(points)
-        cagr = _cagr(points)
+        first, last = equities[0], equities[-1]
+        returns = _returns(equities)
+        drawdown, duration = _drawdown(times, equities)
+        cagr = _cagr(times, equities)
         pnls = [trade.pnl for trade in trades]
         gains = [pnl for pnl in pnls if pnl > 0]
         losses = [pnl for pnl in pnls if pnl < 0]
@@ -283,7 +285,7 @@ def measure(
             win_rate=Decimal(len(gains)) / len(pnls) if pnls else None,
             profit_factor=sum(gains, ZERO) / -sum(losses, ZERO) if losses else None,
             expectancy=sum(pnls, ZERO) / len(pnls) if pnls else None,
-            exposure=Decimal(exposed) / len(points) if exposed is not None else None,
+            exposure=Decimal(exposed) / len(times) if exposed is not None else None,
             fees=sum((fill.fee for fill in fills), ZERO),
             denials=denials,
         )
@@ -294,70 +296,93 @@ def inferred_periods_per_year(curve: Sequence[tuple[datetime, Decimal]]) -> Deci
     between consecutive points (so a few missing candles change nothing). None for fewer than two
     points."""
     with localcontext(CONTEXT):
-        points = _check_curve(curve)
-        steps = sorted((b.time - a.time) // _MICROSECOND for a, b in pairwise(points))
-        if not steps:
-            return None
-        middle = len(steps) // 2
-        median = Decimal(steps[middle]) if len(steps) % 2 else Decimal(steps[middle - 1] + steps[middle]) / 2
-        return Decimal(YEAR // _MICROSECOND) / median
+        times, _ = _checked_curve(curve)
+        return _periods_per_year(times)
 
 
-def _returns(points: Sequence[EquityPoint]) -> list[Decimal] | None:
-    """Each period's simple return, or None when one starts from an equity of 0 or less."""
-    if any(point.equity <= 0 for point in points[:-1]):
+def _periods_per_year(times: list[datetime]) -> Decimal | None:
+    """``inferred_periods_per_year`` of checked times (in ``CONTEXT``). The steps are counted by
+    length (a curve of candles has few lengths), and the median found among the counted lengths."""
+    counted = sorted(Counter(map(sub, times[1:], times[:-1])).items())
+    total = len(times) - 1
+    if not total:
         return None
-    return [b.equity / a.equity - 1 for a, b in pairwise(points)]
+
+    def step(rank: int) -> int:  # the rank-th (from 0) shortest step, in microseconds
+        for length, count in counted:
+            if rank < count:
+                return int(length // _MICROSECOND)
+            rank -= count
+        raise AssertionError("a rank past the steps")  # pragma: no cover - ranks are below total
+
+    middle = total // 2
+    median = Decimal(step(middle)) if total % 2 else Decimal(step(middle - 1) + step(middle)) / 2
+    return Decimal(YEAR // _MICROSECOND) / median
+
+
+def _returns(equities: list[Decimal]) -> list[Decimal] | None:
+    """Each period's simple return, or None when one starts from an equity of 0 or less. A period
+    that starts and ends on the very same Decimal (a flat stretch of a backtest's curve repeats
+    one) returns exactly 0, which is what ``b / a - 1`` gives for it, without the division."""
+    if len(equities) > 1 and min(equities[:-1]) <= 0:
+        return None
+    return [ZERO if b is a else b / a - 1 for a, b in pairwise(equities)]
 
 
 def _sharpe(returns: list[Decimal] | None, periods: Decimal | None) -> Decimal | None:
     """Mean over sample standard deviation of the returns, times the square root of the periods
     in a year; risk-free rate 0."""
-    if returns is None or periods is None or len(returns) < 2 or len(set(returns)) == 1:
+    if returns is None or periods is None or len(returns) < 2 or returns.count(returns[0]) == len(returns):
         return None
     mean = sum(returns, ZERO) / len(returns)
-    variance = sum(((r - mean) ** 2 for r in returns), ZERO) / (len(returns) - 1)
+    variance = sum(map(pow, map(sub, returns, repeat(mean)), repeat(2)), ZERO) / (len(returns) - 1)
     return mean / variance.sqrt() * periods.sqrt()
 
 
 def _sortino(returns: list[Decimal] | None, periods: Decimal | None) -> Decimal | None:
     """Mean over downside deviation (the root mean square of the negative returns, counting the
     others as 0), times the square root of the periods in a year; target return 0."""
-    if returns is None or periods is None or len(returns) < 2 or not any(r < 0 for r in returns):
+    if returns is None or periods is None or len(returns) < 2 or not min(returns) < 0:
         return None
     mean = sum(returns, ZERO) / len(returns)
-    downside = sum((r**2 for r in returns if r < 0), ZERO) / len(returns)
+    downside = sum(map(pow, filter(ZERO.__gt__, returns), repeat(2)), ZERO) / len(returns)
     return mean / downside.sqrt() * periods.sqrt()
 
 
-def _drawdown(points: Sequence[EquityPoint]) -> tuple[Decimal | None, timedelta]:
+def _drawdown(times: list[datetime], equities: list[Decimal]) -> tuple[Decimal | None, timedelta]:
     """The deepest fall below a running peak as a fraction of the peak (None unless the curve
     starts above 0), and the longest time from a peak until the curve is back at it (or until the
-    last point, when it never is)."""
-    peak_time, peak = points[0]
+    last point, when it never is).
+
+    Below a peak, the fall is worked out only at a new low since the peak: a correctly rounded
+    quotient never grows as the numerator shrinks, so the others cannot be deeper."""
+    peak_time, peak = times[0], equities[0]
     deepest, longest, below = ZERO, timedelta(0), False
-    for time, equity in points[1:]:
+    low = peak  # the lowest equity since the peak
+    for time, equity in zip(islice(times, 1, None), islice(equities, 1, None), strict=True):
         if equity >= peak:
             if below:
                 longest = max(longest, time - peak_time)
-            peak, peak_time, below = equity, time, False
+            peak, peak_time, below, low = equity, time, False, equity
         else:
             below = True
-            if peak > 0:  # else the curve has not yet been above 0: no return to fall from
-                deepest = max(deepest, (peak - equity) / peak)
+            if equity < low:
+                low = equity
+                if peak > 0:  # else the curve has not yet been above 0: no return to fall from
+                    deepest = max(deepest, (peak - equity) / peak)
     if below:
-        longest = max(longest, points[-1].time - peak_time)
-    return (deepest if points[0].equity > 0 else None), longest
+        longest = max(longest, times[-1] - peak_time)
+    return (deepest if equities[0] > 0 else None), longest
 
 
-def _cagr(points: Sequence[EquityPoint]) -> Decimal | None:
+def _cagr(times: list[datetime], equities: list[Decimal]) -> Decimal | None:
     """The yearly rate that compounds the first equity into the last over the curve's span."""
-    first, last = points[0].equity, points[-1].equity
-    if len(points) < 2 or first <= 0 or last < 0:
+    first, last = equities[0], equities[-1]
+    if len(equities) < 2 or first <= 0 or last < 0:
         return None
     if last == 0:
         return -ONE
-    years = Decimal((points[-1].time - points[0].time) // _MICROSECOND) / (YEAR // _MICROSECOND)
+    years = Decimal((times[-1] - times[0]) // _MICROSECOND) / (YEAR // _MICROSECOND)
     growth = (last / first).ln() / years  # the logarithm of the yearly growth factor
     if growth >= GROWTH_LIMIT.ln():
         return None
@@ -366,6 +391,29 @@ def _cagr(points: Sequence[EquityPoint]) -> Decimal | None:
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _checked_curve(curve: Sequence[tuple[datetime, Decimal]]) -> tuple[list[datetime], list[Decimal]]:
+    """The curve's times and equities, checked: each time a UTC datetime after the one before it,
+    each equity a finite Decimal. Checked a column at a time (a backtest's curve is a million
+    points); when a check fails, point by point, for the error naming the point."""
+    times = [moment for moment, _ in curve]
+    equities = [equity for _, equity in curve]
+    if (
+        not times
+        or not all(issubclass(kind, datetime) for kind in set(map(type, times)))
+        or not all(_fixed_utc(zone) for zone in set(map(attrgetter("tzinfo"), times)))
+        or not all(map(lt, times, islice(times, 1, None)))
+        or not all(issubclass(kind, Decimal) for kind in set(map(type, equities)))
+        or not all(map(Decimal.is_finite, equities))
+    ):
+        _check_curve(curve)  # raises, naming the point
+    return times, equities
+
+
+def _fixed_utc(zone: object) -> bool:
+    """Whether every datetime with this tzinfo is at offset 0 (a fixed ``timezone`` of 0)."""
+    return isinstance(zone, timezone) and zone.utcoffset(None) == timedelta(0)
 
 
 def _check_curve(curve: Sequence[tuple[datetime, Decimal]]) -> list[EquityPoint]:

@@ -1,5 +1,5 @@
 """The SQLAlchemy engine of the read models: PostgreSQL (the event store's database and schema) or
-the embedded default's second SQLite file."""
+the embedded default's second SQLite file, or (a backtest's) an in-memory SQLite database."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
 
 from infrastructure.settings import CONNECT_TIMEOUT_SECONDS, Settings
 
@@ -31,6 +32,16 @@ def create_read_engine(settings: Settings, schema: str | None = None) -> Engine:
         connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
     )
     return engine.execution_options(schema_translate_map={None: schema or settings.store.postgres_schema})
+
+
+def create_memory_read_engine() -> Engine:
+    """The read models in one in-memory SQLite database, for a process that has them to itself and
+    throws them away at its end (a backtest): one connection, shared by every use (StaticPool), with
+    the file's transaction handling; no file, no write-ahead log."""
+    engine = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
+    event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "begin", _sqlite_begin)
+    return engine
 
 
 def create_async_read_engine(settings: Settings) -> AsyncEngine:

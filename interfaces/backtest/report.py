@@ -7,13 +7,16 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from importlib.metadata import PackageNotFoundError, version
+from itertools import repeat
+from operator import add, attrgetter
 from pathlib import Path
 from typing import Any
 
 from application.backtest.results import Outcome
+from application.backtest.series import ONE_MINUTE
 from domain.market import Candle
 from domain.performance import Performance, measure, round_trips
 from domain.values import Symbol
@@ -43,7 +46,8 @@ def code_version() -> str:
 
 
 def performance(outcome: Outcome, candles: list[Candle]) -> Performance:
-    curve = [(c.opened_at + timedelta(minutes=1), e) for c, e in zip(candles, outcome.equity, strict=True)]
+    closed = map(add, map(attrgetter("opened_at"), candles), repeat(ONE_MINUTE))  # each candle's close
+    curve = list(zip(closed, outcome.equity, strict=True))
     return measure(curve, outcome.fills, exposed=sum(outcome.exposure), denials=outcome.denials)
 
 

@@ -7,11 +7,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from eventsourcing.utils import get_topic
+
 from application.backtest.results import Outcome, outcome
 from domain.bot import Bot
+from domain.order import Order
 from domain.performance import Performance
+from domain.position import Position
 from interfaces.backtest.report import performance
 from interfaces.backtest.world import BacktestInputs, backtest_on
+
+OUTCOME_TOPICS = frozenset(
+    map(get_topic, (Position.FillApplied, Bot.DecisionMade, Order.Placed, Bot.OrderDenied, Order.Rejected))
+)
+"""The events ``outcome`` reads; the log's others (most of it) are not decoded."""
 
 
 @dataclass(frozen=True)
@@ -26,7 +35,8 @@ def run_backtest(inputs: BacktestInputs, progress: Callable[[int], None] | None 
     with backtest_on(inputs) as world:
         world.backtest.run(progress)
         stored = world.store.recorder.select_notifications(1, 10**9)
-        log = [world.store.mapper.to_domain_event(notification) for notification in stored]
+        decode = world.store.mapper.to_domain_event
+        log = [decode(notification) for notification in stored if notification.topic in OUTCOME_TOPICS]
         params = dict(world.store.load(Bot, world.bot_id).params)
         bot_id = world.bot_id
     result = outcome(log, bot_id, inputs.candles, inputs.cash)

@@ -8,12 +8,12 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, TypeVarTuple
 from uuid import UUID
 
 import numpy as np
@@ -34,12 +34,14 @@ from infrastructure.exchange_accounts import ExchangeAccounts
 from infrastructure.execution_state import SqlExecutionState
 from infrastructure.paper_exchange import PaperSettings
 from infrastructure.paper_gateway import PaperJournal
+from infrastructure.read_database import create_memory_read_engine
 from infrastructure.settings import RedisSettings, Settings, StoreSettings
 from infrastructure.strategy_leases import AllLeases
 from interfaces.composition import Container
 from interfaces.tables import install_tables
 
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 ACTOR = "backtest"
 ACCOUNT = "paper:backtest"
 
@@ -67,14 +69,18 @@ OPEN_LIMITS = {
 """The limits of a backtest run without ``--limits``: none that a strategy would meet."""
 
 
-class _Inline(ThreadPoolExecutor):
-    """Runs what is handed to it at once, in the caller's thread: execution's blocking calls
-    (``asyncio.to_thread``) cost no thread hop in a backtest, which is one thread anyway."""
+class _InlineLoop(asyncio.SelectorEventLoop):
+    """An event loop that runs what is handed to an executor (execution's blocking calls,
+    ``asyncio.to_thread``) at once, in its own thread, and hands back a future already done: in a
+    backtest, one thread anyway, such a call costs neither a thread hop nor a turn of the loop to
+    be woken by the result."""
 
-    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
-        future: Future[T] = Future()
+    def run_in_executor(
+        self, executor: Executor | None, func: Callable[[*Ts], T], *args: *Ts
+    ) -> asyncio.Future[T]:
+        future: asyncio.Future[T] = self.create_future()
         try:
-            future.set_result(fn(*args, **kwargs))
+            future.set_result(func(*args))
         except BaseException as error:  # handed back through the future, as a thread would
             future.set_exception(error)
         return future
@@ -88,8 +94,7 @@ class _Execution:
         self, manager: ExecutionManager, accounts: ExchangeAccounts, store: TradingApplication
     ) -> None:
         self.manager, self.accounts, self.store = manager, accounts, store
-        self.loop = asyncio.new_event_loop()
-        self.loop.set_default_executor(_Inline())
+        self.loop = _InlineLoop()
 
     def act(self) -> bool:
         return self.loop.run_until_complete(self._act())
@@ -143,6 +148,7 @@ def backtest_on(inputs: BacktestInputs) -> Iterator[BacktestRun]:
         marks = PriceBook()
         container.clock.override(providers.Object(clock))
         container.prices.override(providers.Object(marks))
+        container.read_engine.override(providers.Singleton(create_memory_read_engine))
         if inputs.events is None:
             container.store.override(providers.Singleton(open_memory_store))
         install_tables(container)

@@ -34,3 +34,6 @@ echo "## Candle files: two years of one-minute candles loaded from CSV and Parqu
 echo
 echo "## A running bot's performance: 200,000 one-minute points, 20,000 fills (SQLite read database) — $(date -u +%Y-%m-%d)"
 .venv/bin/python -m tests.benchmarks.bench_bot_performance --points "${BENCH_PERFORMANCE_POINTS:-200000}"
+echo
+echo "## Backtest: sma_cross over two years of one-minute candles, through the live code — $(date -u +%Y-%m-%d)"
+.venv/bin/python -m tests.benchmarks.bench_backtest --rows "${BENCH_CANDLE_ROWS:-1051200}"

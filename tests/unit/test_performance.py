@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import ROUND_CEILING, ROUND_DOWN, Context, Decimal, localcontext
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -518,3 +519,53 @@ def test_the_metrics_use_nothing_but_the_standard_library_and_the_domain() -> No
     assert imported - {"domain"} <= sys.stdlib_module_names, imported
     assert "math" not in imported
     assert floats == []
+
+
+def reference_figures(curve: list[EquityPoint]) -> tuple[Any, ...]:
+    """Sharpe, Sortino, the deepest drawdown and the periods per year as the documentation defines
+    them, point by point: every return divided out, every point below a peak measured."""
+    with localcontext(domain.performance.CONTEXT):
+        equities = [point.equity for point in curve]
+        steps = sorted((b.time - a.time) // timedelta(microseconds=1) for a, b in pairwise(curve))
+        middle = len(steps) // 2
+        median = Decimal(steps[middle]) if len(steps) % 2 else Decimal(steps[middle - 1] + steps[middle]) / 2
+        periods = Decimal(YEAR // timedelta(microseconds=1)) / median
+        returns = [b / a - 1 for a, b in pairwise(equities)]
+        mean = sum(returns, Decimal(0)) / len(returns)
+        sharpe = sortino = None
+        if len(returns) > 1 and len(set(returns)) > 1:
+            variance = sum(((r - mean) ** 2 for r in returns), Decimal(0)) / (len(returns) - 1)
+            sharpe = mean / variance.sqrt() * periods.sqrt()
+        if len(returns) > 1 and any(r < 0 for r in returns):
+            downside = sum((r**2 for r in returns if r < 0), Decimal(0)) / len(returns)
+            sortino = mean / downside.sqrt() * periods.sqrt()
+        peak, deepest = equities[0], Decimal(0)
+        for equity in equities[1:]:
+            peak = max(peak, equity)
+            deepest = max(deepest, (peak - equity) / peak)
+        return sharpe, sortino, deepest, periods
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([1, 1, 1, 2, 60]), st.integers(0, 3), st.integers(1, 10**6)),
+        min_size=2,
+        max_size=60,
+    )
+)
+def test_the_figures_are_the_point_by_point_figures_whether_equities_repeat_or_not(
+    steps: list[tuple[int, int, int]],
+) -> None:
+    """measure takes shortcuts on long curves (a flat stretch repeats one Decimal; only new lows
+    below a peak can deepen a drawdown; steps counted by length): the figures stay exactly these."""
+    minute, curve = 0, []
+    for step, repeats, cents in steps:
+        equity = Decimal(cents) / 100
+        for _ in range(repeats + 1):  # the same Decimal object repeated, as a flat backtest writes it
+            curve.append(EquityPoint(at(minute), equity))
+            minute += step
+    figures = measure(curve)
+    expected = reference_figures(curve)
+    got = (figures.sharpe, figures.sortino, figures.max_drawdown, inferred_periods_per_year(curve))
+    assert got == expected
+    assert [str(value) for value in got] == [str(value) for value in expected]
