@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import re
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,49 +18,13 @@ from interfaces.backtest.charts import equity_chart, price_chart
 from interfaces.backtest.report import ReportInputs, report, write_report
 from interfaces.backtest.runner import run_backtest
 from interfaces.backtest.world import BacktestInputs
+from interfaces.cli_options import parse_limits, parse_params, parse_time
 from interfaces.errors import clear_errors, fail_usage
 
 backtest_app = typer.Typer(
     no_args_is_help=True, help="Backtests: strategies on history, through the live code."
 )
 console = Console()
-_INTEGER = re.compile(r"-?[0-9]+")
-
-
-def parse_params(pairs: list[str]) -> dict[str, Any]:
-    """``name=value`` pairs: whole numbers as integers, true/false as booleans, anything else as
-    text (decimals stay text: the strategies read them exactly)."""
-    params: dict[str, Any] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name.strip():
-            fail_usage(f"--param: {pair!r} must be name=value")
-        params[name.strip()] = (
-            int(value) if _INTEGER.fullmatch(value) else {"true": True, "false": False}.get(value, value)
-        )
-    return params
-
-
-def _time(value: str | None, option: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        fail_usage(f"{option}: {value!r} is not an ISO 8601 time (for example 2024-01-01T00:00:00Z)")
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _limits(path: Path | None) -> dict[str, Any] | None:
-    if path is None:
-        return None
-    try:
-        loaded = json.loads(path.read_text())
-    except (OSError, ValueError) as error:
-        fail_usage(f"--limits: {path} is not a JSON file of risk limits ({error})")
-    if not isinstance(loaded, dict):
-        fail_usage("--limits: must be a JSON object of risk limits")
-    return loaded
 
 
 @backtest_app.command("run")
@@ -90,7 +51,7 @@ def run(
     if events is not None and events.exists():
         fail_usage(f"--events: {events} exists already; choose a new file")
     history = load_candles(
-        candles, market, Timeframe.parse("1m"), _time(start, "--start"), _time(end, "--end")
+        candles, market, Timeframe.parse("1m"), parse_time(start, "--start"), parse_time(end, "--end")
     )
     if not history.candles:
         fail_usage(f"--candles: no candles of {market} in {candles} between --start and --end")
@@ -101,7 +62,7 @@ def run(
         cash=decimal_field(cash, "--cash"),
         fee_rate=decimal_field(fee_rate, "--fee-rate"),
         slippage_bps=decimal_field(slippage_bps, "--slippage-bps"),
-        limits=_limits(limits),
+        limits=parse_limits(limits),
         events=events,
     )
     columns = (TextColumn("backtest"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
