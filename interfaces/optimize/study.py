@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 import os
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -20,8 +21,10 @@ from typing import Any, NoReturn
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
+from sqlalchemy.pool import NullPool
 
 from application.strategies.catalog import default_catalog
 from domain.errors import InvalidInput
@@ -34,6 +37,9 @@ from interfaces.optimize.space import Constraint, Dimension
 
 DEFAULT_STORAGE = "optuna.sqlite3"
 """The SQLite file in the output folder that holds the study when no ``--storage`` is given."""
+
+SETUP_LOCK = 0x74626F745F6F7074  # "tbot_opt"
+"""The PostgreSQL advisory lock key that serialises creating Optuna's tables and studies."""
 
 SETUP_KEY = "tbot_setup"
 """The study's user attribute that records what its trials were run on: a study is only
@@ -134,7 +140,28 @@ def open_storage(url: str | None, folder: Path) -> optuna.storages.RDBStorage:
         parsed = parsed.set(drivername="postgresql+psycopg")
     elif not parsed.drivername.startswith(("postgresql+", "sqlite")):
         raise InvalidInput("--storage", "must be a postgresql:// or sqlite:/// URL")
-    return optuna.storages.RDBStorage(parsed.render_as_string(hide_password=False))
+    with _setup_lock(parsed):
+        return optuna.storages.RDBStorage(parsed.render_as_string(hide_password=False))
+
+
+@contextmanager
+def _setup_lock(url: URL) -> Iterator[None]:
+    """Holds a PostgreSQL session advisory lock (``SETUP_LOCK``) while Optuna creates its tables or
+    a study: processes starting together on a fresh database would otherwise race to create the
+    same tables (and one fail). SQLite files need no lock here."""
+    if not url.drivername.startswith("postgresql"):
+        yield
+        return
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SETUP_LOCK})
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SETUP_LOCK})
+    finally:
+        engine.dispose()
 
 
 def storage_text(url: str | None) -> str:
@@ -148,17 +175,18 @@ def open_study(
 ) -> optuna.Study:
     """The study ``name``, created if new (a TPE sampler, maximising), or continued when it was
     made with the same ``setup``."""
-    study = optuna.create_study(
-        storage=storage,
-        study_name=name,
-        sampler=optuna.samplers.TPESampler(seed=seed),
-        direction="maximize",
-        load_if_exists=True,
-    )
-    recorded = study.user_attrs.get(SETUP_KEY)
-    if recorded is None:
-        study.set_user_attr(SETUP_KEY, dict(setup))
-    elif recorded != setup:
+    with _setup_lock(make_url(storage.url)):
+        study = optuna.create_study(
+            storage=storage,
+            study_name=name,
+            sampler=optuna.samplers.TPESampler(seed=seed),
+            direction="maximize",
+            load_if_exists=True,
+        )
+        recorded = study.user_attrs.get(SETUP_KEY)
+        if recorded is None:
+            study.set_user_attr(SETUP_KEY, dict(setup))
+    if recorded is not None and recorded != setup:
         differ = sorted(key for key in {*recorded, *setup} if recorded.get(key) != setup.get(key))
         raise InvalidInput(
             "--study",
