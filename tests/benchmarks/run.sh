@@ -31,3 +31,6 @@ echo "## Strategy runtime: candle close to orders recorded, bots per runtime —
 echo
 echo "## Candle files: two years of one-minute candles loaded from CSV and Parquet — $(date -u +%Y-%m-%d)"
 .venv/bin/python -m tests.benchmarks.bench_candle_files --rows "${BENCH_CANDLE_ROWS:-1051200}"
+echo
+echo "## Parameter optimisation: trials per minute, 1 and 2 processes on one study (PostgreSQL) — $(date -u +%Y-%m-%d)"
+.venv/bin/python -m tests.benchmarks.bench_optimize "$TBOT_TEST_DATABASE_URL" --trials "${BENCH_OPTIMIZE_TRIALS:-4}"
