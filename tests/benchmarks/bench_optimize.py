@@ -3,11 +3,12 @@ process and with two processes sharing one study, beside the machine's limit mea
 run.
 
 The candles are 30 days of one-minute BTC/USDT candles (43,200, a seeded walk); each trial is a
-backtest of `sma_cross` on the in-sample 70 % (30,240 candles). The limit is the backtests alone:
-the parameters the one-process study tried, each backtested again in this process without Optuna,
-the command line or the storage; two processes' limit is that rate times the cores they can use
-(at most two). Each figure counts the whole command: starting Python, loading the candles, the
-storage's round trips, the out-of-sample run of the best.
+backtest of `sma_cross` on the in-sample 70 % (30,240 candles). The limit is the backtests alone,
+at the same concurrency: the parameters the one-process study tried, backtested again without
+Optuna, the command line or the storage, by one process, then by two at once (each all of them).
+Each trials-per-minute figure counts the whole command: starting Python, loading the candles, the
+storage's round trips, the out-of-sample run of the best. The load average is printed too: on a
+machine others share, the two-process figures are what the cores left over allow.
 
 Usage: python -m tests.benchmarks.bench_optimize DATABASE_URL [--trials 4] [--minutes 43200]
 """
@@ -17,11 +18,13 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -35,7 +38,7 @@ from infrastructure.candle_files import load_candles
 from infrastructure.logging import configure_logging
 from interfaces.optimize.study import Search
 from interfaces.optimize.windows import split
-from tests.support.candle_walk import write_walk
+from tests.support.candle_walk import START, write_walk
 from tests.support.processes import TBOT
 
 BTC = Symbol("BTC", "USDT")
@@ -79,8 +82,10 @@ def optimise(candles: Path, storage: str, study: str, trials: int, processes: in
     return time.perf_counter() - began
 
 
-def backtests_alone(candles: Path, storage: str, study: str) -> tuple[int, float]:
-    """The trials of ``study`` backtested again in this process: how many, and their seconds."""
+def backtests_alone(candles: Path, storage: str, study: str) -> None:
+    """In a process of its own: the trials of ``study`` backtested again, as one line: how many,
+    and their seconds."""
+    configure_logging("console", "WARNING")
     driver = make_url(storage).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     trials = optuna.load_study(study_name=study, storage=driver).get_trials(deepcopy=False)
     history = load_candles(candles, BTC).candles
@@ -91,7 +96,22 @@ def backtests_alone(candles: Path, storage: str, study: str) -> tuple[int, float
     began = time.perf_counter()
     for trial in trials:
         search.backtest(trial.user_attrs["params"], train)
-    return len(trials), time.perf_counter() - began
+    print(len(trials), time.perf_counter() - began)
+
+
+def limit(candles: Path, storage: str, study: str, processes: int) -> tuple[float, float]:
+    """Backtests per minute with ``processes`` processes each backtesting ``study``'s trials at
+    once (over the longest one's backtesting time, its start left out), and the seconds one
+    backtest took on average."""
+    command = [sys.executable, "-m", "tests.benchmarks.bench_optimize", storage, "--alone", study]
+    running = [
+        subprocess.Popen([*command, "--candles", str(candles)], stdout=subprocess.PIPE, text=True)
+        for _ in range(processes)
+    ]
+    lines = [process.communicate()[0].split() for process in running]
+    assert all(process.returncode == 0 for process in running)
+    count, seconds = sum(int(line[0]) for line in lines), [float(line[1]) for line in lines]
+    return count / max(seconds) * 60, sum(seconds) / count
 
 
 def main() -> None:
@@ -99,25 +119,32 @@ def main() -> None:
     parser.add_argument("database_url")
     parser.add_argument("--trials", type=int, default=4, help="trials per process")
     parser.add_argument("--minutes", type=int, default=43_200)
+    parser.add_argument("--alone", help=argparse.SUPPRESS)
+    parser.add_argument("--candles", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    configure_logging("console", "WARNING")
+    if args.alone:
+        backtests_alone(args.candles, args.database_url, args.alone)
+        return
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    cores = min(2, os.cpu_count() or 1)
+    before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as scratch, optuna_schema(args.database_url) as storage:
         folder = Path(scratch)
         candles = write_walk(folder / "btc.csv", args.minutes)
-        one = optimise(candles, storage, "bench-1", args.trials, 1, folder)
-        two = optimise(candles, storage, "bench-2", args.trials, 2, folder)
-        count, alone = backtests_alone(candles, storage, "bench-1")
-    limit = count / alone * 60
-    print(f"{args.minutes:,} one-minute candles, in-sample {int(args.minutes * 0.7):,}; {cores} cores usable")
-    print("| processes | trials | wall | trials/min | limit: the backtests alone | ratio |")
+        walls = {n: optimise(candles, storage, f"bench-{n}", args.trials, n, folder) for n in (1, 2)}
+        limits = {n: limit(candles, storage, "bench-1", n) for n in (1, 2)}
+    train = split([START + timedelta(minutes=m) for m in range(args.minutes)], Decimal("0.7")).train
+    print(f"{args.minutes:,} one-minute candles, in-sample {len(train):,}; {os.cpu_count()} cores")
+    print(
+        "| processes | trials | wall | trials/min | limit: the backtests alone, as many processes | ratio |"
+    )
     print("|---:|---:|---:|---:|---:|---:|")
-    for processes, wall in ((1, one), (2, two)):
+    for processes, wall in walls.items():
         done = processes * args.trials
-        rate, ceiling = done / wall * 60, limit * min(processes, cores)
+        rate, ceiling = done / wall * 60, limits[processes][0]
         print(f"| {processes} | {done} | {wall:.0f} s | {rate:.2f} | {ceiling:.2f} | {rate / ceiling:.2f} |")
-    print(f"one backtest of {int(args.minutes * 0.7):,} candles, alone: {alone / count:.1f} s on average")
+    seconds = limits[1][1]
+    load = f"{before:.1f} before, {os.getloadavg()[0]:.1f} after"
+    print(f"one backtest of the in-sample candles, alone: {seconds:.1f} s on average; load average {load}")
 
 
 if __name__ == "__main__":
