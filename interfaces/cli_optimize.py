@@ -22,6 +22,7 @@ from domain.values import Symbol, decimal_field
 from infrastructure.candle_files import CandleHistory, load_candles
 from infrastructure.logging import configure_logging
 from interfaces.cli_options import parse_limits, parse_params, parse_time
+from interfaces.decimals import plain
 from interfaces.errors import clear_errors, fail_usage
 from interfaces.optimize.result import FoldResult, document, setup, write_result
 from interfaces.optimize.space import parse_constraint, parse_objective, parse_space
@@ -110,7 +111,7 @@ def run(
     sample: dict[str, Any]
     if folds_count is None:
         fraction = decimal_field(split_at or "0.7", "--split")
-        windows, sample = [split(times, fraction)], {"method": "split", "split": str(fraction)}
+        windows, sample = [split(times, fraction)], {"method": "split", "split": plain(fraction)}
     else:
         windows = folds(times, folds_count)
         sample = {"method": "walk-forward, anchored", "folds": folds_count}
