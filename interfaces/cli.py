@@ -24,6 +24,7 @@ from interfaces.cli_http import (
     serve_app,
     users_app,
 )
+from interfaces.cli_optimize import optimize_app
 from interfaces.cli_read_side import audit_app, events_app, projections_app
 from interfaces.cli_strategies import strategies_app
 from interfaces.composition import Container
@@ -68,6 +69,7 @@ app.add_typer(marketdata_app, name="marketdata")
 app.add_typer(bots_app, name="bots")
 app.add_typer(strategies_app, name="strategies")
 app.add_typer(backtest_app, name="backtest")
+app.add_typer(optimize_app, name="optimize")
 app.command()(serve)
 console = Console()
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import re
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,6 +21,7 @@ from interfaces.backtest.page import write_page
 from interfaces.backtest.report import ReportInputs, report, write_report
 from interfaces.backtest.runner import run_backtest
 from interfaces.backtest.world import BacktestInputs
+from interfaces.cli_options import parse_limits, parse_params, parse_time
 from interfaces.composition import Container
 from interfaces.errors import clear_errors, fail_usage
 from interfaces.process import prepare_process
@@ -34,34 +33,9 @@ backtest_app = typer.Typer(
     no_args_is_help=True, help="Backtests: strategies on history, through the live code."
 )
 console = Console()
-_INTEGER = re.compile(r"-?[0-9]+")
 DATABASE = "db:"
 """``--candles`` naming the candles table of the read database rather than a file."""
 ONE_MINUTE = Timeframe.parse("1m")
-
-
-def parse_params(pairs: list[str]) -> dict[str, Any]:
-    """``name=value`` pairs: whole numbers as integers, true/false as booleans, anything else as
-    text (decimals stay text: the strategies read them exactly)."""
-    params: dict[str, Any] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name.strip():
-            fail_usage(f"--param: {pair!r} must be name=value")
-        params[name.strip()] = (
-            int(value) if _INTEGER.fullmatch(value) else {"true": True, "false": False}.get(value, value)
-        )
-    return params
-
-
-def _time(value: str | None, option: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        fail_usage(f"{option}: {value!r} is not an ISO 8601 time (for example 2024-01-01T00:00:00Z)")
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _candles(candles: str, market: Symbol, start: datetime | None, end: datetime | None) -> CandleHistory:
@@ -84,18 +58,6 @@ def _one_minute(timeframe: str) -> None:
             "--timeframe: only 1m candles are supported: the strategy runtime builds longer "
             "timeframes from them"
         )
-
-
-def _limits(path: Path | None) -> dict[str, Any] | None:
-    if path is None:
-        return None
-    try:
-        loaded = json.loads(path.read_text())
-    except (OSError, ValueError) as error:
-        fail_usage(f"--limits: {path} is not a JSON file of risk limits ({error})")
-    if not isinstance(loaded, dict):
-        fail_usage("--limits: must be a JSON object of risk limits")
-    return loaded
 
 
 @backtest_app.command("run")
@@ -132,7 +94,7 @@ def run(
     _one_minute(timeframe)
     if events is not None and events.exists():
         fail_usage(f"--events: {events} exists already; choose a new file")
-    history = _candles(candles, market, _time(start, "--start"), _time(end, "--end"))
+    history = _candles(candles, market, parse_time(start, "--start"), parse_time(end, "--end"))
     if not history.candles:
         fail_usage(f"--candles: no candles of {market} in {history.report.source} between --start and --end")
     inputs = BacktestInputs(
@@ -142,7 +104,7 @@ def run(
         cash=decimal_field(cash, "--cash"),
         fee_rate=decimal_field(fee_rate, "--fee-rate"),
         slippage_bps=decimal_field(slippage_bps, "--slippage-bps"),
-        limits=_limits(limits),
+        limits=parse_limits(limits),
         events=events,
     )
     columns = (TextColumn("backtest"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())

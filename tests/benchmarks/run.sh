@@ -37,3 +37,6 @@ echo "## A running bot's performance: 200,000 one-minute points, 20,000 fills (S
 echo
 echo "## Backtest: sma_cross over two years of one-minute candles, through the live code — $(date -u +%Y-%m-%d)"
 .venv/bin/python -m tests.benchmarks.bench_backtest --rows "${BENCH_CANDLE_ROWS:-1051200}"
+echo
+echo "## Parameter optimisation: trials per minute, 1 and 2 processes on one study (PostgreSQL) — $(date -u +%Y-%m-%d)"
+.venv/bin/python -m tests.benchmarks.bench_optimize "$TBOT_TEST_DATABASE_URL" --trials "${BENCH_OPTIMIZE_TRIALS:-4}"

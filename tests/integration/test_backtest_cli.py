@@ -6,11 +6,9 @@ with one line."""
 from __future__ import annotations
 
 import json
-import math
-import random
 import re
 import subprocess
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ from infrastructure.candle_files import load_candles, write_candles_csv
 from infrastructure.candles import CandleStore
 from infrastructure.read_database import create_read_engine
 from infrastructure.settings import Settings
+from tests.support.candle_walk import write_walk
 from tests.support.processes import TBOT, tbot
 from tests.support.settings import changed, embedded_store
 
@@ -31,19 +30,7 @@ BTC = Symbol("BTC", "USDT")
 @pytest.fixture(scope="module")
 def candles(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A seeded walk of one-minute BTC/USDT candles, two days of them."""
-    path = Path(tmp_path_factory.mktemp("candles")) / "btc.csv"
-    rng, price = random.Random(11), 50_000.0
-    start = datetime(2025, 1, 1, tzinfo=UTC)
-    lines = ["time,open,high,low,close,volume"]
-    for minute in range(MINUTES):
-        opened = price
-        ticks = [price * math.exp(rng.gauss(0, 0.0008)) for _ in range(3)]
-        price = ticks[-1]
-        high, low = max(opened, *ticks), min(opened, *ticks)
-        moment = (start + timedelta(minutes=minute)).isoformat().replace("+00:00", "Z")
-        lines.append(f"{moment},{opened:.2f},{high:.2f},{low:.2f},{price:.2f},1.5")
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return write_walk(Path(tmp_path_factory.mktemp("candles")) / "btc.csv", MINUTES)
 
 
 def _backtest(
