@@ -28,22 +28,13 @@ from infrastructure.candle_files import (
 from infrastructure.candles import CandleStore
 from infrastructure.ccxt_candles import CcxtHistory
 from infrastructure.ccxt_exchanges import open_exchange
+from interfaces.cli_options import parse_time
 from interfaces.composition import Container
 from interfaces.errors import fail_usage, report
 from interfaces.tables import prepare_tables
 
 console = Console(highlight=False, soft_wrap=True)
 errors = Console(stderr=True)
-
-
-def _moment(value: str | None, option: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        fail_usage(f"{option}: {value!r} is not an ISO 8601 time (for example 2026-01-01T00:00:00Z)")
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _iso(moment: datetime | None) -> str:
@@ -82,8 +73,8 @@ def check(
         file,
         Symbol.parse(symbol, "--symbol"),
         Timeframe.parse(timeframe),
-        _moment(start, "--start"),
-        _moment(end, "--end"),
+        parse_time(start, "--start"),
+        parse_time(end, "--end"),
     )
     print_report(history.report)
 
@@ -116,8 +107,8 @@ def fetch(
         fail_usage("--to-store: the candles table holds one-minute candles (--timeframe 1m)")
     container = Container()
     now = container.clock().now()
-    first = _moment(since, "--since")
-    last = _moment(until, "--until") or now
+    first = parse_time(since, "--since")
+    last = parse_time(until, "--until") or now
     assert first is not None
     if last <= first:
         fail_usage("--until: must be after --since")

@@ -5,7 +5,6 @@ performance`: how a bot performed, read from the read models as the API reads th
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -22,6 +21,7 @@ from domain.equity import STEPS, Period
 from domain.values import decimal_field
 from interfaces.bot_performance import document
 from interfaces.cli_http import prepared_container
+from interfaces.cli_options import parse_time
 from interfaces.composition import Container
 from interfaces.errors import clear_errors, fail_usage
 from projections import queries
@@ -112,7 +112,7 @@ def performance(
     except ValueError:
         fail_usage("BOT_ID: must be a UUID")
     amount = decimal_field(capital, "--capital")
-    first, last = _moment(start, "--start"), _moment(end, "--end")
+    first, last = parse_time(start, "--start"), parse_time(end, "--end")
     container = prepared_container()
     read_models = container.read_models()
     try:
@@ -132,16 +132,6 @@ def performance(
         typer.echo(json.dumps(answer, indent=2))
     else:
         _tables(answer, report)
-
-
-def _moment(value: str | None, option: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        fail_usage(f"{option}: {value!r} is not an ISO 8601 time (for example 2026-11-21T09:30:00Z)")
-    return moment.astimezone(UTC) if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _tables(answer: dict[str, Any], report: BotPerformance) -> None:

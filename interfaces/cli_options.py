@@ -1,5 +1,6 @@
-"""Options that `tbot backtest run` and `tbot optimize run` read alike: strategy parameters, times
-and risk limits, each refused with exit code 2 naming the option and the rule."""
+"""Options the commands read alike (strategy parameters and risk limits for `tbot backtest run` and
+`tbot optimize run`; times for every command that takes one), each refused with exit code 2
+naming the option and the rule."""
 
 from __future__ import annotations
 
@@ -34,14 +35,14 @@ def parse_params(pairs: list[str]) -> dict[str, Any]:
 
 
 def parse_time(value: str | None, option: str) -> datetime | None:
-    """An ISO 8601 time; one without an offset is UTC."""
+    """An ISO 8601 time, in UTC; one without an offset is UTC."""
     if value is None:
         return None
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
         fail_usage(f"{option}: {value!r} is not an ISO 8601 time (for example 2024-01-01T00:00:00Z)")
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC) if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def parse_limits(path: Path | None) -> dict[str, Any] | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import tempfile
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from uuid import UUID
@@ -21,6 +20,7 @@ from application.errors import NotFound
 from infrastructure.ownership import advisory_holders
 from infrastructure.read_database import create_read_engine
 from infrastructure.read_store.live_stores import RedisLiveStore
+from interfaces.cli_options import parse_time
 from interfaces.composition import Container, read_models_on
 from interfaces.errors import clear_errors, fail_usage
 from interfaces.process import prepare_process
@@ -48,16 +48,6 @@ def _names(names: list[str] | None) -> list[str]:
         return resolve(names or [])
     except UnknownProjection as error:
         fail_usage(str(error))
-
-
-def _time(value: str | None, option: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        fail_usage(f"{option}: {value!r} is not an ISO 8601 time (for example 2026-11-21T09:30:00Z)")
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 @projections_app.command("run")
@@ -169,7 +159,7 @@ def events_replay(
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
 ) -> None:
     """The events in global order with position, aggregate, version, time, type, metadata, payload."""
-    moment = _time(until, "--until")
+    moment = parse_time(until, "--until")
     store = Container().store()
     table = Table("position", "aggregate", "ver", "time", "type", "actor", "correlation", "payload")
     for recorded in replay(store, aggregate_id=aggregate, after=from_, upto=to, until=moment):
@@ -208,7 +198,7 @@ def audit_state(
     """An aggregate's state as it was at a version or a time (now, without either)."""
     if version is not None and at is not None:
         fail_usage("give --version or --at, not both")
-    moment = _time(at, "--at")
+    moment = parse_time(at, "--at")
     store = Container().store()
     try:
         aggregate = state_at(store, aggregate_id, version=version, at=moment)
