@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import ccxt
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import Boolean, Column, Engine, MetaData, String, Table, Text, delete, select
 
@@ -74,6 +73,8 @@ def account_name(name: str) -> str:
 
 
 def exchange_id(name: str) -> str:
+    import ccxt  # noqa: PLC0415 - few processes check a name, and ccxt takes most of a second to import
+
     if name not in ccxt.exchanges:
         raise InvalidInput("exchange", f"{name!r} is not an exchange ccxt knows (e.g. binance, kraken, okx)")
     return name

@@ -54,6 +54,10 @@ def serve(
             serve_app(container, listener)
 
 
+serve_cli = typer.Typer()
+serve_cli.command("serve")(serve)
+
+
 def api_socket(settings: Settings, host: str | None, port: int | None) -> socket.socket:
     """The API's socket, bound and listening before the command writes anything, so a busy port
     ends it at once; the server is handed this socket, so nothing can take the port in between."""
