@@ -32,6 +32,9 @@ class PostgresBotTurns:
         self._engine = engine
         self._schema = schema
 
+    def close(self) -> None:
+        self._engine.dispose()
+
     @contextmanager
     def hold(self, bot_id: UUID) -> Iterator[None]:
         key = {"cls": TURN_LOCK_CLASS, "key": f"{self._schema}:{bot_id}"}

@@ -5,6 +5,7 @@ settings (backend, Redis), the read database's dialect or the event store record
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 
 from dependency_injector import containers, providers
@@ -19,7 +20,7 @@ from application.strategies.catalog import default_catalog
 from domain.values import Symbol
 from infrastructure.adapters import SystemClock, UuidFactory
 from infrastructure.backtest_queue import BacktestQueue
-from infrastructure.bot_turns import open_bot_turns
+from infrastructure.bot_turns import PostgresBotTurns, open_bot_turns
 from infrastructure.credentials import ConfiguredAccounts, CredentialStore
 from infrastructure.event_store import open_store
 from infrastructure.exchange_markets import AccountMarketRules, ExchangeMarketStore
@@ -62,6 +63,25 @@ def mark_prices(settings: Settings, store: MarkPriceStore, clock: Clock) -> Mark
     return MarkPrices(store, reference_prices(settings), clock.now)
 
 
+def read_engine_while_open(settings: Settings) -> Iterator[Engine]:
+    """The read database's engine, its pool closed when the container's resources shut down."""
+    engine = create_read_engine(settings)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def bot_turns_while_open(settings: Settings) -> Iterator[PostgresBotTurns | None]:
+    """Shared bot turns (PostgreSQL), their pool closed when the container's resources shut down."""
+    turns = open_bot_turns(settings)
+    try:
+        yield turns
+    finally:
+        if turns is not None:
+            turns.close()
+
+
 def read_models_on(engine: Engine) -> ReadModels:
     """Every SQL read model on this engine, written with the read database's own adapters (COPY
     on PostgreSQL, by the connection's dialect; the time-series layout the database supports)."""
@@ -88,7 +108,7 @@ class Container(containers.DeclarativeContainer):
     settings = providers.Singleton(Settings)
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(UuidFactory)
-    read_engine = providers.Singleton(create_read_engine, settings=settings)
+    read_engine = providers.Resource(read_engine_while_open, settings=settings)
     mark_price_store = providers.Singleton(open_mark_price_store, settings=settings, engine=read_engine)
     prices = providers.Singleton(mark_prices, settings=settings, store=mark_price_store, clock=clock)
     market_store = providers.Singleton(ExchangeMarketStore, engine=read_engine, now=clock.provided.now)
@@ -96,7 +116,7 @@ class Container(containers.DeclarativeContainer):
     credentials = providers.Singleton(credential_store, settings=settings, engine=read_engine, clock=clock)
     known_accounts = providers.Singleton(ConfiguredAccounts, engine=read_engine)
     store = providers.Singleton(open_store, settings=settings)
-    turns = providers.Singleton(BotTurns, shared=providers.Singleton(open_bot_turns, settings=settings))
+    turns = providers.Singleton(BotTurns, shared=providers.Resource(bot_turns_while_open, settings=settings))
     strategies = providers.Singleton(default_catalog)
     handler_deps = providers.Singleton(
         HandlerDeps,

@@ -31,3 +31,13 @@ def projection_worker(
     container: Container, names: list[str], locks: ProjectionLocks | None = None
 ) -> Supervisor[ProjectionWorker]:
     return Supervisor(projection_job(container, names, locks))
+
+
+def drain_projections(container: Container, names: list[str]) -> dict[str, str]:
+    """Brings these projections up to the store's head once, then closes the job (its wake-up's
+    connection with it); returns the projections that stopped, with why."""
+    job = projection_job(container, names)
+    try:
+        return job.drain()
+    finally:
+        job.close()

@@ -34,7 +34,7 @@ from infrastructure.settings import Settings
 from interfaces.composition import Container
 from interfaces.demo import demo_history
 from interfaces.tables import install_tables
-from interfaces.workers.projections import projection_job
+from interfaces.workers.projections import drain_projections
 from interfaces.workers.strategies import build_strategies_worker
 from tests.benchmarks.bench_place_order import pgbench_tps
 from tests.support.schemas import fresh_schema
@@ -75,7 +75,7 @@ def run(settings: Settings, bots: int) -> dict[str, Any]:
         )
         bus.dispatch(c.StartBot(actor="bench", bot_id=created.aggregate_id))
         ids.append(created.aggregate_id)
-    projection_job(container, ["bots"]).drain()  # the runtime lists running bots from it
+    drain_projections(container, ["bots"])  # the runtime lists running bots from it
     worker = build_strategies_worker(container)
     thread = threading.Thread(target=worker.run, name="strategies")
     thread.start()

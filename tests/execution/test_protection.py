@@ -5,6 +5,7 @@ order the risk rules deny is asked for again with backoff, unless the position i
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -41,6 +42,24 @@ class _Protection:
         self.projections.drain()
         return self.manager.check()
 
+    def close(self) -> None:
+        self.projections.end()
+        self.projections.close()
+
+
+@pytest.fixture
+def protection_on() -> Iterator[Callable[..., _Protection]]:
+    """Makes protection managers for a test and closes them (their wake-ups and locks) after it."""
+    made: list[_Protection] = []
+
+    def make(execution: Execution, bus: Any = None) -> _Protection:
+        made.append(_Protection(execution, bus))
+        return made[-1]
+
+    yield make
+    for protection in made:
+        protection.close()
+
 
 def _position(execution: Execution, bot_id: Any) -> Position:
     return execution.world.store.load(Position, position_id_for(BotId(bot_id), "BTC/USDT"))
@@ -54,7 +73,9 @@ def _closing_orders(execution: Execution, since: int) -> list[Any]:
     ]
 
 
-def test_a_stop_loss_set_on_the_order_closes_the_position_once(execution: Execution) -> None:
+def test_a_stop_loss_set_on_the_order_closes_the_position_once(
+    execution: Execution, protection_on: Callable[..., _Protection]
+) -> None:
     world = execution.world
     bot_id = world.running_bot()
     order_id = world.place(bot_id, "sl-1", "buy", "0.1", stop_loss="49000", take_profit="52000")
@@ -62,7 +83,7 @@ def test_a_stop_loss_set_on_the_order_closes_the_position_once(execution: Execut
     assert execution.status(order_id) is OrderStatus.FILLED
     position = _position(execution, bot_id)
     assert (position.stop_loss, position.take_profit, position.episode) == (Decimal(49000), Decimal(52000), 1)
-    protection = _Protection(execution)
+    protection = protection_on(execution)
     before = world.store.last_position()
     assert protection.check() == []  # 50,000 is inside the band
     execution.prices.set(BTC, Decimal(48900))
@@ -81,12 +102,14 @@ def test_a_stop_loss_set_on_the_order_closes_the_position_once(execution: Execut
     assert names.count("Position.ProtectionFired") == 1
 
 
-def test_the_bots_take_profit_fraction_protects_every_position(execution: Execution) -> None:
+def test_the_bots_take_profit_fraction_protects_every_position(
+    execution: Execution, protection_on: Callable[..., _Protection]
+) -> None:
     world = execution.world
     bot_id = world.running_bot(limits={**LIMITS, "take_profit_fraction": "0.02"})
     world.place(bot_id, "tp-1", "sell", "0.1")  # a short, filled at 49,950 (10 bps of slippage)
     execution.cycle()
-    protection = _Protection(execution)
+    protection = protection_on(execution)
     execution.prices.set(BTC, Decimal(49000))  # above 49,950 x 0.98 = 48,951
     assert protection.check() == []
     execution.prices.set(BTC, Decimal(48951))
@@ -107,13 +130,15 @@ def _denials(execution: Execution, since: int) -> list[Any]:
     return [e for e in execution.world.new_events(since) if type(e).__qualname__ == "Bot.OrderDenied"]
 
 
-def test_a_denied_closing_order_is_asked_for_again_with_backoff_until_placed(execution: Execution) -> None:
+def test_a_denied_closing_order_is_asked_for_again_with_backoff_until_placed(
+    execution: Execution, protection_on: Callable[..., _Protection]
+) -> None:
     world = execution.world
     bot_id = world.running_bot()
     world.place(bot_id, "d-1", "buy", "0.1", stop_loss="49000")
     execution.cycle()
     world.bus.dispatch(c.PauseBot(actor=ACTOR, bot_id=bot_id))
-    protection = _Protection(execution)
+    protection = protection_on(execution)
     execution.prices.set(BTC, Decimal(48000))
     before = world.store.last_position()
     fired = protection.check()
@@ -144,13 +169,15 @@ def test_a_denied_closing_order_is_asked_for_again_with_backoff_until_placed(exe
     assert len(_denials(execution, before)) == 2
 
 
-def test_a_stop_loss_denied_by_the_order_rate_is_placed_once_the_window_passes(execution: Execution) -> None:
+def test_a_stop_loss_denied_by_the_order_rate_is_placed_once_the_window_passes(
+    execution: Execution, protection_on: Callable[..., _Protection]
+) -> None:
     world = execution.world
     bot_id = world.running_bot(limits={**LIMITS, "max_orders_per_minute": 2})
     world.place(bot_id, "r-1", "buy", "0.1", stop_loss="49000")
     world.place(bot_id, "r-2", "buy", "0.01", "48000")  # rests: two orders in this minute
     execution.cycle()
-    protection = _Protection(execution)
+    protection = protection_on(execution)
     execution.prices.set(BTC, Decimal(48900))
     before = world.store.last_position()
     waits = []
@@ -172,14 +199,14 @@ def test_a_stop_loss_denied_by_the_order_rate_is_placed_once_the_window_passes(e
 
 
 def test_a_position_too_small_to_close_is_not_retried_until_its_quantity_changes(
-    execution: Execution,
+    execution: Execution, protection_on: Callable[..., _Protection]
 ) -> None:
     world = execution.world
     bot_id = world.running_bot()
     world.place(bot_id, "dust-1", "buy", "0.1", stop_loss="49000")
     world.place(bot_id, "dust-2", "sell", "0.09995")  # leaves 0.00005 BTC: 2.5 USDT, below 5
     execution.cycle()
-    protection = _Protection(execution)
+    protection = protection_on(execution)
     execution.prices.set(BTC, Decimal(48900))
     before = world.store.last_position()
     assert [f.denied for f in protection.check()] == [["BELOW_MIN_NOTIONAL"]]
@@ -207,7 +234,7 @@ class _DiesBeforeRecording:
 
 
 def test_a_worker_that_stops_between_placing_and_recording_places_nothing_twice(
-    execution: Execution,
+    execution: Execution, protection_on: Callable[..., _Protection]
 ) -> None:
     world = execution.world
     bot_id = world.running_bot()
@@ -216,15 +243,15 @@ def test_a_worker_that_stops_between_placing_and_recording_places_nothing_twice(
     execution.prices.set(BTC, Decimal(51500))
     before = world.store.last_position()
     with pytest.raises(SystemExit):
-        _Protection(execution, _DiesBeforeRecording(world.bus)).check()
-    fired = _Protection(execution).check()  # the next run
+        protection_on(execution, _DiesBeforeRecording(world.bus)).check()
+    fired = protection_on(execution).check()  # the next run
     assert [f.kind for f in fired] == ["take_profit"]
     assert len(_closing_orders(execution, before)) == 1
     assert _position(execution, bot_id).fired_episode == 1
 
 
 def test_a_worker_that_stops_between_a_denial_and_recording_it_records_that_denial(
-    execution: Execution,
+    execution: Execution, protection_on: Callable[..., _Protection]
 ) -> None:
     world = execution.world
     bot_id = world.running_bot()
@@ -234,16 +261,18 @@ def test_a_worker_that_stops_between_a_denial_and_recording_it_records_that_deni
     execution.prices.set(BTC, Decimal(48000))
     before = world.store.last_position()
     with pytest.raises(SystemExit):
-        _Protection(execution, _DiesBeforeRecording(world.bus)).check()
-    fired = _Protection(execution).check()  # the next run asks with the same client order id
+        protection_on(execution, _DiesBeforeRecording(world.bus)).check()
+    fired = protection_on(execution).check()  # the next run asks with the same client order id
     assert [(f.attempt, f.denied) for f in fired] == [(1, ["BOT_NOT_RUNNING"])]
     assert len(_denials(execution, before)) == 1
 
 
-def test_a_new_episode_is_protected_anew(execution: Execution) -> None:
+def test_a_new_episode_is_protected_anew(
+    execution: Execution, protection_on: Callable[..., _Protection]
+) -> None:
     world = execution.world
     bot_id = world.running_bot(limits={**LIMITS, "stop_loss_fraction": "0.01"})
-    protection = _Protection(execution)
+    protection = protection_on(execution)
     for episode, coid in ((1, "e-1"), (2, "e-2")):
         execution.prices.set(BTC, Decimal(50000))
         world.place(bot_id, coid, "buy", "0.1")

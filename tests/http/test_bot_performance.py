@@ -31,7 +31,7 @@ from infrastructure.settings import Settings
 from interfaces.composition import Container
 from interfaces.http.app import create_app
 from interfaces.tables import install_worker_tables
-from interfaces.workers.projections import projection_job
+from interfaces.workers.projections import drain_projections
 from projections.models.catalog import ALL_NAMES
 from tests.integration.cli_support import invoke
 from tests.support.clock import ManualClock
@@ -152,7 +152,7 @@ def _trade(running: Server) -> None:
         if p is not None
     ]
     CandleStore(running.container.read_engine()).write(candles)
-    assert projection_job(running.container, list(ALL_NAMES)).drain() == {}
+    assert drain_projections(running.container, list(ALL_NAMES)) == {}
     running.bot_id = bot_id
 
 

@@ -30,7 +30,7 @@ from interfaces.composition import Container
 from interfaces.http.app import create_app
 from interfaces.http.queries import FILL_KEYS, ORDER_KEYS
 from interfaces.tables import install_worker_tables
-from interfaces.workers.projections import projection_job
+from interfaces.workers.projections import drain_projections
 from projections.models.catalog import ALL_NAMES
 from tests.support.clock import ManualClock
 from tests.support.settings import changed
@@ -132,7 +132,7 @@ def server(read_settings: Settings) -> Iterator[Server]:
                             price="50000",
                         )
                     )
-        assert projection_job(running.container, list(ALL_NAMES)).drain() == {}
+        assert drain_projections(running.container, list(ALL_NAMES)) == {}
         yield running
 
 

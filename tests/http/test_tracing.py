@@ -18,7 +18,7 @@ from infrastructure.event_store import create_tables
 from infrastructure.settings import Settings
 from interfaces.composition import Container
 from interfaces.http.app import create_app
-from interfaces.workers.projections import projection_job
+from interfaces.workers.projections import drain_projections
 from projections.models.catalog import SQL_NAMES
 from tests.support.api import LIMITS
 
@@ -64,7 +64,7 @@ def test_a_request_its_command_its_append_and_its_projection_batch_are_linked(
     with TestClient(create_app(container)) as http:
         created = http.post("/v1/bots", json=body, headers={"X-API-Key": key, "X-Request-ID": "trace-1"})
         assert created.status_code == 201, created.text
-        assert projection_job(container, list(SQL_NAMES)).drain() == {}
+        assert drain_projections(container, list(SQL_NAMES)) == {}
         [event] = container.store().recorder.select_notifications(start=1, limit=1)
         recorded = container.store().mapper.to_domain_event(event)
 

@@ -41,7 +41,7 @@ from interfaces.composition import Container
 from interfaces.tables import install_tables
 from interfaces.workers.execution import build_execution_worker
 from interfaces.workers.market_data import MarketDataJob
-from interfaces.workers.projections import projection_job
+from interfaces.workers.projections import drain_projections
 from interfaces.workers.strategies import strategies_job
 from tests.support.clock import ManualClock
 from tests.support.processes import TBOT
@@ -187,7 +187,7 @@ def _run_live(live: Live) -> None:
         )
     )
     bus.dispatch(c.StartBot(actor="alice", bot_id=created.aggregate_id))
-    assert projection_job(live.container, ["bots"]).drain() == {}  # the strategy worker's bot list
+    assert drain_projections(live.container, ["bots"]) == {}  # the strategy worker's bot list
     strategies = strategies_job(live.container)
     execution = build_execution_worker(live.container).job
     execution.begin()

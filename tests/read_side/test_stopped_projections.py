@@ -23,7 +23,7 @@ from infrastructure.settings import Settings
 from interfaces.composition import Container
 from interfaces.http.app import create_app
 from interfaces.tables import install_worker_tables
-from interfaces.workers.projections import projection_job
+from interfaces.workers.projections import drain_projections, projection_job
 from interfaces.workers.supervisor import Supervisor
 from projections.engine.read_models import ReadModels
 from projections.models.bots import BotsProjection
@@ -78,6 +78,7 @@ def server_on(settings: Settings) -> Iterator[Server]:
             yield Server(container, http)
     finally:
         container.store().close()
+        container.shutdown_resources()
 
 
 @contextmanager
@@ -96,14 +97,14 @@ def running(worker: ProjectionWorker) -> Iterator[ProjectionWorker]:
 def test_a_stopped_projection_makes_health_unready_and_shows_in_status(read_settings: Settings) -> None:
     with server_on(read_settings) as server:
         server.create_bot()
-        assert server.worker().drain() == {}
+        assert drain_projections(server.container, ALL_NAMES) == {}
         status, body = server.ready()
         assert status == 200 and body["checks"]["projections"] == "ok"
         server.container.store().save(alien())
         unknown = server.container.store().last_position()
         server.create_bot()
 
-        assert set(server.worker(["bots", "live"]).drain()) == {"bots", "live"}
+        assert set(drain_projections(server.container, ["bots", "live"])) == {"bots", "live"}
 
         status, body = server.ready()
         assert status == 503 and body["status"] == "unavailable"

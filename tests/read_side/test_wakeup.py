@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import threading
+from uuid import uuid4
 
 from infrastructure.read_store.wakeup import ListenWakeup, open_wakeup
 from infrastructure.settings import Settings
@@ -15,17 +16,21 @@ from tests.support.world import world_on
 
 
 def test_postgres_notifies_a_listening_worker_of_each_commit(postgres_settings: Settings) -> None:
+    """The store's channel is named after its table, not its schema, so other tests' stores (and
+    other deployments in the same database) share it: silence is checked on a channel of its own."""
     with world_on(postgres_settings) as world:
+        quiet = open_wakeup(world.store, f"quiet_{uuid4().hex}")
         wakeup = open_wakeup(world.store)
         try:
-            assert isinstance(wakeup, ListenWakeup)
+            assert isinstance(wakeup, ListenWakeup) and isinstance(quiet, ListenWakeup)
             assert wakeup.listening
-            assert not wakeup.wait(0.3), "nothing was committed yet"
-            assert wakeup.ready.wait(10), "LISTEN in place"
+            assert quiet.ready.wait(10) and wakeup.ready.wait(10), "LISTEN in place"
+            assert not quiet.wait(0.3), "nothing was said on the quiet channel"
             world.running_bot()
             assert wakeup.wait(10)
         finally:
             wakeup.close()
+            quiet.close()
 
 
 def test_without_notifications_polling_keeps_the_projections_current(sqlite_settings: Settings) -> None:

@@ -46,7 +46,7 @@ def _users_with_keys(settings: Settings, users: dict[str, str]) -> dict[str, str
     for user, role in users.items():
         identity.create_user(user, role, PASSWORD)
         keys[user] = identity.create_key(user)
-    container.read_engine().dispose()
+    container.shutdown_resources()
     return keys
 
 

@@ -155,7 +155,7 @@ def execution_on(
     finally:
         execution.close()
         store.close()
-        container.read_engine().dispose()
+        container.shutdown_resources()
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from infrastructure.read_store.schemas import quoted
 from infrastructure.settings import Settings
 from interfaces.composition import Container
 from interfaces.tables import install_worker_tables
-from interfaces.workers.projections import projection_job
+from interfaces.workers.projections import drain_projections
 from projections.engine.read_models import ReadModels
 from projections.engine.reader import EventReader
 from projections.models.catalog import ALL_NAMES
@@ -35,7 +35,7 @@ class ReadSide:
 
     def catch_up(self, names: Sequence[str] = ALL_NAMES) -> dict[str, str]:
         """Runs a worker for these projections until they reach the head; returns the failures."""
-        return projection_job(self.container, list(names)).drain()
+        return drain_projections(self.container, list(names))
 
     def rows(self, view: str, order_by: str) -> list[dict[str, Any]]:
         with self.read_models.engine.connect() as conn:
@@ -66,4 +66,4 @@ def read_side_on(settings: Settings, clock: ManualClock | None = None) -> Iterat
         yield ReadSide(container, read_models, container.reader())
     finally:
         container.store().close()
-        read_models.engine.dispose()
+        container.shutdown_resources()

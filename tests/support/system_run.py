@@ -76,7 +76,7 @@ def _make_keys(settings: Settings) -> dict[str, str]:
     for user in USERS:
         identity.create_user(user, "trader", PASSWORD)
         keys[user] = identity.create_key(user)
-    container.read_engine().dispose()
+    container.shutdown_resources()
     return keys
 
 
@@ -191,7 +191,7 @@ def system_on(settings: Settings, log_dir: Path, **env: str) -> Iterator[System]
     finally:
         fleet.close()
         store.close()
-        read_side.read_engine().dispose()
+        read_side.shutdown_resources()
 
 
 def settle_and_check(system: System, tally: Tally, load: Load) -> dict[str, list[str]]:

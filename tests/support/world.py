@@ -136,3 +136,4 @@ def world_on(
         yield World(container.bus(), store, manual, prices)
     finally:
         store.close()
+        container.shutdown_resources()
