@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import psycopg
-from eventsourcing.persistence import JSONTranscoder, OperationalError, Transcoder
+from eventsourcing.persistence import (
+    AggregateRecorder,
+    EventStore,
+    JSONTranscoder,
+    OperationalError,
+    Transcoder,
+)
+from eventsourcing.utils import strtobool
 from psycopg import sql
 
 from application.store import TradingApplication
-from infrastructure.settings import Settings
+from infrastructure.group_commit import GroupCommit
+from infrastructure.settings import GROUP_COMMIT, Settings
 from infrastructure.transcodings import DomainTranscoder, register_domain_transcodings
 
 
@@ -24,6 +34,13 @@ class ConfiguredTradingApplication(TradingApplication):
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         register_domain_transcodings(transcoder)
+
+    def construct_event_store(self) -> EventStore[UUID]:
+        """Events go through group commit (infrastructure/group_commit.py) unless GROUP_COMMIT=n."""
+        recorder: AggregateRecorder = self.recorder
+        if strtobool(self.env.get(GROUP_COMMIT, "n")):
+            recorder = GroupCommit(self.recorder)
+        return self.factory.event_store(mapper=self.mapper, recorder=recorder)
 
 
 def open_store(settings: Settings) -> ConfiguredTradingApplication:

@@ -33,6 +33,8 @@ from infrastructure.paper_exchange import PaperSettings
 
 Backend = Literal["postgres", "sqlite"]
 CONNECT_TIMEOUT_SECONDS = 5
+GROUP_COMMIT = "GROUP_COMMIT"
+"""The event store application's setting that turns group commit on (infrastructure/group_commit.py)."""
 
 
 def _exact(value: object) -> object:
@@ -158,6 +160,11 @@ class StoreSettings(SettingsGroup):
         description="aggregates kept in memory per process and fast-forwarded on each load; 0: none",
     )
     max_command_attempts: int = Field(default=10, gt=0, le=100)
+    group_commit: bool = Field(
+        default=True,
+        description="the events of commands saved at the same moment by several threads of a process "
+        "are written in one transaction",
+    )
     bot_turn_wait_seconds: float = Field(
         default=10.0,
         gt=0,
@@ -199,7 +206,7 @@ class StoreSettings(SettingsGroup):
 
     def eventsourcing_env(self, create_table: bool) -> dict[str, str]:
         """The eventsourcing library's settings for this backend."""
-        env = {"CREATE_TABLE": "y" if create_table else "n"}
+        env = {"CREATE_TABLE": "y" if create_table else "n", GROUP_COMMIT: "y" if self.group_commit else "n"}
         if self.aggregate_cache_size:
             # the library's LRU cache of aggregates, fast-forwarded from the store on every load
             # (so never stale, whichever process wrote) and copied before a command changes it
@@ -509,6 +516,19 @@ class ApiSettings(SettingsGroup):
         le=60,
         validation_alias="TBOT_READ_WAIT_SECONDS",
         description="longest wait of a query for min_position before 503",
+    )
+    max_commands_in_flight: int = Field(
+        default=16,
+        ge=1,
+        le=10_000,
+        description="requests that change something, at once per API process (a few per core); more "
+        "wait for a place",
+    )
+    admission_wait_seconds: float = Field(
+        default=0.05,
+        ge=0,
+        le=60,
+        description="longest wait for a place before 503 overloaded with Retry-After",
     )
 
 

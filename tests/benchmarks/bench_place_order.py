@@ -1,7 +1,8 @@
-"""PlaceOrder commands per second, in process, on PostgreSQL, with 1 and 8 threads, printed next
-to pgbench's single-row-insert tps on the same server with the same client counts (same run).
+"""PlaceOrder commands per second, in process, on PostgreSQL, with 1, 8 and 64 threads, with group
+commit and without, printed next to pgbench's single-row-insert tps on the same server with the
+same client counts and with 16 clients (same run), and the saves per transaction group commit made.
 
-Usage: python -m tests.benchmarks.bench_place_order DATABASE_URL [--seconds N]
+Usage: python -m tests.benchmarks.bench_place_order DATABASE_URL [--seconds N] [--threads 1,8,64]
 Each thread places market orders round-robin over its own bots, so the figure measures the
 command path and the event store, not contention on one aggregate.
 """
@@ -27,6 +28,7 @@ from application.bus import CommandBus
 from domain.values import Symbol
 from infrastructure.adapters import PriceBook
 from infrastructure.event_store import create_tables
+from infrastructure.group_commit import GroupCommit
 from interfaces.composition import Container
 from tests.support.schemas import fresh_schema
 
@@ -136,22 +138,41 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("database_url")
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--threads", default="1,8,64")
     args = parser.parse_args()
     rows = []
-    for threads in (1, 8):
-        with fresh_schema(args.database_url, "bench", postgres_pool_size=threads + 2) as settings:
-            create_tables(settings)
-            container = Container()
-            container.settings.override(providers.Object(settings))
-            container.prices.override(providers.Object(PriceBook({Symbol("BTC", "USDT"): Decimal("50000")})))
-            commands = place_orders_per_second(container.bus(), threads, args.seconds)
-            container.store().close()
-        tps = pgbench_tps(args.database_url, threads, args.seconds)
-        rows.append((threads, commands, tps))
-    print("| threads | PlaceOrder commands/s | pgbench single-row insert tps | ratio |")
-    print("|---:|---:|---:|---:|")
-    for threads, commands, tps in rows:
-        print(f"| {threads} | {commands:,.0f} | {tps:,.0f} | {commands / tps:.2f} |")
+    for threads in [int(t) for t in args.threads.split(",")]:
+        for group_commit in (True, False):
+            pool = min(threads + 2, 80)
+            with fresh_schema(
+                args.database_url, "bench", postgres_pool_size=pool, group_commit=group_commit
+            ) as settings:
+                create_tables(settings)
+                container = Container()
+                container.settings.override(providers.Object(settings))
+                container.prices.override(
+                    providers.Object(PriceBook({Symbol("BTC", "USDT"): Decimal("50000")}))
+                )
+                commands = place_orders_per_second(container.bus(), threads, args.seconds)
+                recorder = container.store().events.recorder
+                per_batch = recorder.saves / recorder.batches if isinstance(recorder, GroupCommit) else 1.0
+                container.store().close()
+                container.shutdown_resources()
+            rows.append((threads, group_commit, commands, per_batch))
+    pgbench = {n: pgbench_tps(args.database_url, n, args.seconds) for n in sorted({1, 8, 16, 64})}
+    print(f"pgbench single-row insert tps: {', '.join(f'{n} clients {t:,.0f}' for n, t in pgbench.items())}")
+    print(
+        "| threads | group commit | PlaceOrder commands/s | saves per transaction "
+        "| pgbench tps, same clients | ratio | ratio to pgbench at 16 clients |"
+    )
+    print("|---:|---|---:|---:|---:|---:|---:|")
+    for threads, group_commit, commands, per_batch in rows:
+        same = pgbench.get(threads) or pgbench_tps(args.database_url, threads, args.seconds)
+        switch = "on" if group_commit else "off"
+        print(
+            f"| {threads} | {switch} | {commands:,.0f} | {per_batch:.1f} | {same:,.0f} "
+            f"| {commands / same:.3f} | {commands / pgbench[16]:.3f} |"
+        )
 
 
 if __name__ == "__main__":

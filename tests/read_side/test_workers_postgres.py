@@ -16,6 +16,7 @@ from application.errors import OrderDenied
 from domain.bot import Bot
 from domain.order import Order
 from infrastructure.event_store import open_store
+from infrastructure.group_commit import GroupCommit
 from infrastructure.ownership import LOCK_CLASS
 from infrastructure.read_store.schemas import quoted
 from infrastructure.settings import Settings
@@ -99,9 +100,12 @@ def test_a_worker_killed_mid_batch_resumes_to_models_equal_to_a_fresh_rebuild(
     assert [int(entry["position"]) for entry in feed] == list(range(1, head + 1))
 
 
+@pytest.mark.parametrize("group_commit", [True, False], ids=["group-commit", "one-per-command"])
 def test_sixteen_writers_and_a_tailing_projection_miss_nothing_and_repeat_nothing(
-    settings: Settings, read_side: ReadSide
+    settings: Settings, read_side: ReadSide, group_commit: bool
 ) -> None:
+    """With group commit the sixteen writers' commands share transactions (the test checks they
+    did); without, each command is its own."""
     names = ["bots", "orders", "risk_decisions", "live"]
     worker = projection_worker(read_side.container, names)
     worker.job.batch_size = 7
@@ -109,7 +113,7 @@ def test_sixteen_writers_and_a_tailing_projection_miss_nothing_and_repeat_nothin
     tail.start()
     placed: dict[UUID, int] = {}
     try:
-        with world_on(settings) as world:
+        with world_on(changed(settings, store={"group_commit": group_commit})) as world:
             bots = [world.running_bot(limits={**LIMITS, "max_open_orders": 100}) for _ in range(16)]
             errors: list[BaseException] = []
 
@@ -130,6 +134,10 @@ def test_sixteen_writers_and_a_tailing_projection_miss_nothing_and_repeat_nothin
             for thread in threads:
                 thread.join()
             assert errors == []
+            recorder = world.store.events.recorder
+            assert isinstance(recorder, GroupCommit) == group_commit
+            if isinstance(recorder, GroupCommit):
+                assert recorder.batches < recorder.saves, "no two commands shared a transaction"
             wait_for(
                 lambda: all(p == world.store.last_position() for p in _tails(read_side, names)), 60, "tail"
             )

@@ -29,6 +29,7 @@ def test_nothing_set_means_the_embedded_sqlite_file(tmp_path: Path, monkeypatch:
     assert settings.store.backend == "sqlite"
     assert env == {
         "CREATE_TABLE": "n",
+        "GROUP_COMMIT": "y",
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
         "SQLITE_DBNAME": str(tmp_path / "x" / "e.db"),
         "AGGREGATE_CACHE_MAXSIZE": "10000",
