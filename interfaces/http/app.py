@@ -11,6 +11,7 @@ from fastapi_offline import FastAPIOffline
 
 from interfaces.composition import Container
 from interfaces.http import auth, backtests, commands, feed, health, performance, queries, strategies
+from interfaces.http.admission import Admission
 from interfaces.http.bodies import BodyLimit
 from interfaces.http.errors import install_error_handlers
 from interfaces.http.feed_hub import FeedHub
@@ -25,6 +26,7 @@ def create_app(container: Container) -> FastAPI:
         await running.state.feed_hub.stop()
         await container.query_engine().dispose()
         container.store().close()
+        container.shutdown_resources()
 
     max_body_bytes = container.settings().api.max_body_bytes
     # Swagger UI and ReDoc from the assets fastapi-offline ships, so the docs work without internet.
@@ -42,7 +44,11 @@ def create_app(container: Container) -> FastAPI:
     )
     install_error_handlers(app)
 
+    api = container.settings().api
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    app.add_middleware(
+        Admission, max_in_flight=api.max_commands_in_flight, queue_seconds=api.admission_wait_seconds
+    )
     app.add_middleware(RequestContext)
     for module in (auth, commands, queries, performance, strategies, backtests, feed, health):
         app.include_router(module.router)

@@ -5,6 +5,7 @@ cd "$(dirname "$0")/../.."
 env_file=$(mktemp /tmp/tbot-bench-env.XXXXXX)
 trap 'tests/support/services.sh stop "$env_file"' EXIT
 tests/support/services.sh start "$env_file"
+tests/support/services.sh bench-tools "$env_file"
 # shellcheck disable=SC1090
 . "$env_file"
 echo "## PlaceOrder throughput (in process, PostgreSQL 15, fsync on) — $(date -u +%Y-%m-%d)"
@@ -16,6 +17,10 @@ echo "## Read side: rebuild from ${BENCH_EVENTS:-1000000} events, live lag at ${
 echo
 echo "## HTTP API: PlaceOrder over HTTP, a steady 500/s, live feed to 100 subscribers — $(date -u +%Y-%m-%d)"
 .venv/bin/python -m tests.benchmarks.bench_http "$TBOT_TEST_DATABASE_URL" "$TBOT_TEST_REDIS_URL" \
+    --seconds "${BENCH_SECONDS:-10}"
+echo
+echo "## HTTP API under wrk: PlaceOrder at 16 connections, and overloaded at 256 — $(date -u +%Y-%m-%d)"
+.venv/bin/python -m tests.benchmarks.bench_http_wrk "$TBOT_TEST_DATABASE_URL" "$TBOT_TEST_REDIS_URL" \
     --seconds "${BENCH_SECONDS:-10}"
 echo
 echo "## Order round trip on the paper exchange: HTTP to fill visible in positions — $(date -u +%Y-%m-%d)"

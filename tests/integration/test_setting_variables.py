@@ -36,6 +36,7 @@ VARIABLES: dict[str, tuple[str, str, Any, str | None]] = {
     "TBOT_READ_SQLITE_PATH": ("/srv/r.db", "store.read_sqlite_path", Path("/srv/r.db"), None),
     "TBOT_AGGREGATE_CACHE_SIZE": ("0", "store.aggregate_cache_size", 0, "-1"),
     "TBOT_MAX_COMMAND_ATTEMPTS": ("3", "store.max_command_attempts", 3, "0"),
+    "TBOT_GROUP_COMMIT": ("false", "store.group_commit", False, "sometimes"),
     "TBOT_BOT_TURN_WAIT_SECONDS": ("2.5", "store.bot_turn_wait_seconds", 2.5, "0"),
     "REDIS_URL": ("redis://cache:6380/1", "redis.url", "redis://cache:6380/1", "http://cache"),
     "TBOT_REDIS_URL": ("rediss://cache/2", "redis.url", "rediss://cache/2", "http://cache"),
@@ -95,6 +96,8 @@ VARIABLES: dict[str, tuple[str, str, Any, str | None]] = {
     "TBOT_JWT_TTL_SECONDS": ("600", "api.jwt_ttl_seconds", 600, "10"),
     "TBOT_RATE_LIMIT_PER_SECOND": ("5", "api.rate_limit_per_second", 5, "0"),
     "TBOT_READ_WAIT_SECONDS": ("1.5", "api.read_wait_seconds", 1.5, "0"),
+    "TBOT_API_MAX_COMMANDS_IN_FLIGHT": ("8", "api.max_commands_in_flight", 8, "0"),
+    "TBOT_API_ADMISSION_WAIT_SECONDS": ("0.2", "api.admission_wait_seconds", 0.2, "-1"),
 }
 # one name of each setting read by two (the others are checked one at a time)
 SECOND_NAMES = {"TBOT_DATABASE_URL", "POSTGRES_DB", "TBOT_REDIS_URL"}

@@ -2,6 +2,7 @@
 # Start or stop the real PostgreSQL and Redis servers the test suite runs against.
 #   tests/support/services.sh start ENV_FILE   -> writes TBOT_TEST_DATABASE_URL / TBOT_TEST_REDIS_URL
 #   tests/support/services.sh stop  ENV_FILE
+#   tests/support/services.sh bench-tools ENV_FILE   -> installs wrk for `make bench`
 #   tests/support/services.sh pg-stop|pg-start|pg-restart|redis-stop|redis-start ENV_FILE
 #       (outage tests: the same server stopped and started again on its port, its data kept)
 # Both listen on 127.0.0.1 only, on free ports, with data in a throw-away directory.
@@ -94,6 +95,7 @@ stop() {
 
 case "$action" in
     start) start ;;
+    bench-tools) ensure_command wrk wrk ;;  # the benchmarks' HTTP load generator, written in C
     stop) stop ;;
     pg-stop) load_env; run_as_postgres "$PG_BIN/pg_ctl" -D "$TBOT_SERVICES_DIR/pg" -m fast -w stop >/dev/null ;;
     pg-start) load_env; pg_start "$TBOT_SERVICES_DIR" "$TBOT_TEST_PG_PORT" ;;
@@ -104,5 +106,5 @@ case "$action" in
         ;;
     redis-stop) load_env; redis_stop "$TBOT_SERVICES_DIR" ;;
     redis-start) load_env; redis_start "$TBOT_SERVICES_DIR" "$TBOT_TEST_REDIS_PORT" ;;
-    *) echo "usage: $0 start|stop|pg-stop|pg-start|pg-restart|redis-stop|redis-start ENV_FILE" >&2; exit 2 ;;
+    *) echo "usage: $0 start|stop|bench-tools|pg-stop|pg-start|pg-restart|redis-stop|redis-start ENV_FILE" >&2; exit 2 ;;
 esac

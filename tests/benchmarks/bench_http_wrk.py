@@ -1,0 +1,168 @@
+"""PlaceOrder over HTTP driven by wrk, a load generator written in C: one `tbot serve` process and
+its projection worker on PostgreSQL and Redis, durable (synchronous commit on), risk checks on.
+
+1. 16 connections (closed loop): commands/s, p50 and p99, next to pgbench's single-row-insert tps
+   at 16 clients on the same PostgreSQL in the same run.
+2. Overload: 256 connections, far more than the server's places for commands: the commands
+   accepted per second, those refused with 503 overloaded, and the latency of all answers.
+
+Every request has its own client order id (the Lua script numbers them per thread), so none is a
+repeat. wrk, the server, its worker, PostgreSQL and Redis share the same two cores.
+
+Usage: python -m tests.benchmarks.bench_http_wrk DATABASE_URL REDIS_URL [--seconds N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from tests.benchmarks.bench_place_order import pgbench_tps
+from tests.benchmarks.http_load import started_bots
+from tests.support.api import Api, api_on
+from tests.support.schemas import fresh_schema
+from tests.support.settings import changed
+
+BOTS = 64
+SCRIPT = """
+local counter = 0
+local bots = {%(bots)s}
+local headers = {["Content-Type"] = "application/json", ["X-API-Key"] = "%(key)s"}
+local threads = {}
+accepted, refused, other = 0, 0, 0
+
+function setup(thread)
+  thread:set("id", #threads + 1)
+  table.insert(threads, thread)
+end
+
+function request()
+  counter = counter + 1
+  local bot = bots[(counter %% #bots) + 1]
+  local body = string.format(
+    '{"symbol":"BTC/USDT","side":"buy","order_type":"market","quantity":"0.001","client_order_id":"w%%d-%%d"}',
+    id, counter)
+  return wrk.format("POST", "/v1/bots/" .. bot .. "/orders", headers, body)
+end
+
+function response(status)
+  if status == 201 then accepted = accepted + 1
+  elseif status == 503 then refused = refused + 1
+  else other = other + 1 end
+end
+
+function done(summary, latency)
+  local a, r, o = 0, 0, 0
+  for _, thread in ipairs(threads) do
+    a = a + thread:get("accepted"); r = r + thread:get("refused"); o = o + thread:get("other")
+  end
+  io.write(string.format(
+    'RESULT {"seconds": %%f, "accepted": %%d, "refused": %%d, "other": %%d, '
+    .. '"p50_us": %%d, "p99_us": %%d, "errors": %%d}\\n',
+    summary.duration / 1e6, a, r, o, latency:percentile(50), latency:percentile(99),
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+"""
+
+
+@dataclass(frozen=True)
+class Run:
+    connections: int
+    seconds: float
+    accepted: int
+    refused: int
+    other: int
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+    @property
+    def accepted_per_second(self) -> float:
+        return self.accepted / self.seconds
+
+
+def wrk(api: Api, bots: list[str], connections: int, seconds: int) -> Run:
+    script = SCRIPT % {"bots": ", ".join(f'"{b}"' for b in bots), "key": api.keys["bench"]}
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as file:
+        file.write(script)
+    try:
+        out = subprocess.run(
+            [
+                "wrk",
+                "-t2",
+                f"-c{connections}",
+                f"-d{seconds}s",
+                "--timeout",
+                "10s",
+                "-s",
+                file.name,
+                api.base_url,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        Path(file.name).unlink()
+    match = re.search(r"RESULT (\{.*\})", out)
+    assert match, out
+    found = json.loads(match.group(1))
+    return Run(
+        connections,
+        found["seconds"],
+        found["accepted"],
+        found["refused"],
+        found["other"],
+        found["p50_us"] / 1000,
+        found["p99_us"] / 1000,
+        found["errors"],
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("database_url")
+    parser.add_argument("redis_url")
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument(
+        "--in-flight", type=int, help="TBOT_API_MAX_COMMANDS_IN_FLIGHT (default: the setting's)"
+    )
+    args = parser.parse_args()
+    env = {
+        "TBOT_RATE_LIMIT_PER_SECOND": "1000000",
+        "TBOT_LOG_LEVEL": "WARNING",
+        "TBOT_POSTGRES_POOL_SIZE": "70",
+    }
+    with (
+        fresh_schema(args.database_url, "bench") as postgres,
+        api_on(
+            changed(postgres, redis={"url": SecretStr(args.redis_url)}), {"bench": "trader"}, **env
+        ) as api,
+    ):
+        bots = started_bots(api, "bench", BOTS, "w")
+        wrk(api, bots, 16, 2)  # warm up
+        steady = wrk(api, bots, 16, args.seconds)
+        overload = wrk(api, bots, 256, args.seconds)
+    tps = pgbench_tps(args.database_url, 16, args.seconds)
+    print(
+        "| load (wrk, 2 threads) | accepted/s | refused 503/s | other answers | p50 | p99 "
+        "| pgbench tps, 16 clients |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for run in (steady, overload):
+        print(
+            f"| {run.connections} connections | {run.accepted_per_second:,.0f} "
+            f"| {run.refused / run.seconds:,.0f} "
+            f"| {run.other + run.errors} | {run.p50_ms:.1f} ms | {run.p99_ms:.1f} ms | {tps:,.0f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
