@@ -19,6 +19,7 @@ from interfaces.composition import Container
 from interfaces.errors import clear_errors, fail_usage
 from interfaces.http.app import create_app
 from interfaces.process import prepare_process
+from interfaces.server_processes import serve_in_processes
 from interfaces.tables import prepare_tables
 from interfaces.workers.projections import projection_worker
 from interfaces.workers.supervisor import Supervisor
@@ -42,16 +43,31 @@ def prepared_container(container: Container | None = None) -> Container:
 def serve(
     host: Annotated[str | None, typer.Option(help="address to listen on (TBOT_API_HOST)")] = None,
     port: Annotated[int | None, typer.Option(min=1, max=65535, help="port (TBOT_API_PORT)")] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="API processes sharing the port (one core's worth each)")
+    ] = 1,
 ) -> None:
     """Serve the HTTP API (commands, queries, live feed, health) with uvicorn. Without Redis the
-    live model lives in this process, so this process keeps it up to date itself."""
-    container = Container()
-    with api_socket(container.settings(), host, port) as listener:
-        prepared_container(container)
-        if container.live_store().kind == "in-process":
-            serve_app(container, listener, [projection_worker(container, [LIVE], locks=LocalLocks())])
+    live model lives in each server process, so each keeps it up to date itself."""
+    settings = Container().settings()
+    with api_socket(settings, host, port) as listener:
+        preparing = prepared_container(Container())  # the tables, once, before any server starts
+        preparing.store().close()
+        preparing.shutdown_resources()  # no connection of this process is shared by its servers
+        if workers == 1:
+            _serve_one(listener)
         else:
-            serve_app(container, listener)
+            status = serve_in_processes(workers, lambda: _serve_one(listener))
+            if status:
+                raise typer.Exit(status)
+
+
+def _serve_one(listener: socket.socket) -> None:
+    container = Container()
+    if container.live_store().kind == "in-process":
+        serve_app(container, listener, [projection_worker(container, [LIVE], locks=LocalLocks())])
+    else:
+        serve_app(container, listener)
 
 
 serve_cli = typer.Typer()

@@ -3,6 +3,7 @@ no projection stopped; projection lag reported)."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -19,8 +20,9 @@ router = APIRouter(prefix="/health", tags=["health"])
 
 
 @router.get("/live")
-async def live() -> dict[str, str]:
-    return {"status": "ok"}
+async def live() -> dict[str, str | int]:
+    """Alive; ``process`` tells which server process answered (``tbot serve --workers N``)."""
+    return {"status": "ok", "process": os.getpid()}
 
 
 READY: dict[int | str, dict[str, Any]] = {

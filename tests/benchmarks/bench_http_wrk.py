@@ -6,10 +6,13 @@ its projection worker on PostgreSQL and Redis, durable (synchronous commit on), 
 2. Overload: 256 connections, far more than the server's places for commands: the commands
    accepted per second, those refused with 503 overloaded, and the latency of all answers.
 
+Both with one API process and with two (`tbot serve --workers 2`).
+
 Every request has its own client order id (the Lua script numbers them per thread), so none is a
 repeat. wrk, the server, its worker, PostgreSQL and Redis share the same two cores.
 
 Usage: python -m tests.benchmarks.bench_http_wrk DATABASE_URL REDIS_URL [--seconds N]
+       [--in-flight N] [--processes 1,2]
 """
 
 from __future__ import annotations
@@ -126,6 +129,26 @@ def wrk(api: Api, bots: list[str], connections: int, seconds: int) -> Run:
     )
 
 
+def measured(args: argparse.Namespace, processes: int) -> tuple[Run, Run]:
+    """The steady and the overloaded run against `tbot serve --workers PROCESSES`."""
+    env = {"TBOT_RATE_LIMIT_PER_SECOND": "1000000", "TBOT_LOG_LEVEL": "WARNING"}
+    env["TBOT_POSTGRES_POOL_SIZE"] = "40"  # a connection for every command in flight
+    if args.in_flight is not None:
+        env["TBOT_API_MAX_COMMANDS_IN_FLIGHT"] = str(args.in_flight)
+    with (
+        fresh_schema(args.database_url, "bench") as postgres,
+        api_on(
+            changed(postgres, redis={"url": SecretStr(args.redis_url)}),
+            {"bench": "trader"},
+            serve_args=("--workers", str(processes)),
+            **env,
+        ) as api,
+    ):
+        bots = started_bots(api, "bench", BOTS, "w")
+        wrk(api, bots, 16, 2)  # warm up
+        return wrk(api, bots, 16, args.seconds), wrk(api, bots, 256, args.seconds)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("database_url")
@@ -134,34 +157,22 @@ def main() -> None:
     parser.add_argument(
         "--in-flight", type=int, help="TBOT_API_MAX_COMMANDS_IN_FLIGHT (default: the setting's)"
     )
+    parser.add_argument("--processes", default="1,2", help="`tbot serve --workers` values to measure")
     args = parser.parse_args()
-    env = {
-        "TBOT_RATE_LIMIT_PER_SECOND": "1000000",
-        "TBOT_LOG_LEVEL": "WARNING",
-        "TBOT_POSTGRES_POOL_SIZE": "70",
-    }
-    with (
-        fresh_schema(args.database_url, "bench") as postgres,
-        api_on(
-            changed(postgres, redis={"url": SecretStr(args.redis_url)}), {"bench": "trader"}, **env
-        ) as api,
-    ):
-        bots = started_bots(api, "bench", BOTS, "w")
-        wrk(api, bots, 16, 2)  # warm up
-        steady = wrk(api, bots, 16, args.seconds)
-        overload = wrk(api, bots, 256, args.seconds)
+    runs = {n: measured(args, n) for n in [int(p) for p in args.processes.split(",")]}
     tps = pgbench_tps(args.database_url, 16, args.seconds)
     print(
-        "| load (wrk, 2 threads) | accepted/s | refused 503/s | other answers | p50 | p99 "
+        "| API processes | load (wrk, 2 threads) | accepted/s | refused 503/s | other answers | p50 | p99 "
         "| pgbench tps, 16 clients |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for run in (steady, overload):
-        print(
-            f"| {run.connections} connections | {run.accepted_per_second:,.0f} "
-            f"| {run.refused / run.seconds:,.0f} "
-            f"| {run.other + run.errors} | {run.p50_ms:.1f} ms | {run.p99_ms:.1f} ms | {tps:,.0f} |"
-        )
+    print("|---:|---|---:|---:|---:|---:|---:|---:|")
+    for processes, pair in runs.items():
+        for run in pair:
+            print(
+                f"| {processes} | {run.connections} connections | {run.accepted_per_second:,.0f} "
+                f"| {run.refused / run.seconds:,.0f} "
+                f"| {run.other + run.errors} | {run.p50_ms:.1f} ms | {run.p99_ms:.1f} ms | {tps:,.0f} |"
+            )
 
 
 if __name__ == "__main__":

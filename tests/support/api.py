@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -84,15 +84,20 @@ class Api:
 
 @contextmanager
 def api_on(
-    settings: Settings, users: dict[str, str], log: Any = subprocess.DEVNULL, **env: str
+    settings: Settings,
+    users: dict[str, str],
+    log: Any = subprocess.DEVNULL,
+    serve_args: Sequence[str] = (),
+    **env: str,
 ) -> Iterator[Api]:
     """Users by name and role; each gets an API key (and the shared test password). ``env`` adds
-    settings for the server; ``log`` receives what the server prints."""
+    settings for the server, ``serve_args`` options of `tbot serve`; ``log`` receives what the
+    server prints."""
     _run(settings, "db", "init")
     api = Api(f"http://127.0.0.1:{free_port()}", _users_with_keys(settings, users))
     port = api.base_url.rsplit(":", 1)[1]
     env = {"TBOT_REFERENCE_PRICES": PRICES, "TBOT_PROJECTION_POLL_SECONDS": "0.2", **env}
-    server = start_tbot(settings, "serve", "--port", port, stdout=log, **env)
+    server = start_tbot(settings, "serve", "--port", port, *serve_args, stdout=log, **env)
     worker = start_tbot(settings, "projections", "run", **env)
     processes: list[subprocess.Popen[str]] = [server, worker]
     try:
