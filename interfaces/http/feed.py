@@ -186,7 +186,9 @@ class _Connection:
         beat_at = loop.time() + self.heartbeat_seconds  # prices do not put the heartbeat off
         while True:
             try:
-                item = await asyncio.wait_for(subscription.queue.get(), max(0.0, beat_at - loop.time()))
+                # asyncio.timeout, not wait_for: no task made per message (thousands of subscribers)
+                async with asyncio.timeout(max(0.0, beat_at - loop.time())):
+                    item = await subscription.queue.get()
             except TimeoutError:
                 # nothing waiting: everything the hub has read that this client may see was sent
                 self.sent = max(self.sent, self.hub.position)
@@ -222,7 +224,8 @@ class _Connection:
         if self.websocket.application_state is not WebSocketState.CONNECTED:
             raise WebSocketDisconnect(1000)
         try:
-            await asyncio.wait_for(self.websocket.send_text(text), self.send_timeout)
+            async with asyncio.timeout(self.send_timeout):
+                await self.websocket.send_text(text)
         except TimeoutError as slow:
             raise SlowConsumer from slow
 

@@ -23,6 +23,10 @@ echo "## HTTP API under wrk: PlaceOrder at 16 connections, and overloaded at 256
 .venv/bin/python -m tests.benchmarks.bench_http_wrk "$TBOT_TEST_DATABASE_URL" "$TBOT_TEST_REDIS_URL" \
     --seconds "${BENCH_SECONDS:-10}"
 echo
+echo "## Live feed: 10,000 subscribers on one API process — $(date -u +%Y-%m-%d)"
+.venv/bin/python -m tests.benchmarks.bench_feed_scale "$TBOT_TEST_DATABASE_URL" "$TBOT_TEST_REDIS_URL" \
+    --subscribers "${BENCH_FEED_SUBSCRIBERS:-10000}" --seconds "${BENCH_SECONDS:-10}"
+echo
 echo "## Order round trip on the paper exchange: HTTP to fill visible in positions — $(date -u +%Y-%m-%d)"
 .venv/bin/python -m tests.benchmarks.bench_round_trip "$TBOT_TEST_DATABASE_URL" "$TBOT_TEST_REDIS_URL" \
     --seconds "${BENCH_SECONDS:-10}" --rate "${BENCH_ORDER_RATE:-200}"
