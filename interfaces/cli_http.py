@@ -49,21 +49,20 @@ def serve(
 ) -> None:
     """Serve the HTTP API (commands, queries, live feed, health) with uvicorn. Without Redis the
     live model lives in each server process, so each keeps it up to date itself."""
-    settings = Container().settings()
-    with api_socket(settings, host, port) as listener:
-        preparing = prepared_container(Container())  # the tables, once, before any server starts
-        preparing.store().close()
-        preparing.shutdown_resources()  # no connection of this process is shared by its servers
-        if workers == 1:
-            _serve_one(listener)
-        else:
-            status = serve_in_processes(workers, lambda: _serve_one(listener))
-            if status:
-                raise typer.Exit(status)
-
-
-def _serve_one(listener: socket.socket) -> None:
     container = Container()
+    with api_socket(container.settings(), host, port) as listener:
+        prepared_container(container)  # the tables, once, before any server starts
+        if workers == 1:
+            _serve_one(container, listener)
+            return
+        container.store().close()
+        container.shutdown_resources()  # no connection of this process is shared by its servers
+        status = serve_in_processes(workers, lambda: _serve_one(Container(), listener))
+        if status:
+            raise typer.Exit(status)
+
+
+def _serve_one(container: Container, listener: socket.socket) -> None:
     if container.live_store().kind == "in-process":
         serve_app(container, listener, [projection_worker(container, [LIVE], locks=LocalLocks())])
     else:

@@ -35,7 +35,8 @@ class Admission:
             await self.app(scope, receive, send)
             return
         try:
-            await asyncio.wait_for(self._places.acquire(), self.queue_seconds)
+            async with asyncio.timeout(self.queue_seconds):  # no task made per request, as wait_for would
+                await self._places.acquire()
         except TimeoutError:
             self.refused += 1
             response = error(

@@ -28,14 +28,14 @@ def create_app(container: Container) -> FastAPI:
         container.store().close()
         container.shutdown_resources()
 
-    max_body_bytes = container.settings().api.max_body_bytes
+    api = container.settings().api
     # Swagger UI and ReDoc from the assets fastapi-offline ships, so the docs work without internet.
     app = FastAPIOffline(
         title="tbot",
         version="1",
         summary="Event-sourced trading backend for crypto bots: commands, queries, health. "
         "The live feed is a WebSocket at /v1/feed (see docs/architecture.md).",
-        description=api_rules(max_body_bytes),
+        description=api_rules(api.max_body_bytes),
         lifespan=lifespan,
     )
     app.state.container = container
@@ -44,8 +44,7 @@ def create_app(container: Container) -> FastAPI:
     )
     install_error_handlers(app)
 
-    api = container.settings().api
-    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=api.max_body_bytes)
     app.add_middleware(
         Admission, max_in_flight=api.max_commands_in_flight, queue_seconds=api.admission_wait_seconds
     )

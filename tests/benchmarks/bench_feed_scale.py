@@ -16,19 +16,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import subprocess
 import time
 from datetime import datetime
 from pathlib import Path
 
 import httpx
-from pydantic import SecretStr
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.benchmarks.http_load import latency_summary, started_bots
-from tests.support.api import Api, api_on
-from tests.support.schemas import fresh_schema
-from tests.support.settings import changed
+from tests.benchmarks.http_load import bench_api, latency_summary, started_bots
+from tests.support.api import Api
 
 CONNECT_AT_ONCE = 200
 
@@ -96,16 +92,10 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=2.0)
     parser.add_argument("--seconds", type=int, default=10)
     args = parser.parse_args()
-    env = {"TBOT_RATE_LIMIT_PER_SECOND": "1000000", "TBOT_LOG_LEVEL": "WARNING"}
-    with (
-        fresh_schema(args.database_url, "bench") as postgres,
-        api_on(
-            changed(postgres, redis={"url": SecretStr(args.redis_url)}), {"bench": "trader"}, **env
-        ) as api,
-    ):
+    with bench_api(args.database_url, args.redis_url) as api:
         [bot] = started_bots(api, "bench", 1, "f")
-        port = api.base_url.rsplit(":", 1)[1]
-        server = int(subprocess.check_output(["pgrep", "-f", f"tbot serve --port {port}"]).split()[0])
+        assert api.server is not None
+        server = api.server.pid
 
         async def run() -> tuple[int, float, list[float]]:
             before = rss_bytes(server)

@@ -25,14 +25,11 @@ from datetime import datetime
 from itertools import count
 
 import httpx
-from pydantic import SecretStr
 from websockets.asyncio.client import connect
 
 from tests.benchmarks.bench_place_order import pgbench_tps
-from tests.benchmarks.http_load import latency_summary, started_bots
-from tests.support.api import Api, api_on
-from tests.support.schemas import fresh_schema
-from tests.support.settings import changed
+from tests.benchmarks.http_load import bench_api, latency_summary, started_bots
+from tests.support.api import Api
 
 CLIENTS = 16
 BOTS_PER_CLIENT = 4
@@ -52,9 +49,11 @@ def _order() -> dict[str, str]:
     }
 
 
-async def _place(http: httpx.AsyncClient, bot_id: str) -> None:
+async def _place(http: httpx.AsyncClient, bot_id: str) -> bool:
+    """Whether the order was placed; False when admission control refused it (503 overloaded)."""
     placed = await http.post(f"/v1/bots/{bot_id}/orders", json=_order())
-    assert placed.status_code == 201, placed.text
+    assert placed.status_code in (201, 503), placed.text
+    return placed.status_code == 201
 
 
 async def closed_loop(api: Api, bots: list[str], seconds: float) -> tuple[float, list[float]]:
@@ -67,8 +66,8 @@ async def closed_loop(api: Api, bots: list[str], seconds: float) -> tuple[float,
             n = 0
             while time.perf_counter() < deadline:
                 started = time.perf_counter()
-                await _place(http, mine[n % len(mine)])
-                latencies.append(time.perf_counter() - started)
+                if await _place(http, mine[n % len(mine)]):
+                    latencies.append(time.perf_counter() - started)
                 n += 1
 
     started = time.perf_counter()
@@ -82,24 +81,28 @@ class OpenLoop:
     completed: float  # commands/s answered 201
     latencies: list[float]
     failures: int  # connection errors and timeouts (an overloaded server drops connections)
+    refused: int  # answered 503 overloaded by admission control
 
 
 async def open_loop(api: Api, bots: list[str], rate: float, seconds: float) -> OpenLoop:
     """Requests due every 1/rate seconds, sent whether or not earlier ones were answered."""
     latencies: list[float] = []
-    failures = 0
+    failures = refused = 0
     # idle connections are dropped before the server's own keep-alive timeout (5 s) can race a reuse
     limits = httpx.Limits(max_connections=256, max_keepalive_connections=256, keepalive_expiry=2)
     async with httpx.AsyncClient(base_url=api.base_url, headers=_key(api), timeout=60, limits=limits) as http:
 
         async def one(due: float, bot_id: str) -> None:
-            nonlocal failures
+            nonlocal failures, refused
             try:
-                await _place(http, bot_id)
+                placed = await _place(http, bot_id)
             except httpx.TransportError:
                 failures += 1
                 return
-            latencies.append(time.perf_counter() - due)
+            if placed:
+                latencies.append(time.perf_counter() - due)
+            else:
+                refused += 1
 
         tasks = []
         start = time.perf_counter()
@@ -110,7 +113,7 @@ async def open_loop(api: Api, bots: list[str], rate: float, seconds: float) -> O
             tasks.append(asyncio.create_task(one(due, bots[n % len(bots)])))
         await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - start
-    return OpenLoop(rate, len(latencies) / elapsed, latencies, failures)
+    return OpenLoop(rate, len(latencies) / elapsed, latencies, failures, refused)
 
 
 async def feed_delays(api: Api, bots: list[str], seconds: float) -> tuple[int, list[float]]:
@@ -161,14 +164,8 @@ def main() -> None:
     parser.add_argument("redis_url")
     parser.add_argument("--seconds", type=int, default=10)
     args = parser.parse_args()
-    env = {"TBOT_RATE_LIMIT_PER_SECOND": "1000000", "TBOT_LOG_LEVEL": "WARNING"}
-    env["TBOT_POSTGRES_POOL_SIZE"] = str(CLIENTS + 4)  # a connection for every concurrent command
-    with (
-        fresh_schema(args.database_url, "bench") as postgres,
-        api_on(
-            changed(postgres, redis={"url": SecretStr(args.redis_url)}), {"bench": "trader"}, **env
-        ) as api,
-    ):
+    pool = str(CLIENTS + 4)  # a connection for every concurrent command
+    with bench_api(args.database_url, args.redis_url, TBOT_POSTGRES_POOL_SIZE=pool) as api:
         bots = started_bots(api, "bench", CLIENTS * BOTS_PER_CLIENT, "b")
         asyncio.run(closed_loop(api, bots, 2))  # warm up
         _progress("closed loop")
@@ -191,7 +188,8 @@ def main() -> None:
     for steady in (asked, half):
         print(
             f"| PlaceOrder offered at a steady {steady.offered:,.0f}/s | {steady.completed:,.0f} commands/s "
-            f"answered, {steady.failures} dropped; {latency_summary(steady.latencies)} |"
+            f"placed, {steady.refused} refused 503, {steady.failures} dropped; "
+            f"{latency_summary(steady.latencies)} of those placed |"
         )
     print(
         f"| live feed, {SUBSCRIBERS} subscribers, {FEED_RATE * 2} events/s ({events} each) | "

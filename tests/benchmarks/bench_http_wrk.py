@@ -25,13 +25,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import SecretStr
-
 from tests.benchmarks.bench_place_order import pgbench_tps
-from tests.benchmarks.http_load import started_bots
-from tests.support.api import Api, api_on
-from tests.support.schemas import fresh_schema
-from tests.support.settings import changed
+from tests.benchmarks.http_load import bench_api, started_bots
+from tests.support.api import Api
 
 BOTS = 64
 SCRIPT = """
@@ -131,19 +127,11 @@ def wrk(api: Api, bots: list[str], connections: int, seconds: int) -> Run:
 
 def measured(args: argparse.Namespace, processes: int) -> tuple[Run, Run]:
     """The steady and the overloaded run against `tbot serve --workers PROCESSES`."""
-    env = {"TBOT_RATE_LIMIT_PER_SECOND": "1000000", "TBOT_LOG_LEVEL": "WARNING"}
-    env["TBOT_POSTGRES_POOL_SIZE"] = "40"  # a connection for every command in flight
+    env = {"TBOT_POSTGRES_POOL_SIZE": "40"}  # a connection for every command in flight
     if args.in_flight is not None:
         env["TBOT_API_MAX_COMMANDS_IN_FLIGHT"] = str(args.in_flight)
-    with (
-        fresh_schema(args.database_url, "bench") as postgres,
-        api_on(
-            changed(postgres, redis={"url": SecretStr(args.redis_url)}),
-            {"bench": "trader"},
-            serve_args=("--workers", str(processes)),
-            **env,
-        ) as api,
-    ):
+    serve_args = ("--workers", str(processes))
+    with bench_api(args.database_url, args.redis_url, serve_args, **env) as api:
         bots = started_bots(api, "bench", BOTS, "w")
         wrk(api, bots, 16, 2)  # warm up
         return wrk(api, bots, 16, args.seconds), wrk(api, bots, 256, args.seconds)

@@ -1,13 +1,36 @@
-"""What the HTTP benchmarks share: bots with limits that never refuse the load, and how a list of
-latencies is reported."""
+"""What the HTTP benchmarks share: the server under test, bots with limits that never refuse the
+load, and how a list of latencies is reported."""
 
 from __future__ import annotations
 
 import statistics
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import httpx
+from pydantic import SecretStr
 
-from tests.support.api import Api
+from tests.support.api import Api, api_on
+from tests.support.schemas import fresh_schema
+from tests.support.settings import changed
+
+
+@contextmanager
+def bench_api(database_url: str, redis_url: str, serve_args: Sequence[str] = (), **env: str) -> Iterator[Api]:
+    """`tbot serve` and a projection worker on a fresh schema with Redis, for the user "bench",
+    with no rate limit in the load's way and warnings only in the logs; ``env`` adds settings."""
+    env = {"TBOT_RATE_LIMIT_PER_SECOND": "1000000", "TBOT_LOG_LEVEL": "WARNING", **env}
+    with (
+        fresh_schema(database_url, "bench") as postgres,
+        api_on(
+            changed(postgres, redis={"url": SecretStr(redis_url)}),
+            {"bench": "trader"},
+            serve_args=serve_args,
+            **env,
+        ) as api,
+    ):
+        yield api
+
 
 LIMITS = {
     "max_order_notional": "1000000",

@@ -60,6 +60,7 @@ def _run(settings: Settings, *args: str) -> str:
 class Api:
     base_url: str
     keys: dict[str, str] = field(default_factory=dict)
+    server: subprocess.Popen[str] | None = None  # the `tbot serve` process, once started
 
     def client(self, user: str | None = None, **headers: str) -> httpx.Client:
         if user is not None:
@@ -97,7 +98,7 @@ def api_on(
     api = Api(f"http://127.0.0.1:{free_port()}", _users_with_keys(settings, users))
     port = api.base_url.rsplit(":", 1)[1]
     env = {"TBOT_REFERENCE_PRICES": PRICES, "TBOT_PROJECTION_POLL_SECONDS": "0.2", **env}
-    server = start_tbot(settings, "serve", "--port", port, *serve_args, stdout=log, **env)
+    server = api.server = start_tbot(settings, "serve", "--port", port, *serve_args, stdout=log, **env)
     worker = start_tbot(settings, "projections", "run", **env)
     processes: list[subprocess.Popen[str]] = [server, worker]
     try:
