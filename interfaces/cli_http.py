@@ -110,7 +110,13 @@ def serve_app(container: Container, listener: socket.socket, workers: Sequence[S
     app = create_app(container)
     app.state.workers = threads
     app.router.lifespan_context = threads.around(app.router.lifespan_context)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=10))
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        timeout_graceful_shutdown=10,
+        ws_per_message_deflate=container.settings().feed.compression,
+    )
+    server = uvicorn.Server(config)
     # uvicorn raises the signal it stopped on again once it has shut down: SIGTERM too then
     # arrives as KeyboardInterrupt, which ends the command normally here
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)

@@ -14,7 +14,7 @@ from interfaces.http import auth, backtests, commands, feed, health, performance
 from interfaces.http.admission import Admission
 from interfaces.http.bodies import BodyLimit
 from interfaces.http.errors import install_error_handlers
-from interfaces.http.feed_hub import FeedHub
+from interfaces.http.feed_hub import Clocks, FeedHub
 from interfaces.http.request_context import RequestContext
 from interfaces.http.rules import api_rules
 
@@ -39,8 +39,12 @@ def create_app(container: Container) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.container = container
+    feed_settings = container.settings().feed
     app.state.feed_hub = FeedHub(
-        container.feed_source(), container.settings().feed.queue_limit, container.price_watch()
+        container.feed_source(),
+        feed_settings.queue_limit,
+        container.price_watch(),
+        Clocks(feed_settings.heartbeat_seconds, feed_settings.send_timeout_seconds),
     )
     install_error_handlers(app)
 

@@ -28,7 +28,7 @@ from infrastructure.settings import Settings
 from interfaces.composition import Container
 from interfaces.http.deps import identify
 from interfaces.http.errors import RateLimited, error
-from interfaces.http.feed_hub import BATCH, WAIT_SECONDS, End, FeedHub, Subscription, render
+from interfaces.http.feed_hub import BATCH, WAIT_SECONDS, Beat, End, FeedHub, Subscription, render
 from interfaces.http.feed_prices import PriceFilter, PriceMessage, parse_price_filter
 
 log = structlog.get_logger("tbot.feed")
@@ -143,7 +143,6 @@ class _Connection:
         self.hub = hub
         self.caller = caller
         self.prices = prices
-        self.heartbeat_seconds: float = settings.feed.heartbeat_seconds
         self.send_timeout: float = settings.feed.send_timeout_seconds
         self.now = now
         self.subscription: Subscription | None = None
@@ -160,6 +159,14 @@ class _Connection:
             self.subscription = self.hub.subscribe(self.caller, self.prices)
             await self._catch_up(self.subscription.start)
             await self._follow(self.subscription)
+        except asyncio.CancelledError:
+            if self.subscription is None or not self.subscription.stalled:
+                raise
+            # the hub's watchdog stopped a send that took too long: not a cancellation of the task
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            await self._end(End("slow_consumer", f"a message took more than {self.send_timeout}s to send"))
         except SlowConsumer:
             await self._end(End("slow_consumer", f"a message took more than {self.send_timeout}s to send"))
         except WebSocketDisconnect:
@@ -183,27 +190,23 @@ class _Connection:
 
     async def _follow(self, subscription: Subscription) -> None:
         loop = asyncio.get_running_loop()
-        beat_at = loop.time() + self.heartbeat_seconds  # prices do not put the heartbeat off
         while True:
-            try:
-                # asyncio.timeout, not wait_for: no task made per message (thousands of subscribers)
-                async with asyncio.timeout(max(0.0, beat_at - loop.time())):
-                    item = await subscription.queue.get()
-            except TimeoutError:
-                # nothing waiting: everything the hub has read that this client may see was sent
-                self.sent = max(self.sent, self.hub.position)
-                await self._send({"type": "heartbeat", "position": self.sent, "at": self.now().isoformat()})
-                beat_at = loop.time() + self.heartbeat_seconds
-                continue
+            item = await subscription.queue.get()
             if isinstance(item, End):
                 await self._end(item)
                 return
-            if isinstance(item, PriceMessage):
+            if isinstance(item, Beat):
+                # everything the hub had read, that this client may see, was sent before this
+                subscription.beat_queued = False
+                self.sent = max(self.sent, item.position)
+                await self._send({"type": "heartbeat", "position": self.sent, "at": self.now().isoformat()})
+                subscription.quiet_since = loop.time()
+            elif isinstance(item, PriceMessage):  # prices do not put the heartbeat off
                 await self._send_text(item.text)
             elif item.position > self.sent:
                 await self._send_text(item.text)
                 self.sent = item.position
-                beat_at = loop.time() + self.heartbeat_seconds
+                subscription.quiet_since = loop.time()
 
     async def _end(self, why: End) -> None:
         """Tells the client why and where to resume, then closes. A slow consumer's socket may be
@@ -221,13 +224,23 @@ class _Connection:
         await self._send_text(orjson.dumps(body).decode())
 
     async def _send_text(self, text: str) -> None:
+        """Sends one message. While following the hub, the hub's watchdog stops a send that takes
+        longer than the send timeout; before that (catching up) a timeout of its own does."""
         if self.websocket.application_state is not WebSocketState.CONNECTED:
             raise WebSocketDisconnect(1000)
+        watched = self.subscription
+        if watched is None:
+            try:
+                async with asyncio.timeout(self.send_timeout):
+                    await self.websocket.send_text(text)
+            except TimeoutError as slow:
+                raise SlowConsumer from slow
+            return
+        watched.sending_since = asyncio.get_running_loop().time()
         try:
-            async with asyncio.timeout(self.send_timeout):
-                await self.websocket.send_text(text)
-        except TimeoutError as slow:
-            raise SlowConsumer from slow
+            await self.websocket.send_text(text)
+        finally:
+            watched.sending_since = None
 
     def close(self) -> None:
         """Leaves the hub (the subscription's queue is dropped with it)."""

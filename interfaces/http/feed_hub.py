@@ -1,12 +1,19 @@
 """One reader of the live feed per server process, fanning each new entry out to every subscribed
-WebSocket client that may see it, and the mark prices each client asked for. Each subscriber has a
-bounded queue: one that falls too far behind is ended as a slow consumer instead of holding memory
-for it."""
+WebSocket client that may see it, and the mark prices each client asked for. Subscribers are kept
+by the one owner whose bots they may see (or as readers of everything), so an event costs work only
+for the clients it goes to, not for every client connected. Each subscriber has a bounded queue:
+one that falls too far behind is ended as a slow consumer instead of holding memory for it.
+
+One watchdog per hub, not a timer per message, keeps the subscribers' clocks: every tick it queues
+a heartbeat for each client that was sent no event for a while, and stops the send of any client
+that has not taken a message within the send timeout. (A timer armed and cancelled around every
+send was most of a busy server's time with ten thousand subscribers.)"""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 import structlog
@@ -56,14 +63,44 @@ class End:
     message: str
 
 
+@dataclass(frozen=True, slots=True)
+class Beat:
+    """Time for a heartbeat. Everything up to ``position`` that the client may see is ahead of it
+    in the client's queue, so once it is sent the client may resume from there."""
+
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class Clocks:
+    """How long a client may go without an event before it hears a heartbeat, and may take to
+    accept one message before it is ended as a slow consumer."""
+
+    heartbeat_seconds: float
+    send_timeout_seconds: float
+
+    @property
+    def tick(self) -> float:
+        """How often the watchdog looks: a small part of either, at most a second."""
+        return min(1.0, self.heartbeat_seconds / 4, self.send_timeout_seconds / 4)
+
+
+Queued = Message | PriceMessage | Beat | End
+
+
 @dataclass(eq=False)
 class Subscription:
     caller: Caller
     start: int  # the hub's position when it subscribed: it gets what the hub reads after this
     limit: int
     prices: PriceFilter = NO_PRICES
-    queue: asyncio.Queue[Message | PriceMessage | End] = field(default_factory=asyncio.Queue)
+    queue: asyncio.Queue[Queued] = field(default_factory=asyncio.Queue)
     ended: bool = False
+    sender: asyncio.Task[Any] | None = None  # the task sending to this client
+    quiet_since: float = 0.0  # loop time of the last event or heartbeat sent
+    sending_since: float | None = None  # loop time the send under way began
+    beat_queued: bool = False
+    stalled: bool = False  # its send took too long and was stopped
 
     def offer(self, message: Message | PriceMessage) -> None:
         if self.ended:
@@ -83,15 +120,33 @@ class Subscription:
             self.ended = True
             self.queue.put_nowait(why)
 
+    def watch(self, now: float, position: int, clocks: Clocks) -> None:
+        """The watchdog's look at this client: stops a send that took too long (the sender hears
+        it as a cancellation, with ``stalled`` set), or queues a heartbeat when due."""
+        if self.ended or self.stalled:
+            return
+        if self.sending_since is not None and now - self.sending_since > clocks.send_timeout_seconds:
+            self.stalled = True
+            if self.sender is not None:
+                self.sender.cancel()
+        elif not self.beat_queued and now - self.quiet_since >= clocks.heartbeat_seconds:
+            self.beat_queued = True
+            self.queue.put_nowait(Beat(position))
+
 
 class FeedHub:
-    def __init__(self, source: FeedSource, queue_limit: int, prices: PriceWatch) -> None:
+    def __init__(self, source: FeedSource, queue_limit: int, prices: PriceWatch, clocks: Clocks) -> None:
         self.source = source
         self.queue_limit = queue_limit
         self.prices = prices
+        self.clocks = clocks
         self.position = 0
         self.subscribers: set[Subscription] = set()
+        # by the one owner each may see; None for auditors and admins, who see every owner
+        self._by_owner: dict[str | None, set[Subscription]] = {}
+        self._with_prices: set[Subscription] = set()
         self._task: asyncio.Task[None] | None = None
+        self._watch_task: asyncio.Task[None] | None = None
         self._price_task: asyncio.Task[None] | None = None
         self._starting = asyncio.Lock()
 
@@ -101,21 +156,32 @@ class FeedHub:
             if self._task is None:
                 self.position = await asyncio.to_thread(self.source.position)
                 self._task = asyncio.create_task(self._run(), name="feed-hub")
+                self._watch_task = asyncio.create_task(self._watch(), name="feed-watchdog")
 
     async def stop(self) -> None:
         for subscription in list(self.subscribers):
             subscription.end(End("server_stopping", "the server is stopping"))
-        tasks = [task for task in (self._task, self._price_task) if task is not None]
+        tasks = [task for task in (self._task, self._watch_task, self._price_task) if task is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
     def subscribe(self, caller: Caller, prices: PriceFilter = NO_PRICES) -> Subscription:
-        """A subscription to what the hub reads from now on; one that asks for prices first gets
-        the latest mark of each (the price watch starts with the first such subscription)."""
-        subscription = Subscription(caller, start=self.position, limit=self.queue_limit, prices=prices)
+        """A subscription to what the hub reads from now on, sent to by the task that subscribes;
+        one that asks for prices first gets the latest mark of each (the price watch starts with
+        the first such subscription)."""
+        subscription = Subscription(
+            caller,
+            start=self.position,
+            limit=self.queue_limit,
+            prices=prices,
+            sender=asyncio.current_task(),
+            quiet_since=asyncio.get_running_loop().time(),
+        )
         self.subscribers.add(subscription)
+        self._by_owner.setdefault(caller.only_owner, set()).add(subscription)
         if prices:
+            self._with_prices.add(subscription)
             for message in self.prices.snapshot(prices):
                 subscription.offer(message)
             if self._price_task is None:
@@ -123,11 +189,32 @@ class FeedHub:
         return subscription
 
     def _offer_price(self, message: PriceMessage) -> None:
-        for subscription in list(self.subscribers):
+        for subscription in list(self._with_prices):
             subscription.offer(message)
+
+    def publish(self, message: Message) -> None:
+        """Offers an event to the subscribers who may see its owner's bots, and no one else."""
+        for owner in (message.owner, None):
+            for subscription in list(self._by_owner.get(owner, ())):
+                subscription.offer(message)
 
     def unsubscribe(self, subscription: Subscription) -> None:
         self.subscribers.discard(subscription)
+        self._with_prices.discard(subscription)
+        owner = subscription.caller.only_owner
+        same_owner = self._by_owner.get(owner)
+        if same_owner is not None:
+            same_owner.discard(subscription)
+            if not same_owner:
+                del self._by_owner[owner]
+
+    async def _watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self.clocks.tick)
+            now = loop.time()
+            for subscription in list(self.subscribers):
+                subscription.watch(now, self.position, self.clocks)
 
     async def _run(self) -> None:
         while True:
@@ -140,9 +227,7 @@ class FeedHub:
                 await asyncio.sleep(WAIT_SECONDS)
                 continue
             for entry in batch.entries:
-                message = render(entry)
-                for subscription in list(self.subscribers):
-                    subscription.offer(message)
+                self.publish(render(entry))
             self.position = batch.reached
             if len(batch.entries) < BATCH:
                 try:

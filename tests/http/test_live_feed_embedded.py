@@ -3,8 +3,12 @@ so its feed works with no other process's help."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
+
+import pytest
+from websockets.sync.client import connect
 
 from domain.values import Symbol
 from infrastructure.mark_prices import open_mark_price_store
@@ -36,3 +40,22 @@ def test_the_embedded_server_feeds_mark_prices_from_its_database(sqlite_settings
             second = feed.next()
     assert (first["type"], first["symbol"], first["price"]) == ("price", "ETH/USDT", "2999.5")
     assert (second["type"], second["symbol"], second["price"]) == ("price", "ETH/USDT", "3000.25")
+
+
+@pytest.mark.parametrize(("setting", "compressed"), [({}, False), ({"TBOT_FEED_COMPRESSION": "true"}, True)])
+def test_feed_compression_is_offered_only_when_set(
+    sqlite_settings: Settings, setting: dict[str, str], compressed: bool
+) -> None:
+    """Off by default: a compressor per client is memory and time a busy server spends per client."""
+    with (
+        api_on(sqlite_settings, {"alice": "trader"}, **setting) as api,
+        connect(
+            api.base_url.replace("http", "ws") + "/v1/feed",
+            additional_headers={"X-API-Key": api.keys["alice"]},
+            compression="deflate",  # the client offers it either way
+        ) as ws,
+    ):
+        assert json.loads(ws.recv())["type"] == "subscribed"
+        assert ws.response is not None
+        agreed = ws.response.headers.get("Sec-WebSocket-Extensions") or ""
+    assert ("permessage-deflate" in agreed) is compressed

@@ -45,6 +45,7 @@ VARIABLES: dict[str, tuple[str, str, Any, str | None]] = {
     "TBOT_FEED_QUEUE_LIMIT": ("7", "feed.queue_limit", 7, "0"),
     "TBOT_FEED_SEND_TIMEOUT_SECONDS": ("4", "feed.send_timeout_seconds", 4.0, "0"),
     "TBOT_FEED_PRICE_POLL_SECONDS": ("0.5", "feed.price_poll_seconds", 0.5, "0"),
+    "TBOT_FEED_COMPRESSION": ("true", "feed.compression", True, "maybe"),
     "TBOT_PROJECTION_BATCH_SIZE": ("50", "projections.batch_size", 50, "0"),
     "TBOT_PROJECTION_POLL_SECONDS": ("0.2", "projections.poll_seconds", 0.2, "0"),
     "TBOT_REBUILD_PROCESSES": ("3", "projections.rebuild_processes", 3, "-1"),
