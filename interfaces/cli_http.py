@@ -16,7 +16,7 @@ from rich.console import Console
 from infrastructure.ownership import LocalLocks
 from infrastructure.settings import Settings
 from interfaces.composition import Container
-from interfaces.errors import clear_errors, fail_usage
+from interfaces.errors import clear_errors, fail_usage, report
 from interfaces.http.app import create_app
 from interfaces.process import prepare_process
 from interfaces.server_processes import serve_in_processes
@@ -57,7 +57,7 @@ def serve(
             return
         container.store().close()
         container.shutdown_resources()  # no connection of this process is shared by its servers
-        status = serve_in_processes(workers, lambda: _serve_one(Container(), listener))
+        status = serve_in_processes(workers, lambda: _serve_one(Container(), listener), report)
         if status:
             raise typer.Exit(status)
 

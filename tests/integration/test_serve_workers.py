@@ -1,15 +1,18 @@
 """`tbot serve --workers 2`: two API processes share one port behind one PostgreSQL; both answer,
-commands through either are recorded once each, and a SIGTERM to the parent ends every one of
-them normally."""
+commands through either are recorded once each, one that is killed is replaced by a new one, and
+a SIGTERM to the parent ends every one of them normally."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
 
+import httpx
+
 from infrastructure.settings import Settings
-from tests.support.api import LIMITS, api_on
+from tests.support.api import LIMITS, Api, api_on
 from tests.support.processes import tbot
 
 ORDERS = 40
@@ -23,6 +26,16 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _answering(api: Api, count: int) -> set[int]:
+    """The processes seen answering, once ``count`` have (a new connection each time)."""
+    seen: set[int] = set()
+    deadline = time.monotonic() + 60
+    while len(seen) < count and time.monotonic() < deadline:
+        with api.client() as fresh, contextlib.suppress(httpx.TransportError):
+            seen.add(fresh.get("/health/live").json()["process"])
+    return seen
+
+
 def test_two_server_processes_share_the_port_and_stop_together(postgres_settings: Settings) -> None:
     seen: set[int] = set()
     env = {"TBOT_RATE_LIMIT_PER_SECOND": "10000"}
@@ -30,10 +43,7 @@ def test_two_server_processes_share_the_port_and_stop_together(postgres_settings
         with api_on(postgres_settings, {"alice": "trader"}, serve_args=("--workers", "2"), **env) as api:
             parent = api.server
             assert parent is not None
-            deadline = time.monotonic() + 60
-            while len(seen) < 2 and time.monotonic() < deadline:
-                with api.client() as fresh:  # a new connection each time
-                    seen.add(fresh.get("/health/live").json()["process"])
+            seen = _answering(api, 2)
             assert len(seen) == 2 and parent.pid not in seen, seen
 
             bot_id = api.create_bot("alice", limits={**LIMITS, "max_open_orders": 1000})
@@ -55,6 +65,13 @@ def test_two_server_processes_share_the_port_and_stop_together(postgres_settings
             events = tbot(postgres_settings, "events", "replay", "--json")
             assert events.returncode == 0, events.stderr
             assert events.stdout.count('"Order.Placed"') == ORDERS
+
+            killed = min(seen)
+            os.kill(killed, signal.SIGKILL)
+            answering = _answering(api, 2)  # the survivor, and the one started in its place
+            assert len(answering) == 2 and killed not in answering and answering != seen, answering
+            assert parent.poll() is None
+            seen |= answering
 
             parent.send_signal(signal.SIGTERM)
             assert parent.wait(30) == 0
