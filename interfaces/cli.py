@@ -26,6 +26,7 @@ class TbotCommands(LazyGroup):
         "strategies": ("interfaces.cli_strategies", "strategies_app"),
         "backtest": ("interfaces.cli_backtest", "backtest_app"),
         "optimize": ("interfaces.cli_optimize", "optimize_app"),
+        "signals": ("interfaces.cli_signals", "signals_app"),
     }
     COMMANDS = {
         "serve": ("interfaces.cli_http", "serve_cli"),
