@@ -61,6 +61,7 @@ class Api:
     base_url: str
     keys: dict[str, str] = field(default_factory=dict)
     server: subprocess.Popen[str] | None = None  # the `tbot serve` process, once started
+    settings: Settings | None = None  # the settings it serves with
 
     def client(self, user: str | None = None, **headers: str) -> httpx.Client:
         if user is not None:
@@ -95,7 +96,7 @@ def api_on(
     settings for the server, ``serve_args`` options of `tbot serve`; ``log`` receives what the
     server prints."""
     _run(settings, "db", "init")
-    api = Api(f"http://127.0.0.1:{free_port()}", _users_with_keys(settings, users))
+    api = Api(f"http://127.0.0.1:{free_port()}", _users_with_keys(settings, users), settings=settings)
     port = api.base_url.rsplit(":", 1)[1]
     env = {"TBOT_REFERENCE_PRICES": PRICES, "TBOT_PROJECTION_POLL_SECONDS": "0.2", **env}
     server = api.server = start_tbot(settings, "serve", "--port", port, *serve_args, stdout=log, **env)
