@@ -30,7 +30,8 @@ from application.handlers.execution import (
 )
 from application.handlers.orders import CancelOrderHandler, PlaceOrderHandler
 from application.handlers.protection import RecordProtectionFiredHandler
-from application.results import Ack, AnswerAck, DecisionAck, FillAck, OrderAck
+from application.handlers.signals import ReceiveSignalHandler
+from application.results import Ack, AnswerAck, DecisionAck, FillAck, OrderAck, SignalAck
 
 HANDLERS: dict[type[c.Command], type[Handler[Any, Any]]] = {
     c.CreateBot: CreateBotHandler,
@@ -44,6 +45,7 @@ HANDLERS: dict[type[c.Command], type[Handler[Any, Any]]] = {
     c.UpdateStrategyParams: UpdateStrategyParamsHandler,
     c.RecordDecision: RecordDecisionHandler,
     c.PlaceOrder: PlaceOrderHandler,
+    c.ReceiveSignal: ReceiveSignalHandler,
     c.CancelOrder: CancelOrderHandler,
     c.RecordOrderSubmitted: RecordOrderSubmittedHandler,
     c.RecordOrderAccepted: RecordOrderAcceptedHandler,
@@ -102,7 +104,10 @@ class CommandBus:
     @overload
     def dispatch(self, command: c.RecordExchangeAnswer) -> AnswerAck: ...
 
-    def dispatch(self, command: c.Command) -> Ack | OrderAck | FillAck | AnswerAck | DecisionAck:
+    @overload
+    def dispatch(self, command: c.ReceiveSignal) -> SignalAck: ...
+
+    def dispatch(self, command: c.Command) -> Ack | OrderAck | FillAck | AnswerAck | DecisionAck | SignalAck:
         handler = self._handlers.get(type(command))
         if handler is None:
             raise TypeError(f"no handler for {type(command).__name__}")

@@ -102,6 +102,17 @@ class PlaceOrder(BotCommand):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ReceiveSignal(BotCommand):
+    """A signal message for a bot that follows signals: ``source`` (where it came from, e.g.
+    ``api`` or ``telegram:<chat>``) and ``message_id`` make it one signal however often it is
+    sent; without a message id each one is a signal of its own."""
+
+    text: str
+    source: str = "api"
+    message_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class OrderCommand(Command):
     order_id: UUID
 

@@ -59,3 +59,20 @@ class AnswerAck:
     complete: bool
     position: int
     changed: bool
+
+
+@dataclass(frozen=True)
+class SignalAck:
+    """What became of a signal message: ``status`` parsed (nothing to place), rejected (with
+    ``reasons``), executed (``placed`` the entry orders, ``denied`` those the risk rules refused,
+    ``cancelled`` the orders a cancel message called off) or called_off; ``changed`` False when
+    the message was received before (its first outcome is answered)."""
+
+    signal_id: UUID
+    status: str
+    position: int
+    changed: bool
+    reasons: tuple[str, ...] = ()
+    placed: tuple[UUID, ...] = ()
+    denied: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    cancelled: tuple[UUID, ...] = ()

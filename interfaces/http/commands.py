@@ -14,18 +14,21 @@ from pydantic import BaseModel, ConfigDict, Field
 from application import commands as c
 from application.access import Caller, check_bot, check_order
 from application.bus import CommandBus
-from application.results import Ack, OrderAck
+from application.results import Ack, OrderAck, SignalAck
 from interfaces.http.bodies import JsonBodyRoute
 from interfaces.http.deps import BusDep, IdempotencyKey, OwnersDep, StoreDep, WriterDep
 from interfaces.http.schemas import (
     ERRORS,
     CommandAccepted,
     CreateBotBody,
+    DeniedOrder,
     KillBody,
     OrderAccepted,
     PlaceOrderBody,
     Reason,
     RiskLimitsBody,
+    SignalAccepted,
+    SignalBody,
     StrategyParamsBody,
 )
 
@@ -216,6 +219,35 @@ def place_order(
         take_profit=body.take_profit,
     )
     return _order_accepted(_dispatch(bus, command))
+
+
+@router.post("/bots/{bot_id}/signals", status_code=201, response_model=SignalAccepted)
+def receive_signal(
+    bot_id: UUID, body: SignalBody, caller: WriterDep, bus: BusDep, owners: OwnersDep, request: Request
+) -> SignalAccepted:
+    """A trading-signal message for a bot with strategy ``signals``: recorded as it came, read,
+    and traded through the bot's risk rules in one transaction (docs/signals.md). A message the
+    rules cannot read for certain is recorded as rejected with its reason codes (still 201: the
+    message was taken). The same ``source`` and ``message_id`` again answer the first outcome; with
+    different text, 409."""
+    check_bot(owners, caller, bot_id)
+    command = c.ReceiveSignal(
+        **_who(caller, request), bot_id=bot_id, text=body.text, source=body.source, message_id=body.message_id
+    )
+    return _signal_accepted(_dispatch(bus, command))
+
+
+def _signal_accepted(ack: SignalAck) -> SignalAccepted:
+    return SignalAccepted(
+        id=ack.signal_id,
+        position=ack.position,
+        changed=ack.changed,
+        status=ack.status,
+        reasons=list(ack.reasons),
+        orders=list(ack.placed),
+        denied=[DeniedOrder(client_order_id=coid, reasons=list(codes)) for coid, codes in ack.denied],
+        cancelled=list(ack.cancelled),
+    )
 
 
 @router.delete("/orders/{order_id}", response_model=OrderAccepted)

@@ -156,10 +156,17 @@ def too_large_message(limit: int) -> str:
 PLACES = ("body", "query", "path", "header")
 
 
+PATH_FIELDS = ("bot_id", "order_id")
+"""Command fields the API takes from the path (``/v1/bots/{bot_id}/...``), never from a body."""
+
+
 def located(field: str) -> str:
     """Where a field the command side refused lies: in the request's body (the commands take
-    their fields from it), unless the API already named the place (``query.cursor``)."""
-    return field if field.split(".", 1)[0] in PLACES else f"body.{field}"
+    their fields from it), in the path for the ids the routes carry there, unless the API
+    already named the place (``query.cursor``)."""
+    if field.split(".", 1)[0] in PLACES:
+        return field
+    return f"path.{field}" if field in PATH_FIELDS else f"body.{field}"
 
 
 def _field(problem: Mapping[str, Any]) -> str:

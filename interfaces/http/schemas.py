@@ -24,6 +24,7 @@ from domain.bot import MAX_REASON_LENGTH
 from domain.errors import InvalidInput
 from domain.ids import TOKEN_PATTERN
 from domain.params import MAX_PARAMS_BYTES, MAX_PARAMS_DEPTH, check_params
+from domain.signal import MAX_SIGNAL_TEXT
 from domain.values import DECIMAL_PATTERN, MAX_DECIMAL_TEXT, decimal_field
 from interfaces.decimals import Computed, Recorded
 
@@ -278,6 +279,22 @@ class PlaceOrderBody(BaseModel):
     )
 
 
+class SignalBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(
+        min_length=1,
+        max_length=MAX_SIGNAL_TEXT,
+        examples=["BTC/USDT LONG Entry: 60000 - 60500 SL: 58000 TP1: 62000 TP2: 65000"],
+    )
+    source: ClientOrderIdText = Field(default="api", description="where the message came from")
+    message_id: ClientOrderIdText | None = Field(
+        default=None,
+        description="the message's id at its source: the same (source, message_id) is one signal "
+        "however often it is sent; without it every request is a signal of its own",
+    )
+
+
 class CommandAccepted(BaseModel):
     """What every command answers: the aggregate, whether anything changed, and the global
     position of the last event (pass it as ``min_position`` to read your own write)."""
@@ -290,6 +307,23 @@ class CommandAccepted(BaseModel):
 class OrderAccepted(CommandAccepted):
     client_order_id: str
     status: str = Field(examples=["pending_new"])
+
+
+class DeniedOrder(BaseModel):
+    client_order_id: str
+    reasons: list[str]
+
+
+class SignalAccepted(CommandAccepted):
+    """What became of the signal: ``executed`` (entry orders placed, or denied by the risk
+    rules, each listed), ``rejected`` (with ``reasons``), or ``executed`` after a cancel or close
+    message (``cancelled`` orders, and a closing order in ``orders``)."""
+
+    status: str = Field(examples=["executed"])
+    reasons: list[str] = Field(default_factory=list)
+    orders: list[UUID] = Field(default_factory=list)
+    denied: list[DeniedOrder] = Field(default_factory=list)
+    cancelled: list[UUID] = Field(default_factory=list)
 
 
 class ErrorBody(BaseModel):

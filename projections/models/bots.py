@@ -12,6 +12,7 @@ from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, MetaData, St
 from domain.bot import Bot
 from domain.order import Order
 from domain.position import Position
+from domain.signal import Signal
 from infrastructure.columns import Document, Money, UtcTime
 from projections.models.base import Projection, Rows, handles, stamp
 from projections.models.envelope import Envelope
@@ -21,7 +22,7 @@ from projections.models.plain import plain
 class BotsProjection(Projection):
     name = "bots"
     public = ("bots",)
-    ignores = frozenset({Order.Event, Position.Event})
+    ignores = frozenset({Order.Event, Position.Event, Signal.Event})
 
     @staticmethod
     def define(metadata: MetaData, suffix: str) -> dict[str, Table]:

@@ -11,6 +11,7 @@ from sqlalchemy import BigInteger, Boolean, Column, Index, MetaData, PrimaryKeyC
 from domain.bot import Bot
 from domain.order import Order
 from domain.position import Position
+from domain.signal import Signal
 from infrastructure.columns import Money, UtcTime
 from projections.models.base import Projection, Rows, handles
 from projections.models.envelope import Envelope
@@ -20,7 +21,7 @@ class FillsProjection(Projection):
     name = "fills"
     public = ("fills",)
     time_columns = {"fills": "at"}
-    ignores = frozenset({Bot.Event, Position.Event, Order.StatusEvent})
+    ignores = frozenset({Bot.Event, Position.Event, Order.StatusEvent, Signal.Event})
 
     @staticmethod
     def define(metadata: MetaData, suffix: str) -> dict[str, Table]:

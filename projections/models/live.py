@@ -13,6 +13,7 @@ from typing import Any, cast
 from domain.bot import Bot
 from domain.order import Order
 from domain.position import Position
+from domain.signal import Signal
 from projections.models.envelope import Envelope
 from projections.models.errors import ProjectionStopped
 from projections.models.plain import event_payload
@@ -34,6 +35,10 @@ class LiveUpdate:
 
 class PositionMoved(Exception):
     """Another writer moved the live model's position: this batch is not applied."""
+
+
+_JOINS_A_BOT = (Order.Placed, Position.Opened, Signal.Received)
+"""The events that create an aggregate of a bot: the directory learns whose it is from them."""
 
 
 def _directory_entry(bot_id: Any, owner: str) -> str:
@@ -63,7 +68,7 @@ class LiveProjection:
         update = LiveUpdate(position=envelopes[-1].position)
         needed = {str(e.aggregate_id) for e in envelopes}
         needed |= {
-            str(e.event.bot_id) for e in envelopes if isinstance(e.event, Order.Placed | Position.Opened)
+            str(e.event.bot_id) for e in envelopes if isinstance(e.event, _JOINS_A_BOT)
         }
         directory = dict(store.directory(sorted(needed)))
         bots = {json.loads(entry)["bot_id"] for entry in directory.values()}
@@ -88,11 +93,11 @@ class LiveProjection:
         aggregate = str(envelope.aggregate_id)
         if isinstance(event, Bot.Created):
             directory[aggregate] = update.directory[aggregate] = _directory_entry(aggregate, event.owner)
-        elif isinstance(event, Order.Placed | Position.Opened):
+        elif isinstance(event, _JOINS_A_BOT):
             bot = json.loads(directory[str(event.bot_id)])
             directory[aggregate] = update.directory[aggregate] = _directory_entry(event.bot_id, bot["owner"])
-        elif not isinstance(event, Bot.Event | Order.Event | Position.Event):
-            raise LookupError("not an event of a bot, an order or a position")
+        elif not isinstance(event, Bot.Event | Order.Event | Position.Event | Signal.Event):
+            raise LookupError("not an event of a bot, an order, a position or a signal")
         if aggregate not in directory:
             raise LookupError(f"aggregate {aggregate} was never created")
         owner = json.loads(directory[aggregate])

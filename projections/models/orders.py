@@ -14,6 +14,7 @@ from domain.order import Order
 from domain.order_states import OrderStatus
 from domain.position import Position
 from domain.position_math import average_after
+from domain.signal import Signal
 from infrastructure.columns import Money, UtcTime
 from projections.models.base import Projection, Rows, handles, stamp
 from projections.models.envelope import Envelope
@@ -22,7 +23,7 @@ from projections.models.envelope import Envelope
 class OrdersProjection(Projection):
     name = "orders"
     public = ("orders",)
-    ignores = frozenset({Bot.Event, Position.Event})
+    ignores = frozenset({Bot.Event, Position.Event, Signal.Event})
 
     @staticmethod
     def define(metadata: MetaData, suffix: str) -> dict[str, Table]:

@@ -11,6 +11,7 @@ from sqlalchemy import BigInteger, Column, Index, MetaData, PrimaryKeyConstraint
 from domain.bot import Bot
 from domain.order import Order
 from domain.position import Position
+from domain.signal import Signal
 from infrastructure.columns import Money, UtcTime
 from projections.models.base import Projection, Rows, handles
 from projections.models.envelope import Envelope
@@ -20,7 +21,9 @@ class PnlProjection(Projection):
     name = "pnl"
     public = ("pnl",)
     time_columns = {"pnl": "at"}
-    ignores = frozenset({Bot.Event, Order.Event, Position.ProtectionSet, Position.ProtectionFired})
+    ignores = frozenset(
+        {Bot.Event, Order.Event, Position.ProtectionSet, Position.ProtectionFired, Signal.Event}
+    )
 
     @staticmethod
     def define(metadata: MetaData, suffix: str) -> dict[str, Table]:

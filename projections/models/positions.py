@@ -11,6 +11,7 @@ from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, String, Tab
 from domain.bot import Bot
 from domain.order import Order
 from domain.position import Position
+from domain.signal import Signal
 from infrastructure.columns import Money, UtcTime
 from projections.models.base import Projection, Rows, handles, stamp
 from projections.models.envelope import Envelope
@@ -19,7 +20,9 @@ from projections.models.envelope import Envelope
 class PositionsProjection(Projection):
     name = "positions"
     public = ("positions",)
-    ignores = frozenset({Bot.Event, Order.Event, Position.ProtectionSet, Position.ProtectionFired})
+    ignores = frozenset(
+        {Bot.Event, Order.Event, Position.ProtectionSet, Position.ProtectionFired, Signal.Event}
+    )
 
     @staticmethod
     def define(metadata: MetaData, suffix: str) -> dict[str, Table]:

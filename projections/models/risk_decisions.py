@@ -12,6 +12,7 @@ from domain.bot import Bot
 from domain.order import Order
 from domain.orders import OrderRequest
 from domain.position import Position
+from domain.signal import Signal
 from infrastructure.columns import Document, Money, UtcTime
 from projections.models.base import Projection, Rows, handles
 from projections.models.envelope import Envelope
@@ -35,7 +36,7 @@ _BOT_EVENTS_WITHOUT_DECISIONS = frozenset(
 class RiskDecisionsProjection(Projection):
     name = "risk_decisions"
     public = ("risk_decisions",)
-    ignores = _BOT_EVENTS_WITHOUT_DECISIONS | {Order.Event, Position.Event}
+    ignores = _BOT_EVENTS_WITHOUT_DECISIONS | {Order.Event, Position.Event, Signal.Event}
 
     @staticmethod
     def define(metadata: MetaData, suffix: str) -> dict[str, Table]:

@@ -12,6 +12,7 @@ from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, String, Tab
 from domain.bot import Bot
 from domain.order import Order
 from domain.position import Position
+from domain.signal import Signal
 from infrastructure.columns import Document, UtcTime
 from projections.models.base import Projection, Rows, handles
 from projections.models.envelope import Envelope
@@ -35,6 +36,7 @@ class StrategyDecisionsProjection(Projection):
             Bot.StrategyParamsChanged,
             Order.Event,
             Position.Event,
+            Signal.Event,
         }
     )
 

@@ -29,7 +29,15 @@ def test_any_authenticated_caller_reads_every_strategy_with_its_schema(api: Api,
         answer = http.get("/v1/strategies")
     assert answer.status_code == 200, answer.text
     listed = {strategy["name"]: strategy for strategy in answer.json()}
-    assert list(listed) == ["external", "grid", "manual", "rebalance", "rsi_reversion", "sma_cross"]
+    assert list(listed) == [
+        "external",
+        "grid",
+        "manual",
+        "rebalance",
+        "rsi_reversion",
+        "signals",
+        "sma_cross",
+    ]
     assert listed == {d.name: d.plain() for d in default_catalog().describe()}
     assert listed["manual"]["timeframe"] == "1m" and listed["manual"]["params_schema"]["properties"] == {}
     sma = listed["sma_cross"]

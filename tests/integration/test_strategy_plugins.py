@@ -115,9 +115,16 @@ def test_the_command_line_lists_the_plug_in_with_its_schema(installed: Path) -> 
     assert done.returncode == 0, done.stderr
     listed = json.loads(done.stdout)
     strategies = {strategy["name"]: strategy for strategy in listed["strategies"]}
-    assert {"breakout", "external", "grid", "manual", "rebalance", "rsi_reversion", "sma_cross"} == set(
-        strategies
-    )
+    assert {
+        "breakout",
+        "external",
+        "grid",
+        "manual",
+        "rebalance",
+        "rsi_reversion",
+        "signals",
+        "sma_cross",
+    } == set(strategies)
     breakout = strategies["breakout"]
     assert breakout["description"] == "Buys a breakout above the last highs."
     assert breakout["timeframe"] is None  # quantity is required
@@ -146,6 +153,7 @@ def test_without_it_on_the_path_only_the_built_ins_are_listed() -> None:
         "manual",
         "rebalance",
         "rsi_reversion",
+        "signals",
         "sma_cross",
     ]
     assert listed["left_out"] == []

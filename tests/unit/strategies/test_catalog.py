@@ -18,7 +18,7 @@ from domain.errors import InvalidInput
 from domain.strategy import strategy_client_order_id
 from tests.unit.strategies.market import START
 
-BUILT_INS = ["external", "grid", "manual", "rebalance", "rsi_reversion", "sma_cross"]
+BUILT_INS = ["external", "grid", "manual", "rebalance", "rsi_reversion", "signals", "sma_cross"]
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def test_it_is_the_strategy_rules_port(catalog: StrategyCatalog) -> None:
             "momentum",
             {},
             "strategy",
-            "must be one of external, grid, manual, rebalance, rsi_reversion, sma_cross",
+            "must be one of external, grid, manual, rebalance, rsi_reversion, signals, sma_cross",
         ),
         (
             "sma_cross",

@@ -1,0 +1,209 @@
+"""A signal message sent to a bot that follows signals: read, decided and traded in one
+transaction (docs/signals.md, "Trading signals").
+
+The message is recorded as it came (``Signal.Received``), then what was read from it: the plan
+(``Signal.Parsed``) or the reasons it is not traded (``Signal.Rejected``). A plan's entry orders go
+through the bot's risk rules like orders placed by hand, each recorded placed or denied, with the
+signal as their cause and its stop loss and first target on each (the position's protection); then
+``Signal.Executed`` lists them. A cancel or close message (``Signal.CalledOff``) cancels the bot's
+open signal orders on the symbol, and a close also closes its position at the market. The same
+(source, message id) again answers the first outcome and records nothing."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from application.commands import ReceiveSignal
+from application.errors import IdempotencyMismatch, OrderDenied
+from application.handlers.base import Handler
+from application.handlers.orders import admit
+from application.results import SignalAck
+from application.strategies.builtin.signals import SignalFollowing, SignalParams
+from domain.bot import Bot
+from domain.errors import InvalidInput
+from domain.ids import client_order_id, position_id_for
+from domain.order import Order
+from domain.order_states import OrderStatus
+from domain.orders import OrderRequest, parse_order_request
+from domain.position import Position
+from domain.signal import Signal, signal_id_for
+from domain.signals import CancelAction, EntryKind, ParsedSignal, SignalCancel, SignalRejection, parse_signal
+from domain.values import EventMeta, OrderType, Side, Stamp, Symbol
+
+LEVERAGE_NOT_SUPPORTED = "LEVERAGE_NOT_SUPPORTED"
+NO_REFERENCE_PRICE = "NO_REFERENCE_PRICE"
+SIZE_TOO_SMALL = "SIZE_TOO_SMALL"
+SIGNAL_ORDER_PREFIX = "sig-"
+
+
+class ReceiveSignalHandler(Handler[ReceiveSignal, SignalAck]):
+    def execute(self, command: ReceiveSignal, stamp: Stamp) -> SignalAck:
+        bot = self.store.load(Bot, command.bot_id, "bot")
+        if bot.strategy != SignalFollowing.name:
+            raise InvalidInput(
+                "bot_id",
+                f"the bot's strategy is {bot.strategy}: only a bot with strategy signals takes signals",
+            )
+        source = client_order_id(command.source, "source")
+        message_id = client_order_id(command.message_id or self.deps.ids.new_id().hex, "message_id")
+        existing = self.store.find(Signal, signal_id_for(bot.bot_id, source, message_id), read_only=True)
+        if existing is not None:
+            if existing.text != command.text:
+                raise IdempotencyMismatch(f"message {message_id} of {source}")
+            return _ack(existing, self.store.last_position(), changed=False)
+        signal = Signal.receive(bot.bot_id, source, message_id, command.text, stamp)
+        allowed = [Symbol.parse(symbol) for symbol in bot.allowed_symbols]
+        read = parse_signal(command.text, allowed)
+        caused = Stamp(
+            stamp.at, EventMeta(stamp.meta.actor, stamp.meta.correlation_id, f"signal:{signal.id}")
+        )
+        if isinstance(read, SignalRejection):
+            signal.reject([reason.value for reason in read.reasons], stamp)
+            return _ack(signal, self.store.record(signal), changed=True)
+        if isinstance(read, SignalCancel):
+            return self._call_off(bot, signal, read, stamp, caused)
+        return self._trade(bot, signal, read, stamp, caused)
+
+    def _trade(self, bot: Bot, signal: Signal, plan: ParsedSignal, stamp: Stamp, caused: Stamp) -> SignalAck:
+        params = SignalParams.model_validate(bot.params)
+        if plan.leverage is not None and params.leverage == "refuse":
+            signal.reject([LEVERAGE_NOT_SUPPORTED], stamp)
+            return _ack(signal, self.store.record(signal), changed=True)
+        signal.parsed(plan, leverage_ignored=plan.leverage is not None, stamp=stamp)
+        requests = self._entries(bot, signal, plan, params)
+        if isinstance(requests, str):
+            signal.reject([requests], stamp)
+            return _ack(signal, self.store.record(signal), changed=True)
+        orders: list[Order] = []
+        denied: list[dict[str, Any]] = []
+        for request in requests:
+            decided = admit(self.deps, bot, request, caused)
+            if isinstance(decided, OrderDenied):
+                codes = [code.value for code in decided.reason_codes]
+                denied.append({"client_order_id": decided.client_order_id, "reasons": codes})
+            else:
+                orders.append(decided)
+        signal.executed([order.order_id for order in orders], denied, [], caused)
+        return _ack(signal, self.store.record(signal, bot, *orders), changed=True)
+
+    def _entries(
+        self, bot: Bot, signal: Signal, plan: ParsedSignal, params: SignalParams
+    ) -> list[OrderRequest] | str:
+        """The entry orders, the quote amount split evenly over the entries (a market entry is one
+        order; a zone's two ends an order each); or the reason there are none."""
+        reference = self.deps.prices.reference_price(plan.symbol)
+        if reference is None:
+            return NO_REFERENCE_PRICE
+        quote = params.entry_quote(self._equity(bot, params))
+        prices: list[Decimal | None] = (
+            list(plan.entries) if plan.entry_kind is not EntryKind.MARKET else [None]
+        )
+        target = plan.take_profits[0].price if plan.take_profits else None
+        requests = []
+        for index, price in enumerate(prices):
+            quantity = self._on_step(bot, plan.symbol, quote / len(prices) / (price or reference))
+            if quantity <= 0:
+                continue
+            requests.append(
+                parse_order_request(
+                    client_order_id=f"{SIGNAL_ORDER_PREFIX}{signal.id.hex[:20]}-{index}",
+                    symbol=str(plan.symbol),
+                    side=plan.side.value,
+                    order_type=(OrderType.MARKET if price is None else OrderType.LIMIT).value,
+                    quantity=str(quantity),
+                    price=None if price is None else str(price),
+                    stop_price=None,
+                    time_in_force="GTC",
+                    stop_loss=None if plan.stop_loss is None else str(plan.stop_loss),
+                    take_profit=None if target is None else str(target),
+                )
+            )
+        return requests or SIZE_TOO_SMALL
+
+    def _equity(self, bot: Bot, params: SignalParams) -> Decimal:
+        """The bot's capital plus what its positions have made or lost, at the reference prices
+        (only needed when entries are a fraction of equity)."""
+        if params.capital is None:
+            return Decimal(0)
+        equity = params.capital
+        for text in bot.allowed_symbols:
+            position = self.store.find(Position, position_id_for(bot.bot_id, text), read_only=True)
+            if position is None:
+                continue
+            equity += position.realized_pnl
+            mark = self.deps.prices.reference_price(Symbol.parse(text))
+            if mark is not None and position.quantity != 0:
+                equity += position.unrealized_pnl(mark)
+        return equity
+
+    def _on_step(self, bot: Bot, symbol: Symbol, quantity: Decimal) -> Decimal:
+        """Rounded down to the market's amount step (the exchange would refuse anything else)."""
+        spec = self.deps.markets.market(bot.exchange_account, symbol)
+        if spec is None or spec.amount_step <= 0:
+            return quantity
+        stepped = (quantity // spec.amount_step) * spec.amount_step
+        return stepped.quantize(Decimal(1)) if stepped == stepped.to_integral() else stepped.normalize()
+
+    def _call_off(
+        self, bot: Bot, signal: Signal, call: SignalCancel, stamp: Stamp, caused: Stamp
+    ) -> SignalAck:
+        signal.call_off(call.action.value, call.symbol, stamp)
+        cancelled = self._cancel_signal_orders(bot, call.symbol, caused)
+        placed: list[Order] = []
+        denied: list[dict[str, Any]] = []
+        closing = self._closing(bot, signal, call) if call.action is CancelAction.CLOSE else None
+        if closing is not None:
+            decided = admit(self.deps, bot, closing, caused)
+            if isinstance(decided, OrderDenied):
+                codes = [code.value for code in decided.reason_codes]
+                denied.append({"client_order_id": decided.client_order_id, "reasons": codes})
+            else:
+                placed.append(decided)
+        signal.executed([o.order_id for o in placed], denied, [o.order_id for o in cancelled], caused)
+        return _ack(signal, self.store.record(signal, bot, *cancelled, *placed), changed=True)
+
+    def _cancel_signal_orders(self, bot: Bot, symbol: Symbol, stamp: Stamp) -> list[Order]:
+        """Asks for the cancel of the bot's open orders on ``symbol`` that signals placed."""
+        changed = []
+        for order_id in bot.open_order_ids():
+            order = self.store.load(Order, order_id, "order")
+            request = order.request
+            if request.symbol != symbol or not request.client_order_id.startswith(SIGNAL_ORDER_PREFIX):
+                continue
+            if not order.status.is_open or not order.request_cancel(stamp):
+                continue
+            if order.status is OrderStatus.CANCELLED:  # never sent: cancelled at once, released
+                bot.release_order(order.order_id, order.status.value, stamp)
+            changed.append(order)
+        return changed
+
+    def _closing(self, bot: Bot, signal: Signal, call: SignalCancel) -> OrderRequest | None:
+        position = self.store.find(Position, position_id_for(bot.bot_id, str(call.symbol)), read_only=True)
+        if position is None or position.quantity == 0:
+            return None
+        return parse_order_request(
+            client_order_id=f"{SIGNAL_ORDER_PREFIX}{signal.id.hex[:20]}-close",
+            symbol=str(call.symbol),
+            side=(Side.SELL if position.quantity > 0 else Side.BUY).value,
+            order_type=OrderType.MARKET.value,
+            quantity=str(abs(position.quantity)),
+            price=None,
+            stop_price=None,
+            time_in_force="GTC",
+            stop_loss=None,
+            take_profit=None,
+        )
+
+
+def _ack(signal: Signal, position: int, changed: bool) -> SignalAck:
+    return SignalAck(
+        signal.id,
+        signal.status,
+        position,
+        changed,
+        reasons=tuple(signal.reasons),
+        placed=tuple(signal.orders),
+        denied=tuple((d["client_order_id"], tuple(d["reasons"])) for d in signal.denied),
+        cancelled=tuple(signal.cancelled),
+    )
