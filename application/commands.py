@@ -202,3 +202,5 @@ class RecordProtectionFired(Command):
     client_order_id: str
     order_id: UUID | None
     denied: list[str]
+    target: int | None = None  # a ladder's target whose part of the position it closes
+    quantity: Decimal | None = None  # the closing order's quantity

@@ -34,7 +34,7 @@ import structlog
 from application import commands as c
 from application.bus import CommandBus
 from application.errors import IdempotencyMismatch, OrderDenied
-from application.ports import Clock, ReferencePrices
+from application.ports import Clock, MarketRules, ReferencePrices
 from application.store import TradingApplication
 from domain.bot import Bot
 from domain.ids import ClientOrderId, order_id_for
@@ -68,12 +68,14 @@ class ProtectionManager:
         positions: OpenPositions,
         prices: ReferencePrices,
         clock: Clock,
+        markets: MarketRules,
     ) -> None:
         self.bus = bus
         self.store = store
         self.positions = positions
         self.prices = prices
         self.clock = clock
+        self.markets = markets  # a ladder target's part is rounded down to the market's step
 
     def check(self) -> list[Fired]:
         """One pass over the open positions; the closing orders asked for (placed or denied)."""
@@ -88,13 +90,22 @@ class ProtectionManager:
             bot = self.store.load(Bot, position.bot_id, "bot")
             hit = position.triggered(bot.limits, mark, self.clock.now())
             if hit is not None:
-                fired.append(self._fire(position, hit[0], hit[1], mark))
+                fired.append(self._fire(position, bot, hit[0], hit[1], mark))
         return fired
 
-    def _fire(self, position: Position, kind: str, level: Decimal, mark: Decimal) -> Fired:
+    def _fire(self, position: Position, bot: Bot, kind: str, level: Decimal, mark: Decimal) -> Fired:
         symbol = position.symbol
         attempt = position.next_attempt
+        target = position.target_for(kind)
+        quantity = position.closing_quantity(target)
+        spec = self.markets.market(bot.exchange_account, symbol)
+        if spec is not None:
+            quantity = spec.round_down(quantity)
+            if quantity <= 0:  # a target's part too small to trade: that target closes the rest
+                quantity = spec.round_down(abs(position.quantity))
         client_order_id = f"protect-{symbol.base}{symbol.quote}-{position.episode}"
+        if target is not None:
+            client_order_id += f"-tp{target + 1}"
         if attempt > 1:
             client_order_id += f"-{attempt}"
         trace = dict(
@@ -111,7 +122,7 @@ class ProtectionManager:
                     symbol=str(symbol),
                     side="sell" if position.quantity > 0 else "buy",
                     order_type="market",
-                    quantity=abs(position.quantity),
+                    quantity=quantity,
                     client_order_id=client_order_id,
                     **trace,
                 )
@@ -132,6 +143,8 @@ class ProtectionManager:
                 client_order_id=client_order_id,
                 order_id=order_id,
                 denied=denied,
+                target=target,
+                quantity=quantity,
                 **trace,
             )
         )

@@ -48,6 +48,7 @@ class Signal(TradingAggregate):
             signal.text = self.text
             signal.status, signal.reasons = "received", []
             signal.orders, signal.denied, signal.cancelled = [], [], []
+            signal.take_profits = []
 
     class Parsed(TradingAggregate.Event):
         """The plan read from the text: ``entries`` empty at the market; ``take_profit_fractions``
@@ -65,7 +66,9 @@ class Signal(TradingAggregate):
         leverage_ignored: bool
 
         def apply(self, aggregate: Any) -> None:
-            cast(Signal, aggregate).status = "parsed"
+            signal = cast(Signal, aggregate)
+            signal.status = "parsed"
+            signal.take_profits = list(zip(self.take_profits, self.take_profit_fractions, strict=True))
 
     class Rejected(TradingAggregate.Event):
         """Not traded: the reason codes (docs/signals.md lists them)."""
@@ -113,6 +116,7 @@ class Signal(TradingAggregate):
         orders: list[OrderId]
         denied: list[dict[str, Any]]
         cancelled: list[OrderId]
+        take_profits: list[tuple[Decimal, Decimal | None]]  # the plan's targets and their shares
 
     @classmethod
     def receive(cls, bot_id: BotId, source: str, message_id: str, text: str, stamp: Stamp) -> Signal:

@@ -74,6 +74,14 @@ class MarketSpec:
     min_amount: Decimal
     min_notional: Decimal
 
+    def round_down(self, quantity: Decimal) -> Decimal:
+        """``quantity`` down to a multiple of the amount step (any amount when there is no step),
+        written without trailing zeros."""
+        if self.amount_step <= 0:
+            return quantity
+        stepped = (quantity // self.amount_step) * self.amount_step
+        return stepped.quantize(Decimal(1)) if stepped == stepped.to_integral() else stepped.normalize()
+
 
 @dataclass(frozen=True)
 class EventMeta:

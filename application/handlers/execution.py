@@ -29,6 +29,7 @@ from application.commands import (
 )
 from application.handlers.base import Handler
 from application.handlers.orders import cancel_open_orders
+from application.handlers.signals import signal_targets
 from application.results import AnswerAck, FillAck, OrderAck
 from application.store import TradingApplication
 from domain import ids
@@ -101,14 +102,17 @@ class RecordOrderExpiredHandler(_OrderReport[RecordOrderExpired]):
         return order.expire(stamp)
 
 
-def _protect(position: Position, order: Order, signed: Decimal, stamp: Stamp) -> None:
-    """An order with a stop loss or take profit protects the position it opened or added to."""
+def _protect(
+    position: Position, order: Order, signed: Decimal, stamp: Stamp, store: TradingApplication
+) -> None:
+    """An order with a stop loss or take profit protects the position it opened or added to; a
+    signal's entry order with the signal's ladder of targets (docs/signals.md)."""
     request = order.request
     if (request.stop_loss is None and request.take_profit is None) or position.quantity * signed <= 0:
         return
     stop_loss = request.stop_loss if request.stop_loss is not None else position.stop_loss
     take_profit = request.take_profit if request.take_profit is not None else position.take_profit
-    position.protect(stop_loss, take_profit, stamp)
+    position.protect(stop_loss, take_profit, stamp, targets=signal_targets(store, order))
 
 
 @dataclass(frozen=True)
@@ -163,7 +167,7 @@ class _Fills:
         signed = quantity * order.request.side.sign
         worth = order.fee_in_quote(fee, fee_currency, price, fee_quote)
         realized = self.position.apply_fill(order.order_id, trade_id, signed, price, worth, stamp)
-        _protect(self.position, order, signed, stamp)
+        _protect(self.position, order, signed, stamp, self.store)
         if bot.book_fill(order.order_id, symbol, signed, realized, stamp):
             self.cancels = cancel_open_orders(self.store, bot, stamp, held=order)
         return True

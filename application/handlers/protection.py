@@ -28,6 +28,8 @@ class RecordProtectionFiredHandler(Handler[RecordProtectionFired, Ack]):
             OrderId(command.order_id) if command.order_id is not None else None,
             list(command.denied),
             stamp,
+            target=command.target,
+            quantity=command.quantity,
         )
         at = self.store.record(position) if changed else self.store.last_position()
         return Ack(position.id, at, changed=changed)

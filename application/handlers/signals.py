@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from application.commands import ReceiveSignal
 from application.errors import IdempotencyMismatch, OrderDenied
 from application.handlers.base import Handler
 from application.handlers.orders import admit
 from application.results import SignalAck
+from application.store import TradingApplication
 from application.strategies.builtin.signals import SignalFollowing, SignalParams
 from domain.bot import Bot
 from domain.errors import InvalidInput
@@ -107,7 +109,7 @@ class ReceiveSignalHandler(Handler[ReceiveSignal, SignalAck]):
                 continue
             requests.append(
                 parse_order_request(
-                    client_order_id=f"{SIGNAL_ORDER_PREFIX}{signal.id.hex[:20]}-{index}",
+                    client_order_id=f"{SIGNAL_ORDER_PREFIX}{signal.id.hex}-{index}",
                     symbol=str(plan.symbol),
                     side=plan.side.value,
                     order_type=(OrderType.MARKET if price is None else OrderType.LIMIT).value,
@@ -140,10 +142,7 @@ class ReceiveSignalHandler(Handler[ReceiveSignal, SignalAck]):
     def _on_step(self, bot: Bot, symbol: Symbol, quantity: Decimal) -> Decimal:
         """Rounded down to the market's amount step (the exchange would refuse anything else)."""
         spec = self.deps.markets.market(bot.exchange_account, symbol)
-        if spec is None or spec.amount_step <= 0:
-            return quantity
-        stepped = (quantity // spec.amount_step) * spec.amount_step
-        return stepped.quantize(Decimal(1)) if stepped == stepped.to_integral() else stepped.normalize()
+        return quantity if spec is None else spec.round_down(quantity)
 
     def _call_off(
         self, bot: Bot, signal: Signal, call: SignalCancel, stamp: Stamp, caused: Stamp
@@ -183,7 +182,7 @@ class ReceiveSignalHandler(Handler[ReceiveSignal, SignalAck]):
         if position is None or position.quantity == 0:
             return None
         return parse_order_request(
-            client_order_id=f"{SIGNAL_ORDER_PREFIX}{signal.id.hex[:20]}-close",
+            client_order_id=f"{SIGNAL_ORDER_PREFIX}{signal.id.hex}-close",
             symbol=str(call.symbol),
             side=(Side.SELL if position.quantity > 0 else Side.BUY).value,
             order_type=OrderType.MARKET.value,
@@ -207,3 +206,22 @@ def _ack(signal: Signal, position: int, changed: bool) -> SignalAck:
         denied=tuple((d["client_order_id"], tuple(d["reasons"])) for d in signal.denied),
         cancelled=tuple(signal.cancelled),
     )
+
+
+def signal_targets(store: TradingApplication, order: Order) -> list[tuple[Decimal, Decimal | None]]:
+    """The ladder of targets of the signal whose entry ``order`` is (its client order id names
+    the signal), to close the position in parts; empty for any other order, or a single target."""
+    coid = order.request.client_order_id
+    if not coid.startswith(SIGNAL_ORDER_PREFIX) or coid.endswith("-close"):
+        return []
+    try:
+        signal_id = UUID(hex=coid[len(SIGNAL_ORDER_PREFIX) : len(SIGNAL_ORDER_PREFIX) + 32])
+    except ValueError:  # placed by hand with a client order id that looks like a signal's
+        return []
+    signal = store.find(Signal, signal_id, read_only=True)
+    if signal is None or signal.bot_id != order.bot_id or len(signal.take_profits) < 2:
+        return []
+    given = sum((fraction for _, fraction in signal.take_profits if fraction is not None), Decimal(0))
+    if given >= 1:  # the shares the message gave take everything: targets without one get nothing
+        return [(price, fraction) for price, fraction in signal.take_profits if fraction is not None]
+    return list(signal.take_profits)

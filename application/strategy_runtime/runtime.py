@@ -274,10 +274,7 @@ class StrategyRuntime:
 
     def _on_step(self, bot: Bot, symbol: Symbol, quantity: Decimal) -> Decimal:
         spec = self.markets.market(bot.exchange_account, symbol)
-        if spec is None or spec.amount_step <= 0:
-            return quantity
-        stepped = (quantity // spec.amount_step) * spec.amount_step
-        return stepped.quantize(Decimal(1)) if stepped == stepped.to_integral() else stepped.normalize()
+        return quantity if spec is None else spec.round_down(quantity)
 
     def _wait(self, bot_id: UUID, why: str) -> None:
         if self._waiting.get(bot_id) != why:

@@ -65,6 +65,7 @@ def build_protection_worker(
         ReadModelPositions(container.read_engine()),
         container.prices(),
         container.clock(),
+        container.markets(),
     )
     job = ProtectionJob(manager, container.settings().protection.poll_seconds)
     return Supervisor(job, locks or container.locks())

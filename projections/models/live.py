@@ -67,9 +67,7 @@ class LiveProjection:
     def build(self, store: LiveStore, envelopes: Sequence[Envelope]) -> LiveUpdate:
         update = LiveUpdate(position=envelopes[-1].position)
         needed = {str(e.aggregate_id) for e in envelopes}
-        needed |= {
-            str(e.event.bot_id) for e in envelopes if isinstance(e.event, _JOINS_A_BOT)
-        }
+        needed |= {str(e.event.bot_id) for e in envelopes if isinstance(e.event, _JOINS_A_BOT)}
         directory = dict(store.directory(sorted(needed)))
         bots = {json.loads(entry)["bot_id"] for entry in directory.values()}
         bots |= {str(e.event.bot_id) for e in envelopes if isinstance(e.event, Position.Opened)}

@@ -35,7 +35,12 @@ class _Protection:
         self.projections = projection_job(container, ["positions"])
         positions = ReadModelPositions(container.read_engine())
         self.manager = ProtectionManager(
-            bus or execution.world.bus, execution.world.store, positions, execution.prices, execution.clock
+            bus or execution.world.bus,
+            execution.world.store,
+            positions,
+            execution.prices,
+            execution.clock,
+            container.markets(),
         )
 
     def check(self) -> list[Any]:
@@ -283,3 +288,52 @@ def test_a_new_episode_is_protected_anew(
         assert world.store.load(Order, fired[0].order_id).client_order_id == f"protect-BTCUSDT-{episode}"
         execution.cycle()
         assert _position(execution, bot_id).quantity == 0
+
+
+def test_a_signals_ladder_of_targets_closes_the_position_in_parts_then_the_stop_closes_the_rest(
+    execution: Execution, protection_on: Callable[..., _Protection]
+) -> None:
+    world = execution.world
+    created = world.bus.dispatch(
+        c.CreateBot(
+            actor=ACTOR,
+            name="signals",
+            strategy="signals",
+            params={"quote_amount": "5000"},
+            allowed_symbols=["BTC/USDT"],
+            limits=LIMITS,
+            exchange_account="paper",
+        )
+    )
+    bot_id = created.aggregate_id
+    world.bus.dispatch(c.StartBot(actor=ACTOR, bot_id=bot_id))
+    text = "BTC/USDT LONG now\nSL: 48000\nTP1: 51000 (30%)\nTP2: 52000 (30%)\nTP3: 53000"
+    [entry] = world.bus.dispatch(
+        c.ReceiveSignal(actor=ACTOR, bot_id=bot_id, text=text, message_id="1")
+    ).placed
+    execution.cycle()
+    assert execution.status(entry) is OrderStatus.FILLED
+    held = _position(execution, bot_id).quantity  # 0.1 at the reference price
+    assert held == Decimal("0.1")
+    protection = protection_on(execution)
+    before = world.store.last_position()
+    execution.prices.set(BTC, Decimal(51000))
+    [first] = protection.check()
+    assert protection.check() == []  # that target's part is asked for once
+    execution.cycle()
+    assert _position(execution, bot_id).quantity == Decimal("0.07")
+    execution.prices.set(BTC, Decimal(52500))  # past the second target, short of the third
+    [second] = protection.check()
+    execution.cycle()
+    execution.prices.set(BTC, Decimal(47000))  # the stop closes what is left
+    [stop] = protection.check()
+    execution.cycle()
+    assert _position(execution, bot_id).quantity == 0
+    closing = [world.store.load(Order, fired.order_id) for fired in (first, second, stop)]
+    assert [(o.client_order_id, o.request.quantity) for o in closing] == [
+        ("protect-BTCUSDT-1-tp1", Decimal("0.03")),
+        ("protect-BTCUSDT-1-tp2", Decimal("0.03")),
+        ("protect-BTCUSDT-1", Decimal("0.04")),
+    ]
+    assert [f.kind for f in (first, second, stop)] == ["take_profit", "take_profit", "stop_loss"]
+    assert protection.check() == [] and len(_closing_orders(execution, before)) == 3

@@ -28,9 +28,11 @@ def old_store(tmp_path: Path) -> Iterator[World]:
         yield world
 
 
-def copy_as_version_1(source: World, target: World, aggregate_id: UUID, event: str, *fields: str) -> None:
-    """Copies an aggregate's stored events to ``target``, writing each ``event`` as version 1 wrote
-    it: without ``fields`` and without a class version."""
+def copy_as_version_1(
+    source: World, target: World, aggregate_id: UUID, event: str, *fields: str, now: int = 2
+) -> None:
+    """Copies an aggregate's stored events to ``target``, writing each ``event`` (of class version
+    ``now``) as version 1 wrote it: without ``fields`` and without a class version."""
     mapper = source.store.mapper
     assert mapper.cipher is None and mapper.compressor is None  # the state is the transcoded JSON
     rewritten = []
@@ -38,7 +40,7 @@ def copy_as_version_1(source: World, target: World, aggregate_id: UUID, event: s
         state = stored.state
         if stored.topic.endswith(f".{event}"):
             decoded = mapper.transcoder.decode(state)
-            assert decoded.pop("class_version") == 2
+            assert decoded.pop("class_version") == now
             for name in fields:
                 del decoded[name]
             state = mapper.transcoder.encode(decoded)
@@ -93,10 +95,13 @@ def test_a_denied_protection_stored_before_retries_is_due_again_a_second_later(
     world: World, old_store: World
 ) -> None:
     position_id = _fire_v2(world, ["BOT_NOT_RUNNING"])
-    copy_as_version_1(world, old_store, position_id, "ProtectionFired", "attempt", "retry_at")
+    copy_as_version_1(
+        world, old_store, position_id, "ProtectionFired", "attempt", "retry_at", "target", "quantity", now=3
+    )
     [fired] = [e for e in old_store.new_events(0) if isinstance(e, Position.ProtectionFired)]
     due = fired.timestamp + timedelta(seconds=1)
     assert (fired.attempt, fired.retry_at) == (1, due)
+    assert (fired.target, fired.quantity) == (None, None)  # it closed the whole position
     position = old_store.store.load(Position, position_id)
     limits = world.store.load(Bot, position.bot_id).limits
     assert position.next_attempt == 2
@@ -108,6 +113,22 @@ def test_a_protection_stored_before_retries_and_denied_for_dust_stays_final(
     world: World, old_store: World
 ) -> None:
     position_id = _fire_v2(world, ["BELOW_MIN_NOTIONAL"])
-    copy_as_version_1(world, old_store, position_id, "ProtectionFired", "attempt", "retry_at")
+    copy_as_version_1(
+        world, old_store, position_id, "ProtectionFired", "attempt", "retry_at", "target", "quantity", now=3
+    )
     position = old_store.store.load(Position, position_id)
     assert (position.retry_at, position.denied_for_good) == (None, True)
+
+
+def test_a_protection_stored_before_ladders_closes_the_whole_position(world: World, old_store: World) -> None:
+    bot_id = world.running_bot()
+    order_id = world.place(bot_id, "o-1", "buy", "0.1", "50000", stop_loss="49000", take_profit="52000")
+    world.accept(order_id)
+    world.fill(order_id, "t-1", "0.1", "50000")
+    position_id = position_id_for(BotId(bot_id), "BTC/USDT")
+    copy_as_version_1(world, old_store, position_id, "ProtectionSet", "target_prices", "target_fractions")
+    [protected] = [e for e in old_store.new_events(0) if isinstance(e, Position.ProtectionSet)]
+    assert (protected.target_prices, protected.target_fractions) == ([], [])
+    position = old_store.store.load(Position, position_id)
+    assert position.target_for("take_profit") is None
+    assert position.closing_quantity(None) == Decimal("0.1")
