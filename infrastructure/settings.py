@@ -538,6 +538,37 @@ class ApiSettings(SettingsGroup):
     )
 
 
+class SignalSettings(SettingsGroup):
+    """Reading trading signals: the optional LLM reader for free text the rules cannot read
+    (docs/signals.md, "Free text: the optional LLM reader"). Off unless ``llm_url`` is set."""
+
+    model_config = SettingsConfigDict(env_prefix="TBOT_SIGNALS_")
+
+    llm_url: str | None = Field(
+        default=None,
+        description="base URL of an OpenAI-compatible chat completions API (https://api.openai.com/v1); "
+        "none: no LLM reader",
+    )
+    llm_model: str = Field(default="gpt-4o-mini", min_length=1, description="the model asked")
+    llm_api_key: SecretStr | None = Field(default=None, description="sent as the bearer token; never logged")
+    llm_min_confidence: ExactDecimal = Field(
+        default=Decimal("0.8"), ge=0, le=1, description="an LLM reading less sure than this is refused"
+    )
+    llm_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=120, description="how long one request to the LLM may take"
+    )
+    llm_max_retries: int = Field(
+        default=1, ge=0, le=5, description="requests retried after a timeout, 429 or 5xx answer"
+    )
+
+    @field_validator("llm_url")
+    @classmethod
+    def _web_url(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return url
+
+
 class Settings(BaseModel):
     """Every setting, one group per subsystem. ``Settings()`` reads the environment (each group
     its own variables); a group given (``Settings(store=StoreSettings(...))``, or a dict of its
@@ -557,6 +588,7 @@ class Settings(BaseModel):
     marketdata: MarketDataSettings = Field(default_factory=MarketDataSettings)
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    signals: SignalSettings = Field(default_factory=SignalSettings)
 
     @classmethod
     def variables(cls) -> dict[str, str]:

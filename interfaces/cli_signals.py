@@ -3,24 +3,37 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sys
+from collections.abc import Collection
 from typing import Annotated
 
+import structlog
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from application.signals import RulesThenLlm
 from domain.errors import InvalidInput
-from domain.signals import ParsedSignal, SignalCancel, SignalRejection, parse_signal, signal_document
+from domain.signals import (
+    ParsedSignal,
+    SignalCancel,
+    SignalRejection,
+    SignalResult,
+    parse_signal,
+    signal_document,
+)
 from domain.signals.document import plain
 from domain.values import Symbol
-from infrastructure.settings import MarketDataSettings
+from infrastructure.settings import MarketDataSettings, SignalSettings
 from interfaces.errors import clear_errors, fail_usage
 
 signals_app = typer.Typer(no_args_is_help=True, help="Trading signals as channels post them.")
 console = Console()
 MARKETS_RULE = "a comma-separated list of BASE/QUOTE markets, e.g. BTC/USDT,ETH/USDT"
 SYMBOLS_SETTING = "TBOT_MARKETDATA_SYMBOLS"
+LLM_SETTING = "TBOT_SIGNALS_LLM_URL"
 
 
 def parse_markets(text: str) -> list[Symbol]:
@@ -64,17 +77,37 @@ def parse(
     as_json: Annotated[
         bool, typer.Option("--json", help="print one JSON object: parsed, cancel or rejected")
     ] = False,
+    llm: Annotated[
+        bool,
+        typer.Option(
+            "--llm",
+            help="when the rules cannot read TEXT (no pair, direction or entry found), ask the LLM "
+            f"of {LLM_SETTING}; its reading is held to the same rules",
+        ),
+    ] = False,
 ) -> None:
     """Read TEXT as a trading signal: the pair, direction, entry (market, limit prices or a
     zone), stop loss, targets and leverage; or a cancel/close of an earlier signal; or the
     reasons it is refused. A refusal is an answer, not an error: the exit code is 0 whatever the
     message says."""
     known = parse_markets(markets) if markets is not None else settings_markets()
-    result = parse_signal(text, known)
+    result = _rules_then_llm(text, known) if llm else parse_signal(text, known)
     if as_json:
         typer.echo(json.dumps(signal_document(result)))
         return
     console.print(_table(result))
+
+
+def _rules_then_llm(text: str, markets: Collection[Symbol]) -> SignalResult:
+    """The rules, then the configured LLM when they cannot read ``text``; exit 2 when no LLM is
+    configured. Its warnings go to stderr; openai is imported only here (most of a second)."""
+    from infrastructure.llm_signals import LlmSignalReader  # noqa: PLC0415
+
+    to_stderr = structlog.wrap_logger(structlog.PrintLogger(sys.stderr))
+    reader = LlmSignalReader.from_settings(SignalSettings(), log=to_stderr)
+    if reader is None:
+        fail_usage(f"--llm: no LLM configured; set {LLM_SETTING} to an OpenAI-compatible API's base URL")
+    return asyncio.run(RulesThenLlm(reader).read(text, markets))
 
 
 def _table(result: ParsedSignal | SignalCancel | SignalRejection) -> Table:

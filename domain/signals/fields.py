@@ -12,6 +12,7 @@ import dataclasses
 from dataclasses import dataclass
 from decimal import Decimal
 
+from domain.signals.checks import fractions_fit
 from domain.signals.model import EntryKind, RejectionReason, TakeProfit
 from domain.signals.numbers import read_leverage, read_percent, read_prices
 from domain.signals.tokens import Field, Kind, Token
@@ -205,7 +206,7 @@ def _take_profits(segments: list[Segment], problems: set[RejectionReason]) -> tu
     targets = [target for segment in segments for target in _segment_targets(segment, problems)]
     if segments and not targets:
         problems.add(RejectionReason.BAD_NUMBER)
-    if not _fractions_fit(targets):
+    if not fractions_fit(targets):
         problems.add(RejectionReason.BAD_FRACTIONS)
     return tuple(targets)
 
@@ -235,12 +236,6 @@ def _segment_targets(segment: Segment, problems: set[RejectionReason]) -> list[T
     if pending is not None:
         problems.add(RejectionReason.BAD_FRACTIONS)
     return mine
-
-
-def _fractions_fit(targets: list[TakeProfit]) -> bool:
-    """Each percentage above 0 and at most 100%, and all of them together at most 100%."""
-    fractions = [target.fraction for target in targets if target.fraction is not None]
-    return all(0 < fraction <= 1 for fraction in fractions) and sum(fractions, Decimal(0)) <= 1
 
 
 def _leverage(

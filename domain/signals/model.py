@@ -75,6 +75,9 @@ class RejectionReason(Enum):
     BAD_FRACTIONS = "BAD_FRACTIONS"
     STOP_LOSS_WRONG_SIDE = "STOP_LOSS_WRONG_SIDE"
     TAKE_PROFIT_WRONG_SIDE = "TAKE_PROFIT_WRONG_SIDE"
+    LOW_CONFIDENCE = "LOW_CONFIDENCE"
+    PARSER_UNAVAILABLE = "PARSER_UNAVAILABLE"
+    PARSER_INVALID_ANSWER = "PARSER_INVALID_ANSWER"
 
     @property
     def explanation(self) -> str:
@@ -96,6 +99,9 @@ _EXPLANATIONS = {
     RejectionReason.BAD_FRACTIONS: "target percentages of 0, above 100% or adding up to more than 100%",
     RejectionReason.STOP_LOSS_WRONG_SIDE: "the stop loss is not beyond every entry on the losing side",
     RejectionReason.TAKE_PROFIT_WRONG_SIDE: "a target is not beyond every entry on the winning side",
+    RejectionReason.LOW_CONFIDENCE: "the LLM reader was less sure of its reading than the threshold",
+    RejectionReason.PARSER_UNAVAILABLE: "the LLM reader could not be reached in time",
+    RejectionReason.PARSER_INVALID_ANSWER: "the LLM reader refused or answered outside its schema",
 }
 
 

@@ -5,14 +5,15 @@ guesses: what it cannot read for certain it refuses (docs/signals.md, "Reading s
 The steps, each in its own module: ``text.clean`` (one alphabet, emoji out), ``pairs.scan_pairs``
 (which market), ``tokens.tokenize`` (labels, numbers, words), ``fields.read_fields`` (entry,
 stop loss, targets, leverage); here the message as a whole: chatter, several signals, cancels,
-the direction and the sides of the prices."""
+the direction and the sides of the prices (the rules of ``checks``, which a reading from
+elsewhere passes too: ``candidate.judge``)."""
 
 from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Collection
-from decimal import Decimal
 
+from domain.signals.checks import infer_side, named_symbol, wrong_sides
 from domain.signals.fields import Reading, read_fields, written_sides
 from domain.signals.model import (
     CancelAction,
@@ -22,7 +23,7 @@ from domain.signals.model import (
     SignalRejection,
     SignalResult,
 )
-from domain.signals.pairs import Mention, Status, scan_pairs
+from domain.signals.pairs import Mention, scan_pairs
 from domain.signals.text import clean
 from domain.signals.tokens import Field, Kind, Token, tokenize
 from domain.values import Side, Symbol
@@ -47,7 +48,7 @@ def parse_signal(text: str, markets: Collection[Symbol]) -> SignalResult:
         return SignalRejection.of([R.NOT_A_SIGNAL])
     if _several_signals(scan.everything, tokens, scan.text):
         return SignalRejection.of([R.MULTIPLE_SIGNALS])
-    symbol, symbol_reasons = _symbol(scan.mentions)
+    symbol, symbol_reasons = named_symbol(scan.mentions)
     if _calls_off(reading, actions):
         return _cancel(symbol, symbol_reasons, actions)
     return _signal(symbol, symbol_reasons, reading, sides)
@@ -99,79 +100,6 @@ def _signal(
     return ParsedSignal(
         symbol, side, entry.kind, entry.prices, reading.stop_loss, reading.take_profits, reading.leverage
     )
-
-
-def infer_side(
-    entries: tuple[Decimal, ...], stop: Decimal | None, targets: tuple[Decimal, ...]
-) -> Side | None:
-    """The direction the prices tell when no word does: a stop loss below every entry or targets
-    above every entry say long, the mirror says short; both must agree when both are given. At
-    the market, only a stop loss and targets together tell (the stop below every target: long)."""
-    if not entries:
-        return _stop_says(stop, targets) if stop is not None and targets else None
-    votes = []
-    if stop is not None:
-        votes.append(_stop_says(stop, entries))
-    if targets:
-        votes.append(_targets_say(targets, entries))
-    return votes[0] if votes and all(vote is not None and vote == votes[0] for vote in votes) else None
-
-
-def _stop_says(stop: Decimal, others: tuple[Decimal, ...]) -> Side | None:
-    """Long when the stop loss is below every one of ``others``, short when above every one."""
-    if stop < min(others):
-        return Side.BUY
-    if stop > max(others):
-        return Side.SELL
-    return None
-
-
-def _targets_say(targets: tuple[Decimal, ...], entries: tuple[Decimal, ...]) -> Side | None:
-    """Long when every target is above every entry, short when every target is below every one."""
-    if min(targets) > max(entries):
-        return Side.BUY
-    if max(targets) < min(entries):
-        return Side.SELL
-    return None
-
-
-def wrong_sides(
-    side: Side, entries: tuple[Decimal, ...], stop: Decimal | None, targets: tuple[Decimal, ...]
-) -> set[RejectionReason]:
-    """For a long, the stop loss must be below every entry and every target above every entry
-    (for a zone: below its low end, above its high end); for a short the mirror. At the market,
-    where no entry price is known, the stop loss must be below every target of a long (above
-    every target of a short)."""
-    found: set[RejectionReason] = set()
-    if not entries:
-        if stop is not None and targets and not _on_side(stop, targets, -side.sign):
-            found.add(R.STOP_LOSS_WRONG_SIDE)
-        return found
-    if stop is not None and not _on_side(stop, entries, -side.sign):
-        found.add(R.STOP_LOSS_WRONG_SIDE)
-    if any(not _on_side(target, entries, side.sign) for target in targets):
-        found.add(R.TAKE_PROFIT_WRONG_SIDE)
-    return found
-
-
-def _on_side(price: Decimal, others: tuple[Decimal, ...], sign: int) -> bool:
-    """Whether ``price`` is above every one of ``others`` (sign 1) or below every one (sign -1)."""
-    return price > max(others) if sign > 0 else price < min(others)
-
-
-def _symbol(mentions: tuple[Mention, ...]) -> tuple[Symbol | None, set[RejectionReason]]:
-    """The one market the message names, or the reasons it names none for certain."""
-    keys = {mention.key: mention.status for mention in mentions}
-    if not keys:
-        return None, {R.NO_SYMBOL}
-    if len(keys) > 1:
-        return None, {R.AMBIGUOUS_SYMBOL}
-    ((key, status),) = keys.items()
-    if status is Status.AMBIGUOUS:
-        return None, {R.AMBIGUOUS_SYMBOL}
-    if status is Status.UNKNOWN or not isinstance(key, Symbol):
-        return None, {R.UNKNOWN_SYMBOL}
-    return key, set()
 
 
 def _several_signals(mentions: tuple[Mention, ...], tokens: list[Token], text: str) -> bool:

@@ -99,6 +99,12 @@ VARIABLES: dict[str, tuple[str, str, Any, str | None]] = {
     "TBOT_READ_WAIT_SECONDS": ("1.5", "api.read_wait_seconds", 1.5, "0"),
     "TBOT_API_MAX_COMMANDS_IN_FLIGHT": ("8", "api.max_commands_in_flight", 8, "0"),
     "TBOT_API_ADMISSION_WAIT_SECONDS": ("0.2", "api.admission_wait_seconds", 0.2, "-1"),
+    "TBOT_SIGNALS_LLM_URL": ("http://llm:8080/v1", "signals.llm_url", "http://llm:8080/v1", "llm:8080"),
+    "TBOT_SIGNALS_LLM_MODEL": ("local-model", "signals.llm_model", "local-model", None),
+    "TBOT_SIGNALS_LLM_API_KEY": ("sk-test", "signals.llm_api_key", "sk-test", None),
+    "TBOT_SIGNALS_LLM_MIN_CONFIDENCE": ("0.9", "signals.llm_min_confidence", Decimal("0.9"), "1.5"),
+    "TBOT_SIGNALS_LLM_TIMEOUT_SECONDS": ("3", "signals.llm_timeout_seconds", 3.0, "0"),
+    "TBOT_SIGNALS_LLM_MAX_RETRIES": ("0", "signals.llm_max_retries", 0, "-1"),
 }
 # one name of each setting read by two (the others are checked one at a time)
 SECOND_NAMES = {"TBOT_DATABASE_URL", "POSTGRES_DB", "TBOT_REDIS_URL"}
