@@ -45,7 +45,7 @@ class Signal(TradingAggregate):
         def apply(self, aggregate: Any) -> None:
             signal = cast(Signal, aggregate)
             signal.bot_id, signal.source, signal.message_id = self.bot_id, self.source, self.message_id
-            signal.text = self.text
+            signal.text, signal.revision, signal.called_off = self.text, 0, False
             signal.status, signal.reasons = "received", []
             signal.orders, signal.denied, signal.cancelled = [], [], []
             signal.take_profits = []
@@ -79,6 +79,20 @@ class Signal(TradingAggregate):
             signal = cast(Signal, aggregate)
             signal.status, signal.reasons = "rejected", list(self.reasons)
 
+    class Edited(TradingAggregate.Event):
+        """The message was edited at its source (same id, new ``text``). ``applied``: its earlier
+        plan was called off and the new text read in its place (what follows says how); not
+        applied (``reason`` ``FILLED``: an entry had filled already; ``CALLED_OFF``: it was a
+        cancel or close), the edit is only recorded."""
+
+        text: str
+        applied: bool
+        reason: str | None
+
+        def apply(self, aggregate: Any) -> None:
+            signal = cast(Signal, aggregate)
+            signal.text, signal.revision = self.text, signal.revision + 1
+
     class CalledOff(TradingAggregate.Event):
         """A message calling off the bot's signals on ``symbol``: ``cancel`` their open entry
         orders, or ``close`` (those cancelled, and the position closed at the market)."""
@@ -87,7 +101,8 @@ class Signal(TradingAggregate):
         symbol: Symbol
 
         def apply(self, aggregate: Any) -> None:
-            cast(Signal, aggregate).status = "called_off"
+            signal = cast(Signal, aggregate)
+            signal.status, signal.called_off = "called_off", True
 
     class Executed(TradingAggregate.Event):
         """The orders placed for the signal (its entries, or a close), those the bot's risk rules
@@ -110,7 +125,9 @@ class Signal(TradingAggregate):
         bot_id: BotId
         source: str
         message_id: str
-        text: str
+        text: str  # the latest text received (an edit's, when edited)
+        revision: int  # the edits received
+        called_off: bool  # it was a cancel or close message
         status: str  # received, parsed, rejected, called_off or executed
         reasons: list[str]
         orders: list[OrderId]
@@ -148,6 +165,9 @@ class Signal(TradingAggregate):
 
     def reject(self, reasons: list[str], stamp: Stamp) -> None:
         self._emit(self.Rejected, stamp, reasons=list(reasons))
+
+    def edit(self, text: str, applied: bool, reason: str | None, stamp: Stamp) -> None:
+        self._emit(self.Edited, stamp, text=check_signal_text(text), applied=applied, reason=reason)
 
     def call_off(self, action: str, symbol: Symbol, stamp: Stamp) -> None:
         self._emit(self.CalledOff, stamp, action=action, symbol=symbol)

@@ -7,7 +7,9 @@ through the bot's risk rules like orders placed by hand, each recorded placed or
 signal as their cause and its stop loss and first target on each (the position's protection); then
 ``Signal.Executed`` lists them. A cancel or close message (``Signal.CalledOff``) cancels the bot's
 open signal orders on the symbol, and a close also closes its position at the market. The same
-(source, message id) again answers the first outcome and records nothing."""
+(source, message id) again answers the first outcome and records nothing; with another text it
+is an edit (``Signal.Edited``): before any of its entries filled, the open ones are cancelled and
+the new text read in its place; after, the edit is only recorded."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from typing import Any
 from uuid import UUID
 
 from application.commands import ReceiveSignal
-from application.errors import IdempotencyMismatch, OrderDenied
+from application.errors import OrderDenied
 from application.handlers.base import Handler
 from application.handlers.orders import admit
 from application.results import SignalAck
@@ -49,34 +51,58 @@ class ReceiveSignalHandler(Handler[ReceiveSignal, SignalAck]):
             )
         source = client_order_id(command.source, "source")
         message_id = client_order_id(command.message_id or self.deps.ids.new_id().hex, "message_id")
-        existing = self.store.find(Signal, signal_id_for(bot.bot_id, source, message_id), read_only=True)
+        existing = self.store.find(Signal, signal_id_for(bot.bot_id, source, message_id))
         if existing is not None:
-            if existing.text != command.text:
-                raise IdempotencyMismatch(f"message {message_id} of {source}")
-            return _ack(existing, self.store.last_position(), changed=False)
+            if existing.text == command.text:
+                return _ack(existing, self.store.last_position(), changed=False)
+            return self._edit(bot, existing, command.text, stamp)
         signal = Signal.receive(bot.bot_id, source, message_id, command.text, stamp)
+        return self._read(bot, signal, stamp, replaced=[])
+
+    def _read(self, bot: Bot, signal: Signal, stamp: Stamp, replaced: list[Order]) -> SignalAck:
+        """Reads the signal's text and acts on it; ``replaced``: the orders of its earlier plan
+        that an edit cancelled, saved with it."""
         allowed = [Symbol.parse(symbol) for symbol in bot.allowed_symbols]
-        read = parse_signal(command.text, allowed)
+        read = parse_signal(signal.text, allowed)
         caused = Stamp(
             stamp.at, EventMeta(stamp.meta.actor, stamp.meta.correlation_id, f"signal:{signal.id}")
         )
         if isinstance(read, SignalRejection):
             signal.reject([reason.value for reason in read.reasons], stamp)
-            return _ack(signal, self.store.record(signal), changed=True)
+            if replaced:
+                signal.executed([], [], [order.order_id for order in replaced], caused)
+            return _ack(signal, self.store.record(signal, bot, *replaced), changed=True)
         if isinstance(read, SignalCancel):
-            return self._call_off(bot, signal, read, stamp, caused)
-        return self._trade(bot, signal, read, stamp, caused)
+            return self._call_off(bot, signal, read, stamp, caused, replaced)
+        return self._trade(bot, signal, read, stamp, caused, replaced)
 
-    def _trade(self, bot: Bot, signal: Signal, plan: ParsedSignal, stamp: Stamp, caused: Stamp) -> SignalAck:
-        params = SignalParams.model_validate(bot.params)
-        if plan.leverage is not None and params.leverage == "refuse":
-            signal.reject([LEVERAGE_NOT_SUPPORTED], stamp)
+    def _edit(self, bot: Bot, signal: Signal, text: str, stamp: Stamp) -> SignalAck:
+        """An edit of a signal none of whose entries has filled replaces its plan: the entries
+        still open are cancelled and the new text is read in its place. After a fill, or of a
+        cancel or close, the edit is only recorded."""
+        placed = [self.store.load(Order, order_id, "order") for order_id in signal.orders]
+        refused = "FILLED" if any(order.filled_quantity > 0 for order in placed) else None
+        if signal.called_off:
+            refused = refused or "CALLED_OFF"
+        signal.edit(text, applied=refused is None, reason=refused, stamp=stamp)
+        if refused is not None:
             return _ack(signal, self.store.record(signal), changed=True)
-        signal.parsed(plan, leverage_ignored=plan.leverage is not None, stamp=stamp)
-        requests = self._entries(bot, signal, plan, params)
+        cancelled = [order for order in placed if _cancel(bot, order, stamp)]
+        return self._read(bot, signal, stamp, replaced=cancelled)
+
+    def _trade(
+        self, bot: Bot, signal: Signal, plan: ParsedSignal, stamp: Stamp, caused: Stamp, replaced: list[Order]
+    ) -> SignalAck:
+        params = SignalParams.model_validate(bot.params)
+        requests: list[OrderRequest] | str = LEVERAGE_NOT_SUPPORTED
+        if plan.leverage is None or params.leverage == "ignore":
+            signal.parsed(plan, leverage_ignored=plan.leverage is not None, stamp=stamp)
+            requests = self._entries(bot, signal, plan, params)
         if isinstance(requests, str):
             signal.reject([requests], stamp)
-            return _ack(signal, self.store.record(signal), changed=True)
+            if replaced:
+                signal.executed([], [], [order.order_id for order in replaced], caused)
+            return _ack(signal, self.store.record(signal, bot, *replaced), changed=True)
         orders: list[Order] = []
         denied: list[dict[str, Any]] = []
         for request in requests:
@@ -86,8 +112,8 @@ class ReceiveSignalHandler(Handler[ReceiveSignal, SignalAck]):
                 denied.append({"client_order_id": decided.client_order_id, "reasons": codes})
             else:
                 orders.append(decided)
-        signal.executed([order.order_id for order in orders], denied, [], caused)
-        return _ack(signal, self.store.record(signal, bot, *orders), changed=True)
+        signal.executed([order.order_id for order in orders], denied, [o.order_id for o in replaced], caused)
+        return _ack(signal, self.store.record(signal, bot, *replaced, *orders), changed=True)
 
     def _entries(
         self, bot: Bot, signal: Signal, plan: ParsedSignal, params: SignalParams
@@ -109,7 +135,7 @@ class ReceiveSignalHandler(Handler[ReceiveSignal, SignalAck]):
                 continue
             requests.append(
                 parse_order_request(
-                    client_order_id=f"{SIGNAL_ORDER_PREFIX}{signal.id.hex}-{index}",
+                    client_order_id=_entry_id(signal, index),
                     symbol=str(plan.symbol),
                     side=plan.side.value,
                     order_type=(OrderType.MARKET if price is None else OrderType.LIMIT).value,
@@ -145,10 +171,11 @@ class ReceiveSignalHandler(Handler[ReceiveSignal, SignalAck]):
         return quantity if spec is None else spec.round_down(quantity)
 
     def _call_off(
-        self, bot: Bot, signal: Signal, call: SignalCancel, stamp: Stamp, caused: Stamp
+        self, bot: Bot, signal: Signal, call: SignalCancel, stamp: Stamp, caused: Stamp, replaced: list[Order]
     ) -> SignalAck:
         signal.call_off(call.action.value, call.symbol, stamp)
-        cancelled = self._cancel_signal_orders(bot, call.symbol, caused)
+        held = {order.id for order in replaced}
+        cancelled = [*replaced, *self._cancel_signal_orders(bot, call.symbol, caused, held)]
         placed: list[Order] = []
         denied: list[dict[str, Any]] = []
         closing = self._closing(bot, signal, call) if call.action is CancelAction.CLOSE else None
@@ -162,19 +189,19 @@ class ReceiveSignalHandler(Handler[ReceiveSignal, SignalAck]):
         signal.executed([o.order_id for o in placed], denied, [o.order_id for o in cancelled], caused)
         return _ack(signal, self.store.record(signal, bot, *cancelled, *placed), changed=True)
 
-    def _cancel_signal_orders(self, bot: Bot, symbol: Symbol, stamp: Stamp) -> list[Order]:
-        """Asks for the cancel of the bot's open orders on ``symbol`` that signals placed."""
+    def _cancel_signal_orders(self, bot: Bot, symbol: Symbol, stamp: Stamp, held: set[UUID]) -> list[Order]:
+        """Asks for the cancel of the bot's open orders on ``symbol`` that signals placed, but
+        those in ``held`` (the caller has them already)."""
         changed = []
         for order_id in bot.open_order_ids():
+            if order_id in held:
+                continue
             order = self.store.load(Order, order_id, "order")
             request = order.request
             if request.symbol != symbol or not request.client_order_id.startswith(SIGNAL_ORDER_PREFIX):
                 continue
-            if not order.status.is_open or not order.request_cancel(stamp):
-                continue
-            if order.status is OrderStatus.CANCELLED:  # never sent: cancelled at once, released
-                bot.release_order(order.order_id, order.status.value, stamp)
-            changed.append(order)
+            if _cancel(bot, order, stamp):
+                changed.append(order)
         return changed
 
     def _closing(self, bot: Bot, signal: Signal, call: SignalCancel) -> OrderRequest | None:
@@ -193,6 +220,22 @@ class ReceiveSignalHandler(Handler[ReceiveSignal, SignalAck]):
             stop_loss=None,
             take_profit=None,
         )
+
+
+def _cancel(bot: Bot, order: Order, stamp: Stamp) -> bool:
+    """Asks for the order's cancel if it is open; one never sent is cancelled at once and its
+    quantity released on the bot. False when there was nothing to cancel."""
+    if not order.status.is_open or not order.request_cancel(stamp):
+        return False
+    if order.status is OrderStatus.CANCELLED:
+        bot.release_order(order.order_id, order.status.value, stamp)
+    return True
+
+
+def _entry_id(signal: Signal, index: int) -> str:
+    """The client order id of an entry: ``sig-<signal id>-<n>``, ``-r<edit>-<n>`` after an edit."""
+    edit = f"r{signal.revision}-" if signal.revision else ""
+    return f"{SIGNAL_ORDER_PREFIX}{signal.id.hex}-{edit}{index}"
 
 
 def _ack(signal: Signal, position: int, changed: bool) -> SignalAck:

@@ -229,7 +229,8 @@ def receive_signal(
     and traded through the bot's risk rules in one transaction (docs/signals.md). A message the
     rules cannot read for certain is recorded as rejected with its reason codes (still 201: the
     message was taken). The same ``source`` and ``message_id`` again answer the first outcome; with
-    different text, 409."""
+    another text it is an edit, which replaces the plan while none of its entries has filled and
+    is only recorded after."""
     check_bot(owners, caller, bot_id)
     command = c.ReceiveSignal(
         **_who(caller, request), bot_id=bot_id, text=body.text, source=body.source, message_id=body.message_id

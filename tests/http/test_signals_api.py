@@ -58,7 +58,7 @@ def test_a_signal_is_traded_and_its_orders_and_events_are_readable_at_its_positi
     assert events.count("Order.Placed") == 2
 
 
-def test_the_same_message_again_answers_its_first_outcome_and_an_edit_is_refused(api: Api) -> None:
+def test_the_same_message_again_answers_its_first_outcome_and_an_edit_replaces_the_plan(api: Api) -> None:
     bot_id = signals_bot(api)
     first = post(api, "alice", bot_id, text=ZONE, source="vip-channel", message_id="7").json()
     again = post(api, "alice", bot_id, text=ZONE, source="vip-channel", message_id="7")
@@ -67,7 +67,8 @@ def test_the_same_message_again_answers_its_first_outcome_and_an_edit_is_refused
     edited = post(
         api, "alice", bot_id, text=ZONE.replace("48000", "47000"), source="vip-channel", message_id="7"
     )
-    assert edited.status_code == 409, edited.text
+    assert edited.status_code == 201, edited.text
+    assert set(edited.json()["cancelled"]) == set(first["orders"]) and len(edited.json()["orders"]) == 2
 
 
 def test_an_unreadable_message_is_taken_and_recorded_rejected(api: Api) -> None:

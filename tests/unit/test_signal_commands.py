@@ -10,7 +10,7 @@ from uuid import UUID
 import pytest
 
 from application import commands as c
-from application.errors import IdempotencyMismatch, InvalidInput
+from application.errors import InvalidInput
 from application.results import SignalAck
 from domain.order import Order
 from domain.order_states import OrderStatus
@@ -96,17 +96,43 @@ def test_a_market_signal_places_one_market_order_sized_at_the_reference_price(wo
     assert order.request.order_type is OrderType.MARKET and order.request.quantity == Decimal("0.02")
 
 
-def test_the_same_message_twice_is_one_signal_and_an_edit_of_it_is_refused(world: World) -> None:
+def test_the_same_message_twice_is_one_signal(world: World) -> None:
     bot_id = signals_bot(world)
     first = send(world, bot_id, ZONE)
     before = world.store.last_position()
     again = send(world, bot_id, ZONE)
     assert (again.signal_id, again.placed, again.changed) == (first.signal_id, first.placed, False)
-    with pytest.raises(IdempotencyMismatch):
-        send(world, bot_id, ZONE.replace("48000", "47000"))
     assert world.new_events(before) == []
     other_source = send(world, bot_id, ZONE, source="telegram-1")
     assert other_source.signal_id != first.signal_id
+
+
+def test_an_edit_before_any_fill_replaces_the_plan(world: World) -> None:
+    bot_id = signals_bot(world)
+    first = send(world, bot_id, ZONE)
+    before = world.store.last_position()
+    edited = send(world, bot_id, ZONE.replace("48000", "47500"))
+    names = world.event_names(before)
+    assert names[:3] == ["Signal.Edited", "Signal.Parsed", "Signal.Executed"]
+    assert names.count("Order.Cancelled") == 2 and names.count("Order.Placed") == 2
+    assert set(edited.cancelled) == set(first.placed) and set(edited.placed).isdisjoint(first.placed)
+    assert all(o.status is OrderStatus.CANCELLED for o in orders(world, first))
+    assert {o.request.stop_loss for o in orders(world, edited)} == {Decimal("47500")}
+    after = world.store.last_position()
+    again = send(world, bot_id, ZONE.replace("48000", "47500"))
+    assert again.changed is False and world.new_events(after) == []
+
+
+def test_an_edit_after_an_entry_filled_is_recorded_and_changes_nothing(world: World) -> None:
+    bot_id = signals_bot(world)
+    first = send(world, bot_id, ZONE)
+    world.accept(first.placed[1])
+    world.fill(first.placed[1], "t1", "0.005", "50000")
+    before = world.store.last_position()
+    edited = send(world, bot_id, ZONE.replace("48000", "47500"))
+    [event] = world.new_events(before)
+    assert (type(event).__qualname__, event.applied, event.reason) == ("Signal.Edited", False, "FILLED")
+    assert edited.placed == first.placed and world.store.load(Order, first.placed[0]).status.is_open
 
 
 def test_an_unreadable_message_is_recorded_rejected_with_its_reasons(world: World) -> None:
@@ -185,3 +211,12 @@ def test_a_bot_that_does_not_follow_signals_takes_none(world: World) -> None:
     with pytest.raises(InvalidInput) as refused:
         send(world, bot_id, ZONE)
     assert refused.value.field == "bot_id" and world.new_events(before) == []
+
+
+def test_an_edit_of_a_cancel_message_is_recorded_and_changes_nothing(world: World) -> None:
+    bot_id = signals_bot(world)
+    send(world, bot_id, "Cancel BTC/USDT", message_id="c1")
+    before = world.store.last_position()
+    send(world, bot_id, ZONE, message_id="c1")
+    [event] = world.new_events(before)
+    assert (type(event).__qualname__, event.applied, event.reason) == ("Signal.Edited", False, "CALLED_OFF")
