@@ -27,6 +27,10 @@ echo "## Live feed: 10,000 subscribers on one API process — $(date -u +%Y-%m-%
 .venv/bin/python -m tests.benchmarks.bench_feed_scale "$TBOT_TEST_DATABASE_URL" "$TBOT_TEST_REDIS_URL" \
     --subscribers "${BENCH_FEED_SUBSCRIBERS:-10000}" --seconds "${BENCH_SECONDS:-10}"
 echo
+echo "## Signals: text to entry order recorded over HTTP — $(date -u +%Y-%m-%d)"
+.venv/bin/python -m tests.benchmarks.bench_signals "$TBOT_TEST_DATABASE_URL" "$TBOT_TEST_REDIS_URL" \
+    --seconds "${BENCH_SECONDS:-10}"
+echo
 echo "## Order round trip on the paper exchange: HTTP to fill visible in positions — $(date -u +%Y-%m-%d)"
 .venv/bin/python -m tests.benchmarks.bench_round_trip "$TBOT_TEST_DATABASE_URL" "$TBOT_TEST_REDIS_URL" \
     --seconds "${BENCH_SECONDS:-10}" --rate "${BENCH_ORDER_RATE:-200}"
