@@ -9,6 +9,8 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from domain.signals import SignalResult
+
 
 @dataclass(frozen=True, kw_only=True)
 class Command:
@@ -110,6 +112,8 @@ class ReceiveSignal(BotCommand):
     text: str
     source: str = "api"
     message_id: str | None = None
+    reading: SignalResult | None = None  # the text already read (by the LLM reader); None: the rules read it
+    reader: str = "rules"  # which reader gave ``reading``
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -76,3 +76,4 @@ class SignalAck:
     placed: tuple[UUID, ...] = ()
     denied: tuple[tuple[str, tuple[str, ...]], ...] = ()
     cancelled: tuple[UUID, ...] = ()
+    reader: str = "rules"  # which reader read the text: rules, or llm (the optional LLM reader)

@@ -46,6 +46,7 @@ class Signal(TradingAggregate):
             signal = cast(Signal, aggregate)
             signal.bot_id, signal.source, signal.message_id = self.bot_id, self.source, self.message_id
             signal.text, signal.revision, signal.called_off = self.text, 0, False
+            signal.reader = "rules"
             signal.status, signal.reasons = "received", []
             signal.orders, signal.denied, signal.cancelled = [], [], []
             signal.take_profits = []
@@ -64,20 +65,22 @@ class Signal(TradingAggregate):
         take_profit_fractions: list[Decimal | None]
         leverage: Decimal | None
         leverage_ignored: bool
+        reader: str  # "rules", or "llm" when the optional LLM reader read the text
 
         def apply(self, aggregate: Any) -> None:
             signal = cast(Signal, aggregate)
-            signal.status = "parsed"
+            signal.status, signal.reader = "parsed", self.reader
             signal.take_profits = list(zip(self.take_profits, self.take_profit_fractions, strict=True))
 
     class Rejected(TradingAggregate.Event):
-        """Not traded: the reason codes (docs/signals.md lists them)."""
+        """Not traded: the reason codes (docs/signals.md lists them), and which reader gave them."""
 
         reasons: list[str]
+        reader: str
 
         def apply(self, aggregate: Any) -> None:
             signal = cast(Signal, aggregate)
-            signal.status, signal.reasons = "rejected", list(self.reasons)
+            signal.status, signal.reasons, signal.reader = "rejected", list(self.reasons), self.reader
 
     class Edited(TradingAggregate.Event):
         """The message was edited at its source (same id, new ``text``). ``applied``: its earlier
@@ -128,6 +131,7 @@ class Signal(TradingAggregate):
         text: str  # the latest text received (an edit's, when edited)
         revision: int  # the edits received
         called_off: bool  # it was a cancel or close message
+        reader: str  # which reader read its latest text: rules or llm
         status: str  # received, parsed, rejected, called_off or executed
         reasons: list[str]
         orders: list[OrderId]
@@ -148,7 +152,7 @@ class Signal(TradingAggregate):
             text=check_signal_text(text),
         )
 
-    def parsed(self, plan: ParsedSignal, leverage_ignored: bool, stamp: Stamp) -> None:
+    def parsed(self, plan: ParsedSignal, leverage_ignored: bool, reader: str, stamp: Stamp) -> None:
         self._emit(
             self.Parsed,
             stamp,
@@ -161,10 +165,11 @@ class Signal(TradingAggregate):
             take_profit_fractions=[target.fraction for target in plan.take_profits],
             leverage=plan.leverage,
             leverage_ignored=leverage_ignored,
+            reader=reader,
         )
 
-    def reject(self, reasons: list[str], stamp: Stamp) -> None:
-        self._emit(self.Rejected, stamp, reasons=list(reasons))
+    def reject(self, reasons: list[str], reader: str, stamp: Stamp) -> None:
+        self._emit(self.Rejected, stamp, reasons=list(reasons), reader=reader)
 
     def edit(self, text: str, applied: bool, reason: str | None, stamp: Stamp) -> None:
         self._emit(self.Edited, stamp, text=check_signal_text(text), applied=applied, reason=reason)

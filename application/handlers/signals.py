@@ -55,28 +55,31 @@ class ReceiveSignalHandler(Handler[ReceiveSignal, SignalAck]):
         if existing is not None:
             if existing.text == command.text:
                 return _ack(existing, self.store.last_position(), changed=False)
-            return self._edit(bot, existing, command.text, stamp)
+            return self._edit(bot, existing, command, stamp)
         signal = Signal.receive(bot.bot_id, source, message_id, command.text, stamp)
-        return self._read(bot, signal, stamp, replaced=[])
+        return self._read(bot, signal, command, stamp, replaced=[])
 
-    def _read(self, bot: Bot, signal: Signal, stamp: Stamp, replaced: list[Order]) -> SignalAck:
-        """Reads the signal's text and acts on it; ``replaced``: the orders of its earlier plan
-        that an edit cancelled, saved with it."""
-        allowed = [Symbol.parse(symbol) for symbol in bot.allowed_symbols]
-        read = parse_signal(signal.text, allowed)
+    def _read(
+        self, bot: Bot, signal: Signal, command: ReceiveSignal, stamp: Stamp, replaced: list[Order]
+    ) -> SignalAck:
+        """Reads the signal's text (or takes the command's reading of it) and acts on it;
+        ``replaced``: the orders of its earlier plan that an edit cancelled, saved with it."""
+        read, reader = command.reading, command.reader
+        if read is None:
+            read, reader = parse_signal(signal.text, [Symbol.parse(s) for s in bot.allowed_symbols]), "rules"
         caused = Stamp(
             stamp.at, EventMeta(stamp.meta.actor, stamp.meta.correlation_id, f"signal:{signal.id}")
         )
         if isinstance(read, SignalRejection):
-            signal.reject([reason.value for reason in read.reasons], stamp)
+            signal.reject([reason.value for reason in read.reasons], reader, stamp)
             if replaced:
                 signal.executed([], [], [order.order_id for order in replaced], caused)
             return _ack(signal, self.store.record(signal, bot, *replaced), changed=True)
         if isinstance(read, SignalCancel):
             return self._call_off(bot, signal, read, stamp, caused, replaced)
-        return self._trade(bot, signal, read, stamp, caused, replaced)
+        return self._trade(bot, signal, read, reader, stamp, caused, replaced)
 
-    def _edit(self, bot: Bot, signal: Signal, text: str, stamp: Stamp) -> SignalAck:
+    def _edit(self, bot: Bot, signal: Signal, command: ReceiveSignal, stamp: Stamp) -> SignalAck:
         """An edit of a signal none of whose entries has filled replaces its plan: the entries
         still open are cancelled and the new text is read in its place. After a fill, or of a
         cancel or close, the edit is only recorded."""
@@ -84,22 +87,29 @@ class ReceiveSignalHandler(Handler[ReceiveSignal, SignalAck]):
         refused = "FILLED" if any(order.filled_quantity > 0 for order in placed) else None
         if signal.called_off:
             refused = refused or "CALLED_OFF"
-        signal.edit(text, applied=refused is None, reason=refused, stamp=stamp)
+        signal.edit(command.text, applied=refused is None, reason=refused, stamp=stamp)
         if refused is not None:
             return _ack(signal, self.store.record(signal), changed=True)
         cancelled = [order for order in placed if _cancel(bot, order, stamp)]
-        return self._read(bot, signal, stamp, replaced=cancelled)
+        return self._read(bot, signal, command, stamp, replaced=cancelled)
 
     def _trade(
-        self, bot: Bot, signal: Signal, plan: ParsedSignal, stamp: Stamp, caused: Stamp, replaced: list[Order]
+        self,
+        bot: Bot,
+        signal: Signal,
+        plan: ParsedSignal,
+        reader: str,
+        stamp: Stamp,
+        caused: Stamp,
+        replaced: list[Order],
     ) -> SignalAck:
         params = SignalParams.model_validate(bot.params)
         requests: list[OrderRequest] | str = LEVERAGE_NOT_SUPPORTED
         if plan.leverage is None or params.leverage == "ignore":
-            signal.parsed(plan, leverage_ignored=plan.leverage is not None, stamp=stamp)
+            signal.parsed(plan, leverage_ignored=plan.leverage is not None, reader=reader, stamp=stamp)
             requests = self._entries(bot, signal, plan, params)
         if isinstance(requests, str):
-            signal.reject([requests], stamp)
+            signal.reject([requests], reader, stamp)
             if replaced:
                 signal.executed([], [], [order.order_id for order in replaced], caused)
             return _ack(signal, self.store.record(signal, bot, *replaced), changed=True)
@@ -248,6 +258,7 @@ def _ack(signal: Signal, position: int, changed: bool) -> SignalAck:
         placed=tuple(signal.orders),
         denied=tuple((d["client_order_id"], tuple(d["reasons"])) for d in signal.denied),
         cancelled=tuple(signal.cancelled),
+        reader=signal.reader,
     )
 
 

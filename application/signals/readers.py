@@ -33,7 +33,12 @@ class RulesThenLlm:
         self._rules = rules if rules is not None else RulesReader()
 
     async def read(self, text: str, markets: Collection[Symbol]) -> SignalResult:
+        result, _ = await self.reading(text, markets)
+        return result
+
+    async def reading(self, text: str, markets: Collection[Symbol]) -> tuple[SignalResult, str]:
+        """The result and which reader gave it: ``rules`` or ``llm``."""
         result = await self._rules.read(text, markets)
         if isinstance(result, SignalRejection) and set(result.reasons) <= FALLBACK_REASONS:
-            return await self._llm.read(text, markets)
-        return result
+            return await self._llm.read(text, markets), "llm"
+        return result, "rules"

@@ -16,7 +16,7 @@ from application.access import Caller, check_bot, check_order
 from application.bus import CommandBus
 from application.results import Ack, OrderAck, SignalAck
 from interfaces.http.bodies import JsonBodyRoute
-from interfaces.http.deps import BusDep, IdempotencyKey, OwnersDep, StoreDep, WriterDep
+from interfaces.http.deps import Box, BusDep, IdempotencyKey, OwnersDep, StoreDep, WriterDep
 from interfaces.http.schemas import (
     ERRORS,
     CommandAccepted,
@@ -31,6 +31,7 @@ from interfaces.http.schemas import (
     SignalBody,
     StrategyParamsBody,
 )
+from interfaces.http.signal_reading import read_signal
 
 log = structlog.get_logger("tbot.http")
 _tracer = trace.get_tracer("tbot.commands")
@@ -223,7 +224,14 @@ def place_order(
 
 @router.post("/bots/{bot_id}/signals", status_code=201, response_model=SignalAccepted)
 def receive_signal(
-    bot_id: UUID, body: SignalBody, caller: WriterDep, bus: BusDep, owners: OwnersDep, request: Request
+    bot_id: UUID,
+    body: SignalBody,
+    caller: WriterDep,
+    bus: BusDep,
+    owners: OwnersDep,
+    store: StoreDep,
+    box: Box,
+    request: Request,
 ) -> SignalAccepted:
     """A trading-signal message for a bot with strategy ``signals``: recorded as it came, read,
     and traded through the bot's risk rules in one transaction (docs/signals.md). A message the
@@ -232,8 +240,16 @@ def receive_signal(
     another text it is an edit, which replaces the plan while none of its entries has filled and
     is only recorded after."""
     check_bot(owners, caller, bot_id)
+    settings = box.settings().signals
+    reading, reader = read_signal(settings, store, bot_id, body.text, body.source, body.message_id)
     command = c.ReceiveSignal(
-        **_who(caller, request), bot_id=bot_id, text=body.text, source=body.source, message_id=body.message_id
+        **_who(caller, request),
+        bot_id=bot_id,
+        text=body.text,
+        source=body.source,
+        message_id=body.message_id,
+        reading=reading,
+        reader=reader,
     )
     return _signal_accepted(_dispatch(bus, command))
 
@@ -248,6 +264,7 @@ def _signal_accepted(ack: SignalAck) -> SignalAccepted:
         orders=list(ack.placed),
         denied=[DeniedOrder(client_order_id=coid, reasons=list(codes)) for coid, codes in ack.denied],
         cancelled=list(ack.cancelled),
+        reader="llm" if ack.reader == "llm" else "rules",
     )
 
 

@@ -324,6 +324,9 @@ class SignalAccepted(CommandAccepted):
     orders: list[UUID] = Field(default_factory=list)
     denied: list[DeniedOrder] = Field(default_factory=list)
     cancelled: list[UUID] = Field(default_factory=list)
+    reader: Literal["rules", "llm"] = Field(
+        default="rules", description="which read the text: the rules, or the optional LLM reader"
+    )
 
 
 class ErrorBody(BaseModel):

@@ -12,6 +12,7 @@ import pytest
 
 from infrastructure.settings import Settings
 from tests.support.api import LIMITS, Api, api_on
+from tests.support.fake_llm import FakeLlm
 from tests.support.feed import FeedClient
 
 pytestmark = pytest.mark.postgres
@@ -93,3 +94,39 @@ def test_refusals_name_the_field_and_record_nothing(api: Api) -> None:
         assert bad.json()["error"]["problems"][0]["field"] == field
     bobs = post(api, "bob", signals_bot(api, "alice"), text=ZONE)
     assert bobs.status_code == 404, bobs.text
+
+
+FREE_TEXT = "Bitcoin looks ready to run, getting in around forty-nine nine and aiming much higher"
+
+
+def test_free_text_the_rules_cannot_read_is_read_by_the_configured_llm_and_traded(
+    module_postgres_redis_settings: Settings,
+) -> None:
+    with FakeLlm() as llm:
+        env = {"TBOT_SIGNALS_LLM_URL": llm.url, "TBOT_SIGNALS_LLM_TIMEOUT_SECONDS": "5"}
+        with api_on(module_postgres_redis_settings, {"carol": "trader"}, **env) as api:
+            bot_id = signals_bot(api, "carol")
+            llm.answer(
+                {
+                    "action": "signal",
+                    "symbol": "BTC/USDT",
+                    "side": "long",
+                    "entry_kind": "limit",
+                    "entries": ["49900"],
+                    "stop_loss": "48000",
+                    "take_profits": [{"price": "52000", "fraction": None}],
+                    "leverage": None,
+                    "confidence": 0.95,
+                }
+            )
+            read = post(api, "carol", bot_id, text=FREE_TEXT, message_id="f1")
+            assert read.status_code == 201, read.text
+            assert (read.json()["status"], read.json()["reader"], len(read.json()["orders"])) == (
+                "executed",
+                "llm",
+                1,
+            )
+            ruled = post(api, "carol", bot_id, text=ZONE, message_id="f2")  # the rules read it: no LLM call
+            assert ruled.json()["reader"] == "rules" and len(llm.requests) == 1
+            again = post(api, "carol", bot_id, text=FREE_TEXT, message_id="f1")
+            assert again.json()["changed"] is False and len(llm.requests) == 1
