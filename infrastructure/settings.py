@@ -6,6 +6,7 @@ DATABASE_URL or POSTGRES_HOST is set; otherwise the embedded default, a SQLite f
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
@@ -569,6 +570,37 @@ class SignalSettings(SettingsGroup):
         return url
 
 
+class TelegramSettings(SettingsGroup):
+    """The Telegram bot (`tbot telegram run`): signal channels and owners' commands (docs/signals.md,
+    "Telegram")."""
+
+    model_config = SettingsConfigDict(env_prefix="TBOT_TELEGRAM_")
+
+    token: SecretStr | None = Field(default=None, description="the bot's token; never logged")
+    api_url: str = Field(default="https://api.telegram.org", description="the Bot API's address")
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="the webhook's secret token (1 to 256 of A-Z, a-z, 0-9, _, -); none: a new one each run",
+    )
+    poll_timeout_seconds: int = Field(
+        default=30, ge=0, le=60, description="how long one getUpdates long poll may wait"
+    )
+
+    @field_validator("api_url")
+    @classmethod
+    def _api_web_url(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return url.rstrip("/")
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_token(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret.get_secret_value()):
+            raise ValueError("must be 1 to 256 of A-Z, a-z, 0-9, _ and -")
+        return secret
+
+
 class Settings(BaseModel):
     """Every setting, one group per subsystem. ``Settings()`` reads the environment (each group
     its own variables); a group given (``Settings(store=StoreSettings(...))``, or a dict of its
@@ -589,6 +621,7 @@ class Settings(BaseModel):
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     signals: SignalSettings = Field(default_factory=SignalSettings)
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
 
     @classmethod
     def variables(cls) -> dict[str, str]:

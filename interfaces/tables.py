@@ -16,6 +16,7 @@ from infrastructure.exchange_markets import MARKETS
 from infrastructure.execution_state import SqlExecutionState
 from infrastructure.mark_prices import MarkPriceStore
 from infrastructure.paper_gateway import PaperJournal
+from infrastructure.telegram_links import TelegramLinks
 from interfaces.composition import Container
 from projections.ports import TimeSeries
 
@@ -26,6 +27,7 @@ def install_tables(container: Container) -> TimeSeries:
     backend = container.read_models().install()
     install_worker_tables(container.read_engine())
     container.identity().install()
+    TelegramLinks(container.read_engine(), container.clock().now).install()
     container.backtests().install()
     return backend
 

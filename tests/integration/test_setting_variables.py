@@ -105,6 +105,10 @@ VARIABLES: dict[str, tuple[str, str, Any, str | None]] = {
     "TBOT_SIGNALS_LLM_MIN_CONFIDENCE": ("0.9", "signals.llm_min_confidence", Decimal("0.9"), "1.5"),
     "TBOT_SIGNALS_LLM_TIMEOUT_SECONDS": ("3", "signals.llm_timeout_seconds", 3.0, "0"),
     "TBOT_SIGNALS_LLM_MAX_RETRIES": ("0", "signals.llm_max_retries", 0, "-1"),
+    "TBOT_TELEGRAM_TOKEN": ("123:abc", "telegram.token", "123:abc", None),
+    "TBOT_TELEGRAM_API_URL": ("http://tg:8081", "telegram.api_url", "http://tg:8081", "tg:8081"),
+    "TBOT_TELEGRAM_WEBHOOK_SECRET": ("s3cret_token-1", "telegram.webhook_secret", "s3cret_token-1", "a b"),
+    "TBOT_TELEGRAM_POLL_TIMEOUT_SECONDS": ("5", "telegram.poll_timeout_seconds", 5, "61"),
 }
 # one name of each setting read by two (the others are checked one at a time)
 SECOND_NAMES = {"TBOT_DATABASE_URL", "POSTGRES_DB", "TBOT_REDIS_URL"}

@@ -1,0 +1,1 @@
+"""The Telegram bot: signal channels and owners' commands (docs/signals.md, "Telegram")."""
