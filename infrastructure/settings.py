@@ -570,6 +570,40 @@ class SignalSettings(SettingsGroup):
         return url
 
 
+class NotifierSettings(SettingsGroup):
+    """The notifier (`tbot notifications run`): retries, the SMTP server, the Telegram bot, pace
+    (docs/notifications.md, "Choosing what to be told")."""
+
+    model_config = SettingsConfigDict(env_prefix="TBOT_NOTIFY_")
+
+    retry_attempts: int = Field(
+        default=5, ge=1, le=20, description="attempts per delivery, the first included"
+    )
+    retry_first_delay_seconds: float = Field(
+        default=1.0, ge=0, le=600, description="the wait before the second attempt (doubling after it)"
+    )
+    retry_max_delay_seconds: float = Field(default=60.0, ge=0, le=3600, description="the longest wait")
+    smtp_host: str | None = Field(default=None, description="SMTP server for email channels; none: email off")
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_user: str | None = Field(default=None, description="SMTP AUTH user, if the server asks")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP AUTH password; never logged")
+    smtp_sender: str = Field(default="tbot@localhost", min_length=3, description="the From address")
+    smtp_starttls: bool = Field(default=True, description="upgrade the connection with STARTTLS")
+    telegram_token: SecretStr | None = Field(
+        default=None, description="the Telegram bot's token; none: Telegram channels off"
+    )
+    telegram_api_url: str = Field(default="https://api.telegram.org", description="the Bot API's address")
+    allow_private_urls: bool = Field(
+        default=False,
+        description="webhooks may post to loopback and private addresses (tests, a receiver on this host)",
+    )
+    daily_summary_hour: int = Field(
+        default=0, ge=0, le=23, description="the UTC hour the daily PnL summaries go out (of the 24 h before)"
+    )
+    batch_size: int = Field(default=100, ge=1, le=10_000, description="events read per turn")
+    poll_seconds: float = Field(default=1.0, gt=0, le=60, description="how often the store is looked at")
+
+
 class TelegramSettings(SettingsGroup):
     """The Telegram bot (`tbot telegram run`): signal channels and owners' commands (docs/signals.md,
     "Telegram")."""
@@ -621,6 +655,7 @@ class Settings(BaseModel):
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     signals: SignalSettings = Field(default_factory=SignalSettings)
+    notify: NotifierSettings = Field(default_factory=NotifierSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
 
     @classmethod

@@ -27,6 +27,7 @@ class TbotCommands(LazyGroup):
         "backtest": ("interfaces.cli_backtest", "backtest_app"),
         "optimize": ("interfaces.cli_optimize", "optimize_app"),
         "signals": ("interfaces.cli_signals", "signals_app"),
+        "notifications": ("interfaces.cli_notifications", "notifications_app"),
         "telegram": ("interfaces.telegram.cli", "telegram_app"),
     }
     COMMANDS = {

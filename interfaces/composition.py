@@ -26,6 +26,7 @@ from infrastructure.event_store import open_store
 from infrastructure.exchange_markets import AccountMarketRules, ExchangeMarketStore
 from infrastructure.identity import IdentityStore
 from infrastructure.mark_prices import MarkPrices, MarkPriceStore, open_mark_price_store
+from infrastructure.notification_channels import NotificationChannels
 from infrastructure.ownership import open_ownership
 from infrastructure.rate_limits import open_rate_limiter
 from infrastructure.read_database import create_async_read_engine, create_read_engine
@@ -56,6 +57,12 @@ def credential_store(settings: Settings, engine: Engine, clock: Clock) -> Creden
     """The exchange accounts' credentials, sealed under TBOT_CREDENTIALS_KEY."""
     key = settings.exchange.credentials_key.get_secret_value() if settings.exchange.credentials_key else None
     return CredentialStore(engine, key, clock.now)
+
+
+def open_notification_channels(settings: Settings, engine: Engine, clock: Clock) -> NotificationChannels:
+    """Users' notification channels, their secrets sealed under TBOT_CREDENTIALS_KEY."""
+    key = settings.exchange.credentials_key.get_secret_value() if settings.exchange.credentials_key else None
+    return NotificationChannels(engine, key, clock.now)
 
 
 def mark_prices(settings: Settings, store: MarkPriceStore, clock: Clock) -> MarkPrices:
@@ -114,6 +121,9 @@ class Container(containers.DeclarativeContainer):
     market_store = providers.Singleton(ExchangeMarketStore, engine=read_engine, now=clock.provided.now)
     markets = providers.Singleton(AccountMarketRules, store=market_store)
     credentials = providers.Singleton(credential_store, settings=settings, engine=read_engine, clock=clock)
+    notification_channels = providers.Singleton(
+        open_notification_channels, settings=settings, engine=read_engine, clock=clock
+    )
     known_accounts = providers.Singleton(ConfiguredAccounts, engine=read_engine)
     store = providers.Singleton(open_store, settings=settings)
     turns = providers.Singleton(BotTurns, shared=providers.Resource(bot_turns_while_open, settings=settings))

@@ -26,6 +26,7 @@ def install_tables(container: Container) -> TimeSeries:
     create_tables(container.settings())
     backend = container.read_models().install()
     install_worker_tables(container.read_engine())
+    container.notification_channels().install()
     container.identity().install()
     TelegramLinks(container.read_engine(), container.clock().now).install()
     container.backtests().install()

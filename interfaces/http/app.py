@@ -10,7 +10,17 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from interfaces.composition import Container
-from interfaces.http import auth, backtests, commands, feed, health, performance, queries, strategies
+from interfaces.http import (
+    auth,
+    backtests,
+    commands,
+    feed,
+    health,
+    notifications,
+    performance,
+    queries,
+    strategies,
+)
 from interfaces.http.admission import Admission
 from interfaces.http.bodies import BodyLimit
 from interfaces.http.errors import install_error_handlers
@@ -53,6 +63,6 @@ def create_app(container: Container) -> FastAPI:
         Admission, max_in_flight=api.max_commands_in_flight, queue_seconds=api.admission_wait_seconds
     )
     app.add_middleware(RequestContext)
-    for module in (auth, commands, queries, performance, strategies, backtests, feed, health):
+    for module in (auth, commands, queries, performance, strategies, backtests, notifications, feed, health):
         app.include_router(module.router)
     return app

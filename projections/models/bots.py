@@ -10,6 +10,7 @@ from typing import cast
 from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, MetaData, String, Table, Uuid
 
 from domain.bot import Bot
+from domain.notification import Delivery
 from domain.order import Order
 from domain.position import Position
 from domain.signal import Signal
@@ -22,7 +23,7 @@ from projections.models.plain import plain
 class BotsProjection(Projection):
     name = "bots"
     public = ("bots",)
-    ignores = frozenset({Order.Event, Position.Event, Signal.Event})
+    ignores = frozenset({Order.Event, Position.Event, Signal.Event, Delivery.Event})
 
     @staticmethod
     def define(metadata: MetaData, suffix: str) -> dict[str, Table]:

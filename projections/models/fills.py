@@ -9,6 +9,7 @@ from typing import Any, cast
 from sqlalchemy import BigInteger, Boolean, Column, Index, MetaData, PrimaryKeyConstraint, String, Table, Uuid
 
 from domain.bot import Bot
+from domain.notification import Delivery
 from domain.order import Order
 from domain.position import Position
 from domain.signal import Signal
@@ -21,7 +22,7 @@ class FillsProjection(Projection):
     name = "fills"
     public = ("fills",)
     time_columns = {"fills": "at"}
-    ignores = frozenset({Bot.Event, Position.Event, Order.StatusEvent, Signal.Event})
+    ignores = frozenset({Bot.Event, Position.Event, Order.StatusEvent, Signal.Event, Delivery.Event})
 
     @staticmethod
     def define(metadata: MetaData, suffix: str) -> dict[str, Table]:

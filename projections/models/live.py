@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 from domain.bot import Bot
+from domain.notification import Delivery
 from domain.order import Order
 from domain.position import Position
 from domain.signal import Signal
@@ -89,6 +90,8 @@ class LiveProjection:
     ) -> None:
         event = envelope.event
         aggregate = str(envelope.aggregate_id)
+        if isinstance(event, Delivery.Sent | Delivery.DeadLettered):
+            return  # a notification's delivery belongs to a user, not a bot: never on the feed
         if isinstance(event, Bot.Created):
             directory[aggregate] = update.directory[aggregate] = _directory_entry(aggregate, event.owner)
         elif isinstance(event, _JOINS_A_BOT):

@@ -10,6 +10,7 @@ from typing import Any, cast
 from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, MetaData, String, Table, Uuid
 
 from domain.bot import Bot
+from domain.notification import Delivery
 from domain.order import Order
 from domain.order_states import OrderStatus
 from domain.position import Position
@@ -23,7 +24,7 @@ from projections.models.envelope import Envelope
 class OrdersProjection(Projection):
     name = "orders"
     public = ("orders",)
-    ignores = frozenset({Bot.Event, Position.Event, Signal.Event})
+    ignores = frozenset({Bot.Event, Position.Event, Signal.Event, Delivery.Event})
 
     @staticmethod
     def define(metadata: MetaData, suffix: str) -> dict[str, Table]:

@@ -9,6 +9,7 @@ from typing import Any, cast
 from sqlalchemy import BigInteger, Column, Index, MetaData, PrimaryKeyConstraint, String, Table, Uuid
 
 from domain.bot import Bot
+from domain.notification import Delivery
 from domain.order import Order
 from domain.position import Position
 from domain.signal import Signal
@@ -22,7 +23,14 @@ class PnlProjection(Projection):
     public = ("pnl",)
     time_columns = {"pnl": "at"}
     ignores = frozenset(
-        {Bot.Event, Order.Event, Position.ProtectionSet, Position.ProtectionFired, Signal.Event}
+        {
+            Bot.Event,
+            Order.Event,
+            Position.ProtectionSet,
+            Position.ProtectionFired,
+            Signal.Event,
+            Delivery.Event,
+        }
     )
 
     @staticmethod

@@ -9,6 +9,7 @@ from typing import Any, cast
 from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, String, Table, Uuid
 
 from domain.bot import Bot
+from domain.notification import Delivery
 from domain.order import Order
 from domain.position import Position
 from domain.signal import Signal
@@ -21,7 +22,14 @@ class PositionsProjection(Projection):
     name = "positions"
     public = ("positions",)
     ignores = frozenset(
-        {Bot.Event, Order.Event, Position.ProtectionSet, Position.ProtectionFired, Signal.Event}
+        {
+            Bot.Event,
+            Order.Event,
+            Position.ProtectionSet,
+            Position.ProtectionFired,
+            Signal.Event,
+            Delivery.Event,
+        }
     )
 
     @staticmethod

@@ -9,6 +9,7 @@ from typing import Any, cast
 from sqlalchemy import BigInteger, Column, Index, MetaData, String, Table, Uuid
 
 from domain.bot import Bot
+from domain.notification import Delivery
 from domain.order import Order
 from domain.orders import OrderRequest
 from domain.position import Position
@@ -36,7 +37,7 @@ _BOT_EVENTS_WITHOUT_DECISIONS = frozenset(
 class RiskDecisionsProjection(Projection):
     name = "risk_decisions"
     public = ("risk_decisions",)
-    ignores = _BOT_EVENTS_WITHOUT_DECISIONS | {Order.Event, Position.Event, Signal.Event}
+    ignores = _BOT_EVENTS_WITHOUT_DECISIONS | {Order.Event, Position.Event, Signal.Event, Delivery.Event}
 
     @staticmethod
     def define(metadata: MetaData, suffix: str) -> dict[str, Table]:

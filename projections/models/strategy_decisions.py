@@ -10,6 +10,7 @@ from typing import cast
 from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, String, Table, Uuid
 
 from domain.bot import Bot
+from domain.notification import Delivery
 from domain.order import Order
 from domain.position import Position
 from domain.signal import Signal
@@ -37,6 +38,7 @@ class StrategyDecisionsProjection(Projection):
             Order.Event,
             Position.Event,
             Signal.Event,
+            Delivery.Event,
         }
     )
 
