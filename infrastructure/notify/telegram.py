@@ -74,7 +74,10 @@ def telegram_text(notification: Notification) -> str:
     return f"<b>{escape(title, quote=False)}</b>\n{escape(body, quote=False)}".rstrip("\n")
 
 
-class _RedactToken(logging.Filter):
+class RedactToken(logging.Filter):
+    """Masks a bot token in log records: the message, and the traceback of one logged with an
+    exception (python-telegram-bot puts the token in the URLs it logs and raises about)."""
+
     def __init__(self, token: str) -> None:
         super().__init__()
         self._token = token
@@ -84,6 +87,9 @@ class _RedactToken(logging.Filter):
         if self._token in message:
             record.msg = message.replace(self._token, "<token>")
             record.args = None
+        if record.exc_info:
+            text = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = text.replace(self._token, "<token>")
         return True
 
 
@@ -112,7 +118,7 @@ class TelegramChannel:
         self._token = token
         self._api_url = api_url.rstrip("/")
         self._total_timeout = total_timeout
-        self._redact = _RedactToken(token)
+        self._redact = RedactToken(token)
         for name in _REDACTED_LOGGERS:
             logging.getLogger(name).addFilter(self._redact)
         self._request = HTTPXRequest(

@@ -29,6 +29,7 @@ from telegram import Update
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
+from infrastructure.notify.telegram import RedactToken
 from interfaces.telegram.bot import UPDATES, TelegramBot
 
 log = structlog.get_logger("tbot.telegram")
@@ -50,26 +51,10 @@ class TokenRejected(Exception):
     """Telegram did not take the bot's token (our words: its own quote the token)."""
 
 
-class _RedactToken(logging.Filter):
-    def __init__(self, token: str) -> None:
-        super().__init__()
-        self._token = token
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if self._token in message:
-            record.msg = message.replace(self._token, "<token>")
-            record.args = None
-        if record.exc_info:
-            text = logging.Formatter().formatException(record.exc_info)
-            record.exc_text = text.replace(self._token, "<token>")
-        return True
-
-
 @contextmanager
 def token_masked(token: str) -> Iterator[None]:
     """The token masked on python-telegram-bot's and httpx's loggers while inside."""
-    redact = _RedactToken(token)
+    redact = RedactToken(token)
     for name in _REDACTED_LOGGERS:
         logging.getLogger(name).addFilter(redact)
     try:
