@@ -113,17 +113,25 @@ class ReceiveSignalHandler(Handler[ReceiveSignal, SignalAck]):
             if replaced:
                 signal.executed([], [], [order.order_id for order in replaced], caused)
             return _ack(signal, self.store.record(signal, bot, *replaced), changed=True)
-        orders: list[Order] = []
+        orders, denied = self._admitted(bot, requests, caused)
+        signal.executed([order.order_id for order in orders], denied, [o.order_id for o in replaced], caused)
+        return _ack(signal, self.store.record(signal, bot, *replaced, *orders), changed=True)
+
+    def _admitted(
+        self, bot: Bot, requests: list[OrderRequest], stamp: Stamp
+    ) -> tuple[list[Order], list[dict[str, Any]]]:
+        """Each order put through the bot's risk rules: those placed, and those denied (client
+        order id and reason codes each, as ``Signal.Executed`` records them)."""
+        placed: list[Order] = []
         denied: list[dict[str, Any]] = []
         for request in requests:
-            decided = admit(self.deps, bot, request, caused)
+            decided = admit(self.deps, bot, request, stamp)
             if isinstance(decided, OrderDenied):
                 codes = [code.value for code in decided.reason_codes]
                 denied.append({"client_order_id": decided.client_order_id, "reasons": codes})
             else:
-                orders.append(decided)
-        signal.executed([order.order_id for order in orders], denied, [o.order_id for o in replaced], caused)
-        return _ack(signal, self.store.record(signal, bot, *replaced, *orders), changed=True)
+                placed.append(decided)
+        return placed, denied
 
     def _entries(
         self, bot: Bot, signal: Signal, plan: ParsedSignal, params: SignalParams
@@ -186,16 +194,8 @@ class ReceiveSignalHandler(Handler[ReceiveSignal, SignalAck]):
         signal.call_off(call.action.value, call.symbol, stamp)
         held = {order.id for order in replaced}
         cancelled = [*replaced, *self._cancel_signal_orders(bot, call.symbol, caused, held)]
-        placed: list[Order] = []
-        denied: list[dict[str, Any]] = []
         closing = self._closing(bot, signal, call) if call.action is CancelAction.CLOSE else None
-        if closing is not None:
-            decided = admit(self.deps, bot, closing, caused)
-            if isinstance(decided, OrderDenied):
-                codes = [code.value for code in decided.reason_codes]
-                denied.append({"client_order_id": decided.client_order_id, "reasons": codes})
-            else:
-                placed.append(decided)
+        placed, denied = self._admitted(bot, [] if closing is None else [closing], caused)
         signal.executed([o.order_id for o in placed], denied, [o.order_id for o in cancelled], caused)
         return _ack(signal, self.store.record(signal, bot, *cancelled, *placed), changed=True)
 

@@ -24,7 +24,7 @@ import httpx
 from domain.signals import ParsedSignal, parse_signal
 from domain.values import Symbol
 from tests.benchmarks.bench_place_order import pgbench_tps
-from tests.benchmarks.http_load import LIMITS, bench_api, latency_summary, started_bots
+from tests.benchmarks.http_load import bench_api, latency_summary, started_bots
 from tests.support.api import Api
 
 BOTS = 16
@@ -43,24 +43,6 @@ def parse_microseconds(rounds: int = 2000) -> float:
     for n in range(rounds):
         assert isinstance(parse_signal(MESSAGES[n % len(MESSAGES)], MARKETS), ParsedSignal)
     return (time.perf_counter() - started) / rounds * 1e6
-
-
-def signals_bots(api: Api, count: int) -> list[str]:
-    with httpx.Client(base_url=api.base_url, headers={"X-API-Key": api.keys["bench"]}, timeout=30) as http:
-        bots = []
-        for n in range(count):
-            body = {
-                "name": f"signals {n}",
-                "strategy": "signals",
-                "params": {"quote_amount": "50"},
-                "allowed_symbols": ["BTC/USDT"],
-                "limits": LIMITS,
-            }
-            created = http.post("/v1/bots", json=body)
-            assert created.status_code == 201, created.text
-            bots.append(created.json()["id"])
-            assert http.post(f"/v1/bots/{bots[-1]}/start").status_code == 200
-    return bots
 
 
 def _signal(n: int, tag: str) -> dict[str, str]:
@@ -125,7 +107,7 @@ def main() -> None:
     args = parser.parse_args()
     parse_us = parse_microseconds()
     with bench_api(args.database_url, args.redis_url) as api:
-        signal_bots = signals_bots(api, BOTS)
+        signal_bots = started_bots(api, "bench", BOTS, "s", "signals", {"quote_amount": "50"})
         order_bots = started_bots(api, "bench", BOTS, "o")
         closed_loop(api, 50, "/v1/bots/{bot}/signals", lambda n: _signal(n, "warm"), signal_bots)
         signals = closed_loop(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import httpx
 from pydantic import SecretStr
@@ -42,14 +43,22 @@ LIMITS = {
 }
 
 
-def started_bots(api: Api, user: str, count: int, prefix: str) -> list[str]:
-    """``count`` running BTC/USDT bots of ``user``, made over HTTP."""
+def started_bots(
+    api: Api,
+    user: str,
+    count: int,
+    prefix: str,
+    strategy: str = "manual",
+    params: dict[str, Any] | None = None,
+) -> list[str]:
+    """``count`` running BTC/USDT bots of ``user`` with ``strategy``, made over HTTP."""
     with httpx.Client(base_url=api.base_url, headers={"X-API-Key": api.keys[user]}, timeout=30) as http:
         bots = []
         for n in range(count):
             body = {
                 "name": f"{prefix}{n}",
-                "strategy": "manual",
+                "strategy": strategy,
+                "params": params or {},
                 "allowed_symbols": ["BTC/USDT"],
                 "limits": LIMITS,
             }
