@@ -104,9 +104,10 @@ class SettingsGroup(BaseSettings):
     """One subsystem's settings, read from the environment when made: its variables share the
     group's ``env_prefix``; a field whose variable does not follow it names it in
     ``validation_alias`` (the only name the environment is read by). Keyword arguments, by field
-    name, win over the environment; one that is no field is refused."""
+    name, win over the environment; one that is no field is refused. An empty variable counts as
+    unset, as compose writes ``${VAR:-}`` for an optional one."""
 
-    model_config = SettingsConfigDict(extra="forbid")
+    model_config = SettingsConfigDict(extra="forbid", env_ignore_empty=True)
 
     @model_validator(mode="before")
     @classmethod

@@ -41,6 +41,8 @@ def test_the_whole_system_is_there() -> None:
         ("strategies", "run"),
         ("protection", "run"),
         ("backtest", "worker"),
+        ("notifications", "run"),
+        ("telegram", "run"),
     } <= commands
     assert SERVICES["db"]["image"].startswith("timescale/timescaledb")
     assert "redis" in SERVICES
@@ -61,6 +63,8 @@ def test_each_variable_is_a_real_setting_with_a_valid_value(
     unknown = set(map(str.upper, environment)) - set(Settings.variables())
     assert not unknown, f"{service} sets variables that are no setting: {sorted(unknown)}"
     for name, value in environment.items():
-        # ${VAR:?message} is filled in by compose: a stand-in of a valid shape
-        monkeypatch.setenv(name, re.sub(r"\$\{[^}]*\}", "x" * 32, str(value)))
+        # compose fills in ${VAR:-default} with its default when VAR is unset, and ${VAR:?message}
+        # with what must be set: a stand-in of a valid shape
+        filled = re.sub(r"\$\{[^}:]*:-([^}]*)\}", r"\1", str(value))
+        monkeypatch.setenv(name, re.sub(r"\$\{[^}]*\}", "x" * 32, filled))
     Settings()

@@ -43,6 +43,19 @@ def test_the_aggregate_cache_can_be_turned_off(monkeypatch: pytest.MonkeyPatch) 
     assert "AGGREGATE_CACHE_MAXSIZE" not in Settings().store.eventsourcing_env(create_table=False)
 
 
+def test_an_empty_variable_counts_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What compose passes for an optional `${VAR:-}` that is not set."""
+    for name in ("TBOT_SIGNALS_LLM_URL", "TBOT_NOTIFY_SMTP_HOST", "TBOT_CREDENTIALS_KEY", "TBOT_API_PORT"):
+        monkeypatch.setenv(name, "")
+    settings = Settings()
+    assert (settings.signals.llm_url, settings.notify.smtp_host, settings.exchange.credentials_key) == (
+        None,
+        None,
+        None,
+    )
+    assert settings.api.port == 8000
+
+
 def test_database_url_selects_postgres(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgresql://u:s3cret@db.internal:6543/trading")
     settings = Settings()
