@@ -31,7 +31,7 @@ from interfaces.http.schemas import (
     SignalBody,
     StrategyParamsBody,
 )
-from interfaces.http.signal_reading import read_signal
+from interfaces.signal_reading import read_signal
 
 log = structlog.get_logger("tbot.http")
 _tracer = trace.get_tracer("tbot.commands")

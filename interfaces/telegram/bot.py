@@ -18,7 +18,9 @@ from application.access import StoreOwners
 from application.errors import NotFound
 from application.results import SignalAck
 from application.store import TradingApplication
+from infrastructure.settings import SignalSettings
 from infrastructure.telegram_links import LinkKind, TelegramLink, TelegramLinks
+from interfaces.signal_reading import read_signal
 from interfaces.telegram.owner import HELP, Dispatcher, OwnerDesk
 
 log = structlog.get_logger("tbot.telegram")
@@ -33,11 +35,13 @@ def signal_source(chat_id: int) -> str:
 
 
 class SignalDesk:
-    """Posts of a signal-source chat, as signals of its bot sent in the bot owner's name."""
+    """Posts of a signal-source chat, as signals of its bot sent in the bot owner's name, read as
+    the API reads them (with the optional LLM reader when it is configured)."""
 
-    def __init__(self, bus: Dispatcher, store: TradingApplication) -> None:
+    def __init__(self, bus: Dispatcher, store: TradingApplication, settings: SignalSettings) -> None:
         self.bus = bus
         self.store = store
+        self.settings = settings
 
     def receive(
         self, bot_id: UUID, chat_id: int, message_id: int, text: str, correlation_id: str
@@ -45,14 +49,18 @@ class SignalDesk:
         owner = StoreOwners(self.store).owner_of(bot_id)
         if owner is None:
             raise NotFound("bot", bot_id)
+        source = signal_source(chat_id)
+        reading, reader = read_signal(self.settings, self.store, bot_id, text, source, str(message_id))
         ack: SignalAck = self.bus.dispatch(
             c.ReceiveSignal(
                 actor=owner,
                 bot_id=bot_id,
                 text=text,
-                source=signal_source(chat_id),
+                source=source,
                 message_id=str(message_id),
                 correlation_id=correlation_id,
+                reading=reading,
+                reader=reader,
             )
         )
         return ack

@@ -195,7 +195,7 @@ async def _serve(container: Container, token: str, webhook: Webhook | None) -> N
     settings = container.settings()
     bot = TelegramBot(
         links_of(container),
-        SignalDesk(container.bus(), container.store()),
+        SignalDesk(container.bus(), container.store(), settings.signals),
         OwnerDesk(container.bus(), container.store(), container.read_engine(), container.identity()),
     )
     application = build_application(token, settings.telegram.api_url, bot)

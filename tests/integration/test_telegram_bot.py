@@ -29,7 +29,7 @@ from domain.bot import Bot, BotStatus
 from domain.order import Order
 from domain.signal import Signal
 from infrastructure.adapters import PriceBook
-from infrastructure.settings import Settings
+from infrastructure.settings import Settings, SignalSettings
 from infrastructure.telegram_links import TelegramLinks
 from interfaces.composition import Container
 from interfaces.tables import install_tables
@@ -45,6 +45,7 @@ from interfaces.telegram.bot import NOT_LINKED, SignalDesk, TelegramBot
 from interfaces.telegram.owner import OwnerDesk
 from interfaces.workers.projections import drain_projections
 from projections.models.catalog import ALL_NAMES
+from tests.support.fake_llm import FakeLlm
 from tests.support.fake_telegram import TOKEN, FakeTelegram
 from tests.support.world import BTC, ETH, LIMITS
 
@@ -52,6 +53,7 @@ pytestmark = pytest.mark.postgres
 
 ZONE = "BTC/USDT LONG\nEntry: 49800 - 50000\nSL: 48000\nTP1: 52000\nTP2: 55000"
 EDITED = "BTC/USDT LONG\nEntry: 49500 - 50000\nSL: 48000\nTP1: 52000"
+FREE_TEXT = "Bitcoin looks ready to run, getting in around forty-nine nine and aiming much higher"
 CHANNEL, GROUP, ALICE_CHAT, BOB_CHAT, AUDREY_CHAT, STRANGER = -1001, -2002, 42, 43, 44, 99
 T = TypeVar("T")
 
@@ -82,6 +84,7 @@ class Desk:
     bus: RecordingBus
     alice_bot: UUID
     bob_bot: UUID
+    signal_settings: SignalSettings = field(default_factory=SignalSettings)
 
     def bot(self, bot_id: UUID) -> Bot:
         found = self.container.store().find(Bot, bot_id)
@@ -92,7 +95,7 @@ class Desk:
         container = self.container
         return TelegramBot(
             TelegramLinks(container.read_engine(), container.clock().now),
-            SignalDesk(self.bus, container.store()),
+            SignalDesk(self.bus, container.store(), self.signal_settings),
             OwnerDesk(self.bus, container.store(), container.read_engine(), container.identity()),
         )
 
@@ -282,6 +285,33 @@ def test_a_channel_post_becomes_a_signal_once_and_its_edit_is_passed_on(
         eventually(lambda: drained(telegram))
     assert TOKEN not in caplog.text
     assert "getUpdates" in caplog.text or "getupdates" in caplog.text.lower(), "httpx's lines were captured"
+
+
+def test_a_free_text_post_is_read_by_the_configured_llm(desk: Desk, telegram: FakeTelegram) -> None:
+    """The Telegram bot reads as the API does: the rules first, the LLM for what they cannot read."""
+    with FakeLlm() as llm:
+        desk.signal_settings = SignalSettings(llm_url=llm.url, llm_timeout_seconds=5)
+        llm.answer(
+            {
+                "action": "signal",
+                "symbol": "BTC/USDT",
+                "side": "long",
+                "entry_kind": "limit",
+                "entries": ["49900"],
+                "stop_loss": "48000",
+                "take_profits": [{"price": "52000", "fraction": None}],
+                "leverage": None,
+                "confidence": 0.95,
+            }
+        )
+        with running(desk, telegram):
+            telegram.queue_channel_post(CHANNEL, FREE_TEXT)
+            command, ack = eventually(lambda: next(iter(desk.bus.signals()), None))
+            telegram.queue_channel_post(CHANNEL, ZONE)
+            ruled, ruled_ack = eventually(lambda: [*desk.bus.signals(), None][1])
+    assert isinstance(ack, SignalAck) and isinstance(ruled_ack, SignalAck), (ack, ruled_ack)
+    assert (command.reader, ack.status, len(ack.placed)) == ("llm", "executed", 1)
+    assert (ruled.reader, ruled_ack.status, len(llm.requests)) == ("rules", "executed", 1)
 
 
 def test_the_owner_chat_reads_and_acts_through_the_bus(desk: Desk, telegram: FakeTelegram) -> None:

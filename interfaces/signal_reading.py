@@ -1,7 +1,8 @@
 """A signal message read before its command, when the optional LLM reader is configured
-(``TBOT_SIGNALS_LLM_URL``): the rules first, the LLM only for text they cannot read. It runs here,
-on the request's worker thread and outside the bot's turn, so a model taking seconds never holds
-up the bot's other commands; without the setting the command's handler reads with the rules."""
+(``TBOT_SIGNALS_LLM_URL``): the rules first, the LLM only for text they cannot read. The API and the
+Telegram bot call it on their own worker thread, outside the bot's turn, so a model taking seconds
+never holds up the bot's other commands; without the setting the command's handler reads with the
+rules."""
 
 from __future__ import annotations
 
