@@ -36,13 +36,14 @@ def views() -> dict[str, Table]:
 VIEWS = views()
 BOTS, ORDERS, FILLS = VIEWS["bots"], VIEWS["orders"], VIEWS["fills"]
 POSITIONS, DECISIONS, PNL = VIEWS["positions"], VIEWS["risk_decisions"], VIEWS["pnl"]
-STRATEGY_DECISIONS = VIEWS["strategy_decisions"]
+STRATEGY_DECISIONS, SIGNALS = VIEWS["strategy_decisions"], VIEWS["signals"]
 
 BOTS_SORT = (BOTS.c.created_at, BOTS.c.bot_id)
 ORDERS_SORT = (ORDERS.c.placed_at, ORDERS.c.order_id)
 FILLS_SORT = (FILLS.c.event_position,)
 DECISIONS_SORT = (DECISIONS.c.event_position,)
 STRATEGY_DECISIONS_SORT = (STRATEGY_DECISIONS.c.event_position,)
+SIGNALS_SORT = (SIGNALS.c.received_position,)
 
 
 # -- scope and order ---------------------------------------------------------------------------
@@ -183,6 +184,14 @@ def strategy_decisions(caller: Caller | None, bot_id: UUID, *, acted: bool | Non
     if acted is not None:
         count = STRATEGY_DECISIONS.c.intent_count
         query = query.where(count > 0 if acted else count == 0)
+    return query
+
+
+def signals(caller: Caller | None, bot_id: UUID, *, status: str | None = None) -> Select[Any]:
+    """A bot's signals (``status``: only those in it); list them ``in_order`` of ``SIGNALS_SORT``."""
+    query = _of_bot(SIGNALS, caller, bot_id)
+    if status is not None:
+        query = query.where(SIGNALS.c.status == status)
     return query
 
 

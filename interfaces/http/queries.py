@@ -33,6 +33,8 @@ from interfaces.http.read_models import (
     Position,
     RiskDecision,
     RiskDecisionPage,
+    SignalPage,
+    SignalRow,
     StrategyDecision,
     StrategyDecisionPage,
 )
@@ -63,6 +65,7 @@ ORDER_KEYS = Keyset.of(tuple[Moment, UUID], *queries.ORDERS_SORT)
 FILL_KEYS = Keyset.of(tuple[EventPosition], *queries.FILLS_SORT)
 DECISION_KEYS = Keyset.of(tuple[EventPosition], *queries.DECISIONS_SORT)
 STRATEGY_DECISION_KEYS = Keyset.of(tuple[EventPosition], *queries.STRATEGY_DECISIONS_SORT)
+SIGNAL_KEYS = Keyset.of(tuple[EventPosition], *queries.SIGNALS_SORT)
 
 
 async def caught_up(conn: AsyncConnection, box: Container, names: Sequence[str], wanted: int | None) -> None:
@@ -256,6 +259,28 @@ async def list_strategy_decisions(
         await check_readable_bot(conn, caller, bot_id)
         query = queries.strategy_decisions(caller, bot_id, acted=acted)
         return await page(conn, query, STRATEGY_DECISION_KEYS, limit, cursor, StrategyDecision)
+
+
+@router.get("/bots/{bot_id}/signals", response_model=SignalPage)
+async def list_signals(
+    bot_id: UUID,
+    caller: CallerDep,
+    engine: QueryEngineDep,
+    box: Box,
+    status: Literal["received", "parsed", "rejected", "called_off", "executed"] | None = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+    min_position: MinPosition = None,
+) -> Any:
+    """The signal messages the bot received, in the order received, and what became of each
+    (docs/signals.md, "Trading signals"): its text (the latest edit's), the plan read from it or
+    the reason codes it was refused with, which reader read it (`rules` or `llm`), the orders
+    placed, denied by the risk rules, and cancelled for it."""
+    async with engine.connect() as conn:
+        await caught_up(conn, box, ["signals", "bots"], min_position)
+        await check_readable_bot(conn, caller, bot_id)
+        query = queries.signals(caller, bot_id, status=status)
+        return await page(conn, query, SIGNAL_KEYS, limit, cursor, SignalRow)
 
 
 @router.get("/prices", response_model=list[MarkPrice])

@@ -74,6 +74,16 @@ Position = create_model(
 )
 RiskDecision = model_of("RiskDecision", VIEWS["risk_decisions"])
 StrategyDecision = model_of("StrategyDecision", VIEWS["strategy_decisions"])
+SignalRow = model_of(
+    "SignalRow",
+    VIEWS["signals"],
+    entries=(list[Recorded] | None, None),
+    take_profits=(list[dict[str, Recorded | None]] | None, None),
+    reasons=(list[str], ...),
+    orders=(list[UUID], ...),
+    cancelled=(list[UUID], ...),
+    denied=(list[dict[str, Any]], ...),
+)
 
 
 class OrderWithFills(BaseModel):
@@ -94,3 +104,4 @@ OrderPage = page_of(Order)
 FillPage = page_of(Fill)
 RiskDecisionPage = page_of(RiskDecision)
 StrategyDecisionPage = page_of(StrategyDecision)
+SignalPage = page_of(SignalRow)

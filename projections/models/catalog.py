@@ -13,6 +13,7 @@ from projections.models.orders import OrdersProjection
 from projections.models.pnl import PnlProjection
 from projections.models.positions import PositionsProjection
 from projections.models.risk_decisions import RiskDecisionsProjection
+from projections.models.signals import SignalsProjection
 from projections.models.strategy_decisions import StrategyDecisionsProjection
 
 
@@ -25,6 +26,7 @@ def sql_projections() -> list[Projection]:
         PnlProjection(),
         RiskDecisionsProjection(),
         StrategyDecisionsProjection(),
+        SignalsProjection(),
     ]
 
 

@@ -130,3 +130,56 @@ def test_free_text_the_rules_cannot_read_is_read_by_the_configured_llm_and_trade
             assert ruled.json()["reader"] == "rules" and len(llm.requests) == 1
             again = post(api, "carol", bot_id, text=FREE_TEXT, message_id="f1")
             assert again.json()["changed"] is False and len(llm.requests) == 1
+
+
+def test_a_bots_signals_are_listed_in_order_with_what_became_of_each(api: Api) -> None:
+    bot_id = signals_bot(api)
+    traded = post(api, "alice", bot_id, text=ZONE, source="vip-channel", message_id="1").json()
+    refused = post(api, "alice", bot_id, text="BTC/USDT LONG Entry 50000 SL 51000 TP 52000", message_id="2")
+    edited = post(
+        api, "alice", bot_id, text=ZONE.replace("48000", "47000"), source="vip-channel", message_id="1"
+    ).json()
+    called_off = post(api, "alice", bot_id, text="BTC/USDT cancel", source="vip-channel", message_id="3")
+    assert called_off.status_code == 201, called_off.text
+    with api.client("alice") as http:
+        listed = http.get(
+            f"/v1/bots/{bot_id}/signals", params={"min_position": called_off.json()["position"]}
+        )
+        only_rejected = http.get(f"/v1/bots/{bot_id}/signals", params={"status": "rejected"})
+    assert listed.status_code == 200, listed.text
+    first, second, third = listed.json()["items"]
+    assert (first["message_id"], first["status"], first["edits"], first["last_edit"]) == (
+        "1",
+        "executed",
+        1,
+        "applied",
+    )
+    assert (first["symbol"], first["side"], first["entry_kind"], first["entries"]) == (
+        "BTC/USDT",
+        "buy",
+        "zone",
+        ["49800", "50000"],
+    )
+    assert (first["stop_loss"], first["take_profits"], first["reader"]) == (
+        "47000",
+        [{"price": "52000", "fraction": None}, {"price": "55000", "fraction": None}],
+        "rules",
+    )
+    assert first["orders"] == edited["orders"] and set(first["cancelled"]) == set(traded["orders"])
+    assert (second["status"], second["reasons"], second["symbol"]) == (
+        "rejected",
+        ["STOP_LOSS_WRONG_SIDE"],
+        None,
+    )
+    assert refused.json()["status"] == "rejected"
+    assert (third["action"], third["symbol"], third["status"]) == ("cancel", "BTC/USDT", "executed")
+    assert set(third["cancelled"]) == set(edited["orders"])
+    assert [s["message_id"] for s in only_rejected.json()["items"]] == ["2"]
+
+
+def test_another_users_bot_has_no_signals_to_show(api: Api) -> None:
+    bot_id = signals_bot(api, "alice")
+    with api.client("bob") as http:
+        assert http.get(f"/v1/bots/{bot_id}/signals").status_code == 404
+        bad = http.get(f"/v1/bots/{bot_id}/signals", params={"status": "done"})
+    assert bad.status_code == 422 and bad.json()["error"]["problems"][0]["field"] == "query.status"
