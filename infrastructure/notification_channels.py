@@ -255,9 +255,13 @@ class NotificationChannels:
 
     # the log of deliveries
 
-    def log(self, row: DeliveryRow) -> None:
+    def log(self, rows: Sequence[DeliveryRow], track: tuple[str, int] | None = None) -> None:
+        """The deliveries' rows, and the tracking position ``track`` names, in one transaction."""
         with self.engine.begin() as conn:
-            upsert(conn, DELIVERIES, [row.__dict__])
+            upsert(conn, DELIVERIES, [row.__dict__ for row in rows])
+            if track is not None:
+                name, position = track
+                upsert(conn, TRACKING, [dict(name=name, position=position, updated_at=self._now())])
 
     def deliveries(self, user_id: str, status: str | None, limit: int = 100) -> list[DeliveryRow]:
         query = select(DELIVERIES).where(DELIVERIES.c.user_id == user_id)

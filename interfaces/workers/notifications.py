@@ -4,10 +4,12 @@ and tells each bot's owner, on every channel of theirs that wants the event's ki
 One process at a time holds the ``notifications`` lock; others stand by. For each event a kind
 covers (application/notifications/kinds.py), for each subscribed channel: unless a ``Delivery``
 aggregate for (event position, channel) is recorded already, it is delivered with retries
-(``deliver``) and recorded as ``Delivery.Sent`` or ``Delivery.DeadLettered``. The tracking position
-moves past an event only once all its deliveries are recorded, so a restart resumes at the first
-event not finished and sends only what was not recorded: at least once, and a repeat (a crash
-between sending and recording) carries the same idempotency key. A failing channel, or anything a
+(``deliver``) and recorded as ``Delivery.Sent`` or ``Delivery.DeadLettered``. Events are taken in
+batches: each channel's deliveries go one after another in the events' order, different channels'
+side by side; the batch's records are saved in one transaction, and only then does the tracking
+position move past the batch, so a restart resumes at the first batch not finished and sends only
+what was not recorded: at least once, and a repeat (a crash between sending and recording) carries
+the same idempotency key. A failing channel, or anything a
 user configured, never stops the worker: it becomes a dead letter."""
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import asyncio
 import ipaddress
 import random
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from datetime import time as dt_time
@@ -79,7 +81,51 @@ class Origin:
     causation_id: str
 
 
+@dataclass(frozen=True)
+class _Job:
+    """One notification to send: what it is of, about, for whom, on which of their channels."""
+
+    origin: Origin
+    subject: Subject
+    owner: str
+    channel: ChannelConfig
+
+    @property
+    def delivery_id(self) -> UUID:
+        return delivery_id_for(self.origin.source, self.channel.info.id)
+
+
+class _Subscriptions:
+    """A user's channels wanting a kind, read (and their secrets opened) once per batch."""
+
+    def __init__(self, channels: NotificationChannels) -> None:
+        self.channels = channels
+        self.found: dict[tuple[str, str], list[ChannelConfig]] = {}
+
+    def __call__(self, owner: str, kind: str) -> list[ChannelConfig]:
+        if (owner, kind) not in self.found:
+            self.found[owner, kind] = self.channels.subscribed(owner, kind)
+        return self.found[owner, kind]
+
+
+def _row(record: DeliveryRecord, channel: str) -> DeliveryRow:
+    return DeliveryRow(
+        id=record.id,
+        user_id=record.user_id,
+        channel_id=record.channel_id,
+        channel=channel,
+        kind=record.kind,
+        source=record.source,
+        position=record.position,
+        status=record.status,
+        attempts=record.attempts,
+        error=record.error,
+        at=record.modified_on,
+    )
+
+
 D = TypeVar("D")
+T = TypeVar("T")
 ACTOR = "system:notifier"
 
 
@@ -230,24 +276,25 @@ class NotifierJob:
     # the work
 
     def step(self) -> int:
-        """One batch: every event's deliveries recorded, then the tracking moved past it."""
+        """One batch: its events' deliveries sent (each channel's in order, channels side by side),
+        recorded in one transaction, then logged with the tracking moved past the batch."""
         if self.position is None:
             self.begin()
         assert self.position is not None
         notifications = self.reader.notifications(self.position, self.settings.batch_size)
-        for index, stored in enumerate(notifications):
-            delivered = False
+        if not notifications:
+            return 0
+        subscribed = _Subscriptions(self.channels)
+        jobs: list[_Job] = []
+        for stored in notifications:
             try:
                 envelope = self.reader.decode(stored)
             except Exception as error:  # an event this process cannot read: nobody is told of it
                 log.warning("undecodable event skipped", position=stored.id, error=type(error).__name__)
             else:
-                delivered = self._notify(envelope.position, envelope.event)
-            # moved past an event once its deliveries are recorded (and at the batch's end: the
-            # events in between had none, and going over them again sends nothing)
-            if delivered or index == len(notifications) - 1:
-                self.channels.track(NAME, stored.id)
-            self.position = stored.id
+                jobs.extend(self._jobs(envelope.position, envelope.event, subscribed))
+        self._handle(jobs, track=(NAME, notifications[-1].id))
+        self.position = notifications[-1].id
         return len(notifications)
 
     def _load(self, aggregate_id: UUID) -> TradingAggregate:
@@ -264,74 +311,116 @@ class NotifierJob:
             self._owners[bot_id] = bot.owner
         return self._owners[bot_id]
 
-    def _notify(self, position: int, event: TradingAggregate.Event) -> bool:
+    def _jobs(self, position: int, event: TradingAggregate.Event, subscribed: _Subscriptions) -> list[_Job]:
         if isinstance(event, DeliveryRecord.Sent | DeliveryRecord.DeadLettered):
-            return False
+            return []
         try:
             subject = subject_of(event, self._load)
         except LookupError as error:
             log.warning("event not notified", position=position, error=str(error))
-            return False
+            return []
         if subject is None:
-            return False
+            return []
         owner = self._owner(subject.bot_id)
         if owner is None:
-            return False
+            return []
         cause = f"{event.originator_id}:{event.originator_version}"
         origin = Origin(event_source(position), position, event.timestamp, event.meta.correlation_id, cause)
-        channels = self.channels.subscribed(owner, subject.kind)
-        for channel in channels:
-            self._one(origin, subject, owner, channel)
-        return bool(channels)
+        return [_Job(origin, subject, owner, channel) for channel in subscribed(owner, subject.kind)]
 
-    def _one(self, origin: Origin, subject: Subject, owner: str, channel: ChannelConfig) -> None:
-        info = channel.info
-        delivery_id = delivery_id_for(origin.source, info.id)
-        recorded = self.store.find(DeliveryRecord, delivery_id, read_only=True)
-        if recorded is not None:  # sent or given up before (a restart): never again
-            self._log(recorded, info.channel)
-            return
+    def _handle(self, jobs: list[_Job], track: tuple[str, int]) -> None:
+        """Sends what was not recorded before (a restart: never again), records every outcome in
+        one transaction, then logs them and moves the tracking ``track`` names."""
+        done: list[tuple[DeliveryRecord, str]] = []
+        to_send: list[_Job] = []
+        for job in jobs:
+            recorded = self.store.find(DeliveryRecord, job.delivery_id, read_only=True)
+            if recorded is None:
+                to_send.append(job)
+            else:
+                done.append((recorded, job.channel.info.channel))
+        results = self._run(self._send_all(to_send)) if to_send else []
+        records = [self._record_of(job, result) for job, result in zip(to_send, results, strict=True)]
+        for job, record in zip(to_send, self._saved(records), strict=True):
+            done.append((record, job.channel.info.channel))
+            self._report(job, record)
+        self.channels.log([_row(record, channel) for record, channel in done], track=track)
+
+    async def _send_all(self, jobs: list[_Job]) -> list[Delivery]:
+        """Each channel's jobs one after another, in order; the channels side by side."""
+        results: dict[int, Delivery] = {}
+        by_channel: dict[UUID, list[int]] = {}
+        for index, job in enumerate(jobs):
+            by_channel.setdefault(job.channel.info.id, []).append(index)
+
+        async def one_channel(indexes: list[int]) -> None:
+            for index in indexes:
+                results[index] = await self._attempt(jobs[index])
+
+        await asyncio.gather(*(one_channel(indexes) for indexes in by_channel.values()))
+        return [results[index] for index in range(len(jobs))]
+
+    async def _attempt(self, job: _Job) -> Delivery:
         notification = Notification(
-            key=notification_key(origin.source, str(info.id)),
-            kind=subject.kind,
-            title=subject.title,
-            text=subject.text,
-            data=subject.data,
-            occurred_at=origin.occurred_at,
+            key=notification_key(job.origin.source, str(job.channel.info.id)),
+            kind=job.subject.kind,
+            title=job.subject.title,
+            text=job.subject.text,
+            data=job.subject.data,
+            occurred_at=job.origin.occurred_at,
         )
         try:
-            result = self._run(self._deliver(notification, channel))
+            return await self._deliver(notification, job.channel)
         except Exception as error:  # a channel's own bug: a dead letter, never a stopped worker
-            log.exception("delivery failed unexpectedly", channel_id=str(info.id))
-            result = Delivery(False, 1, safe_error(f"internal error: {type(error).__name__}"), permanent=True)
+            log.exception("delivery failed unexpectedly", channel_id=str(job.channel.info.id))
+            return Delivery(False, 1, safe_error(f"internal error: {type(error).__name__}"), permanent=True)
+
+    def _record_of(self, job: _Job, result: Delivery) -> DeliveryRecord:
+        origin, info = job.origin, job.channel.info
         stamp = Stamp(self.now(), EventMeta(user_id(ACTOR), origin.correlation_id, origin.causation_id))
-        record = DeliveryRecord.record(
-            user_id=owner,
+        return DeliveryRecord.record(
+            user_id=job.owner,
             channel_id=info.id,
             channel=info.channel,
-            kind=subject.kind,
+            kind=job.subject.kind,
             source=origin.source,
             position=origin.position,
             attempts=result.attempts,
             error=None if result.delivered else (result.error or "failed"),
             stamp=stamp,
         )
+
+    def _saved(self, records: list[DeliveryRecord]) -> list[DeliveryRecord]:
+        """The records as stored: all in one transaction, or, when another notifier recorded some
+        of them first, one by one with theirs in place of ours."""
+        if not records:
+            return []
         try:
-            self.store.record(record)
-        except IntegrityError:  # another notifier recorded it first
-            found = self.store.find(DeliveryRecord, delivery_id, read_only=True)
-            if found is None:
-                raise
-            record = found
-        self._log(record, info.channel)
+            self.store.record(*records)
+            return records
+        except IntegrityError:
+            pass
+        saved = []
+        for record in records:
+            try:
+                self.store.record(record)
+                saved.append(record)
+            except IntegrityError:
+                found = self.store.find(DeliveryRecord, record.id, read_only=True)
+                if found is None:
+                    raise
+                saved.append(found)
+        return saved
+
+    def _report(self, job: _Job, record: DeliveryRecord) -> None:
         log.info(
-            "notification delivered" if result.delivered else "notification dead-lettered",
-            channel=info.channel,
-            channel_id=str(info.id),
-            kind=subject.kind,
-            source=origin.source,
-            attempts=result.attempts,
-            error=result.error,
+            "notification delivered" if record.error is None else "notification dead-lettered",
+            channel=job.channel.info.channel,
+            channel_id=str(job.channel.info.id),
+            kind=job.subject.kind,
+            source=job.origin.source,
+            attempts=record.attempts,
+            error=record.error,
         )
 
     # the daily summary
@@ -357,37 +446,20 @@ class NotifierJob:
                     select(*window).where(PNL.c.at >= start, PNL.c.at < end).group_by(PNL.c.bot_id)
                 )
             }
+        subscribed = _Subscriptions(self.channels)
+        jobs: list[_Job] = []
         for bot in bots:
             realized, fills = sums.get(bot.bot_id, (Decimal(0), 0))
             subject = daily_subject(bot.bot_id, bot.name, realized, fills, bot.realized_pnl, start, end)
             source = f"daily_pnl:{end.date().isoformat()}:{bot.bot_id}"
             origin = Origin(source, None, end, f"daily_pnl:{end.date().isoformat()}", source)
-            for channel in self.channels.subscribed(bot.owner, "daily_pnl"):
-                self._one(origin, subject, bot.owner, channel)
-        self.channels.track(DAILY, day)
+            jobs.extend(_Job(origin, subject, bot.owner, c) for c in subscribed(bot.owner, "daily_pnl"))
+        self._handle(jobs, track=(DAILY, day))
 
-    def _log(self, record: DeliveryRecord, channel: str) -> None:
-        self.channels.log(
-            DeliveryRow(
-                id=record.id,
-                user_id=record.user_id,
-                channel_id=record.channel_id,
-                channel=channel,
-                kind=record.kind,
-                source=record.source,
-                position=record.position,
-                status=record.status,
-                attempts=record.attempts,
-                error=record.error,
-                at=record.modified_on,
-            )
-        )
-
-    def _run(self, work: Any) -> Delivery:
+    def _run(self, work: Coroutine[Any, Any, T]) -> T:
         if self._loop is None:
             self._loop = asyncio.new_event_loop()
-        result: Delivery = self._loop.run_until_complete(work)
-        return result
+        return self._loop.run_until_complete(work)
 
     async def _send(self, channel: Channel[D], notification: Notification, destination: D) -> Delivery:
         return await deliver(channel, notification, destination, self.policy, self.sleep, self.rng)

@@ -31,6 +31,10 @@ echo "## Signals: text to entry order recorded over HTTP — $(date -u +%Y-%m-%d
 .venv/bin/python -m tests.benchmarks.bench_signals "$TBOT_TEST_DATABASE_URL" "$TBOT_TEST_REDIS_URL" \
     --seconds "${BENCH_SECONDS:-10}"
 echo
+echo "## Notifications: event commit to webhook delivered — $(date -u +%Y-%m-%d)"
+.venv/bin/python -m tests.benchmarks.bench_notifications "$TBOT_TEST_DATABASE_URL" \
+    --seconds "${BENCH_SECONDS:-10}" --rate "${BENCH_NOTIFY_RATE:-200}"
+echo
 echo "## Order round trip on the paper exchange: HTTP to fill visible in positions — $(date -u +%Y-%m-%d)"
 .venv/bin/python -m tests.benchmarks.bench_round_trip "$TBOT_TEST_DATABASE_URL" "$TBOT_TEST_REDIS_URL" \
     --seconds "${BENCH_SECONDS:-10}" --rate "${BENCH_ORDER_RATE:-200}"

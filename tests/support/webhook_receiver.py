@@ -12,6 +12,7 @@ requests otherwise (a status, headers, a body) or to wait first.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections import deque
@@ -19,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 
 @dataclass(frozen=True)
@@ -44,10 +45,16 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     receiver: WebhookReceiver
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client closing its kept-alive connection is no error worth a traceback."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # the answer's headers and body leave at once, not 40 ms apart
 
     def _handle(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
