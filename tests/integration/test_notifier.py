@@ -174,6 +174,22 @@ def _webhook_only(setup: Setup, kinds: list[str], path: str = "") -> UUID:
     return setup.channels.add(ACTOR, "webhook", setup.webhook.url + path, SECRET, kinds, True).id
 
 
+def test_each_channel_gets_its_notifications_in_order_and_a_slow_one_holds_up_no_other(
+    setup: Setup,
+) -> None:
+    _webhook_only(setup, ["bot_lifecycle"])
+    with WebhookReceiver() as fast:
+        setup.channels.add(ACTOR, "webhook", fast.url, SECRET, ["bot_lifecycle"], True)
+        setup.webhook.delay(0.5, times=2)
+        setup.world.running_bot()  # Bot.Created, Bot.Started
+        setup.drain()
+        slow_titles = [json.loads(r.body)["title"] for r in setup.webhook.requests]
+        fast_titles = [json.loads(r.body)["title"] for r in fast.requests]
+        assert slow_titles == fast_titles == ["Bot created", "Bot started"]
+        # the fast channel was done before the slow one took its first
+        assert fast.requests[-1].received_at < setup.webhook.requests[0].received_at + 0.5
+
+
 def test_a_channel_failing_then_answering_is_retried_with_the_same_key(setup: Setup) -> None:
     channel_id = _webhook_only(setup, ["bot_lifecycle"])
     setup.webhook.respond(503, times=2)
