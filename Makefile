@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+WEB_STAMP := interfaces/web/node_modules/.installed
 
 .PHONY: run test quick lint bench install clean
 
@@ -12,11 +13,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+## The dashboard's browser libraries (interfaces/web/package-lock.json), served by the API.
+$(WEB_STAMP): interfaces/web/package-lock.json
+	npm ci --prefix interfaces/web --no-audit --no-fund
+	touch $(WEB_STAMP)
+
+install: $(STAMP) $(WEB_STAMP)
 
 ## The main job on the embedded default (SQLite files, no services): the demo, then the API and
 ## the projection workers, serving until stopped.
-run: $(STAMP)
+run: $(STAMP) $(WEB_STAMP)
 	$(BIN)/tbot run
 
 ## Lint, type-check, check the layer rules, then the whole suite against real PostgreSQL and Redis.
@@ -27,7 +33,7 @@ test: lint
 quick: lint
 	$(BIN)/pytest -n 2 -q tests/unit tests/properties
 
-lint: $(STAMP)
+lint: $(STAMP) $(WEB_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -38,4 +44,4 @@ bench: $(STAMP)
 	tests/benchmarks/run.sh
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) interfaces/web/node_modules var .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,10 +1,13 @@
-"""The one map from command type to its handler."""
+"""The one map from command type to its handler, and the one place every command passes (its
+type, outcome and time are measured here)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any, overload
 
 from application import commands as c
+from application.errors import OrderDenied
 from application.handlers.base import Handler, HandlerDeps
 from application.handlers.bots import (
     CreateBotHandler,
@@ -31,7 +34,10 @@ from application.handlers.execution import (
 from application.handlers.orders import CancelOrderHandler, PlaceOrderHandler
 from application.handlers.protection import RecordProtectionFiredHandler
 from application.handlers.signals import ReceiveSignalHandler
+from application.metrics import NO_METRICS, CommandMetrics, command_outcome
 from application.results import Ack, AnswerAck, DecisionAck, FillAck, OrderAck, SignalAck
+
+Result = Ack | OrderAck | FillAck | AnswerAck | DecisionAck | SignalAck
 
 HANDLERS: dict[type[c.Command], type[Handler[Any, Any]]] = {
     c.CreateBot: CreateBotHandler,
@@ -60,11 +66,12 @@ HANDLERS: dict[type[c.Command], type[Handler[Any, Any]]] = {
 
 
 class CommandBus:
-    """Sends each command to its handler. Handlers keep no per-request state, so one bus
-    serves any number of threads."""
+    """Sends each command to its handler, and tells ``metrics`` how it ended. Handlers keep no
+    per-request state, so one bus serves any number of threads."""
 
-    def __init__(self, deps: HandlerDeps) -> None:
+    def __init__(self, deps: HandlerDeps, metrics: CommandMetrics = NO_METRICS) -> None:
         self.store = deps.store
+        self.metrics = metrics
         self._handlers = {command: handler(deps) for command, handler in HANDLERS.items()}
 
     @overload
@@ -107,9 +114,26 @@ class CommandBus:
     @overload
     def dispatch(self, command: c.ReceiveSignal) -> SignalAck: ...
 
-    def dispatch(self, command: c.Command) -> Ack | OrderAck | FillAck | AnswerAck | DecisionAck | SignalAck:
+    def dispatch(self, command: c.Command) -> Result:
         handler = self._handlers.get(type(command))
         if handler is None:
             raise TypeError(f"no handler for {type(command).__name__}")
-        result: Ack | OrderAck | FillAck | AnswerAck | DecisionAck = handler(command)
+        started = time.perf_counter()
+        try:
+            result: Result = handler(command)
+        except Exception as error:
+            self._measure(command, started, error)
+            if isinstance(error, OrderDenied):
+                self.metrics.risk_denied(code.value for code in error.reason_codes)
+            raise
+        self._measure(command, started, None)
+        if isinstance(result, DecisionAck | SignalAck) and result.changed:  # not an answer repeated
+            for _, reasons in result.denied:  # the orders a decision or signal asked for, refused
+                self.metrics.risk_denied(reasons)
+            if isinstance(result, SignalAck):
+                self.metrics.signal_received(result.status)
         return result
+
+    def _measure(self, command: c.Command, started: float, error: Exception | None) -> None:
+        seconds = time.perf_counter() - started
+        self.metrics.command_done(type(command).__name__, command_outcome(error), seconds)

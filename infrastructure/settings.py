@@ -474,7 +474,7 @@ class MarketDataSettings(SettingsGroup):
 
 
 class ObservabilitySettings(SettingsGroup):
-    """Logs and traces."""
+    """Logs, traces and metrics."""
 
     model_config = SettingsConfigDict(env_prefix="TBOT_")
 
@@ -487,6 +487,19 @@ class ObservabilitySettings(SettingsGroup):
     )
     otel_endpoint: str | None = Field(
         default=None, description="OTLP/HTTP traces endpoint, e.g. http://collector:4318/v1/traces"
+    )
+    metrics_port: int = Field(
+        default=0,
+        ge=0,
+        lt=65536,
+        description="port a worker process serves Prometheus /metrics on; 0: none (the API serves "
+        "/metrics on its own port)",
+    )
+    metrics_host: str = Field(default="127.0.0.1", description="address a worker's /metrics listens on")
+    metrics_dir: Path | None = Field(
+        default=None,
+        description="directory `tbot serve --workers N` keeps its processes' metrics in (emptied at "
+        "start); none: a new temporary one each run",
     )
 
 

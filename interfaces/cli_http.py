@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import signal
 import socket
 from collections.abc import Sequence
@@ -13,6 +14,7 @@ import typer
 import uvicorn
 from rich.console import Console
 
+from infrastructure.metrics_exposition import process_ended, share_between_processes
 from infrastructure.ownership import LocalLocks
 from infrastructure.settings import Settings
 from interfaces.composition import Container
@@ -57,7 +59,15 @@ def serve(
             return
         container.store().close()
         container.shutdown_resources()  # no connection of this process is shared by its servers
-        status = serve_in_processes(workers, lambda: _serve_one(Container(), listener), report)
+        chosen = container.settings().observability.metrics_dir
+        shared = share_between_processes(chosen)  # each server's /metrics adds up all of theirs
+        try:
+            status = serve_in_processes(
+                workers, lambda: _serve_one(Container(), listener), report, on_end=process_ended
+            )
+        finally:
+            if chosen is None:
+                shutil.rmtree(shared, ignore_errors=True)
         if status:
             raise typer.Exit(status)
 
@@ -105,7 +115,7 @@ def serve_app(container: Container, listener: socket.socket, workers: Sequence[S
     """Serves on ``listener`` until stopped (SIGINT or SIGTERM, both a graceful shutdown that ends
     the command normally), with logs and traces set up from the settings, and runs the given
     workers meanwhile (their health is part of /health/ready)."""
-    prepare_process(container.settings(), "tbot-api")
+    prepare_process(container.settings(), "tbot-api", metrics_endpoint=False)  # /metrics is the API's
     threads = WorkerThreads(workers)
     app = create_app(container)
     app.state.workers = threads

@@ -25,6 +25,7 @@ from interfaces.composition import Container, read_models_on
 from interfaces.errors import clear_errors, fail_usage
 from interfaces.process import prepare_process
 from interfaces.rebuild_processes import ProcessPartitions, default_processes
+from interfaces.workers.projection_lag import measure_projection_lag
 from interfaces.workers.projections import projection_job
 from interfaces.workers.supervisor import Supervisor
 from interfaces.workers.threads import run_until_signalled
@@ -62,6 +63,7 @@ def run(
     container = Container()
     container.read_models().check_installed()
     prepare_process(container.settings(), "tbot-projections")
+    measure_projection_lag(container, chosen)  # read when the worker's /metrics is scraped
     job = projection_job(container, chosen)
     console.print(f"projection worker for {', '.join(chosen)}")
     run_until_signalled([Supervisor(job)])

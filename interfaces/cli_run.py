@@ -37,6 +37,7 @@ from interfaces.tables import prepare_tables
 from interfaces.workers.backtests import build_backtests_worker
 from interfaces.workers.execution import build_execution_worker
 from interfaces.workers.market_data import build_market_data_worker
+from interfaces.workers.projection_lag import measure_projection_lag
 from interfaces.workers.projections import drain_projections, projection_worker
 from interfaces.workers.protection import build_protection_worker
 from interfaces.workers.strategies import build_strategies_worker
@@ -76,7 +77,7 @@ def run_all(
         key = _demo_key(container)
         bound_host, bound_port = listener.getsockname()[:2]
         url = f"http://{bound_host}:{bound_port}"
-        console.print(f"\n[bold]serving[/bold] {url}  (interactive API docs: {url}/docs)")
+        console.print(f"\n[bold]serving[/bold] {url}  (dashboard: {url}/, interactive API docs: {url}/docs)")
         console.print(f"demo user {ACTOR}, API key (shown once): {key}", soft_wrap=True, highlight=False)
         console.print(f"demo bot {report.bot_id}; try:", highlight=False)
         console.print(f"  curl -H 'X-API-Key: {key}' {url}/v1/positions", soft_wrap=True, highlight=False)
@@ -102,6 +103,7 @@ def run_all(
             build_protection_worker(container),
             build_backtests_worker(container),
         ]
+        measure_projection_lag(container, list(ALL_NAMES))  # on the API's /metrics
         serve_app(container, listener, workers)
 
 

@@ -26,6 +26,7 @@ from infrastructure.event_store import open_store
 from infrastructure.exchange_markets import AccountMarketRules, ExchangeMarketStore
 from infrastructure.identity import IdentityStore
 from infrastructure.mark_prices import MarkPrices, MarkPriceStore, open_mark_price_store
+from infrastructure.metrics import metrics as process_metrics
 from infrastructure.notification_channels import NotificationChannels
 from infrastructure.ownership import open_ownership
 from infrastructure.rate_limits import open_rate_limiter
@@ -140,7 +141,8 @@ class Container(containers.DeclarativeContainer):
         max_attempts=settings.provided.store.max_command_attempts,
         turns=turns,
     )
-    bus = providers.Singleton(CommandBus, deps=handler_deps)
+    metrics = providers.Singleton(process_metrics)  # the process's Prometheus metrics
+    bus = providers.Singleton(CommandBus, deps=handler_deps, metrics=metrics)
 
     # the read side: read models, the event reader, the live model, locks, wake-ups
     read_models = providers.Singleton(read_models_on, engine=read_engine)

@@ -45,9 +45,15 @@ class _Servers:
                 os.kill(pid, signum)
 
 
-def serve_in_processes(count: int, serve_one: Callable[[], None], report: Callable[[str], None]) -> int:
+def serve_in_processes(
+    count: int,
+    serve_one: Callable[[], None],
+    report: Callable[[str], None],
+    on_end: Callable[[int], None] = lambda pid: None,
+) -> int:
     """Runs ``serve_one`` in ``count`` child processes until they end; returns the exit status.
-    ``report`` hears of each server replaced, and of giving up."""
+    ``report`` hears of each server replaced, and of giving up; ``on_end`` of each server's
+    pid once it has ended."""
     handlers: dict[int, Any] = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     servers = _Servers()
     for signum in handlers:
@@ -61,6 +67,7 @@ def serve_in_processes(count: int, serve_one: Callable[[], None], report: Callab
             if pid not in servers.pids:
                 continue
             servers.pids.discard(pid)
+            on_end(pid)
             code = os.waitstatus_to_exitcode(status)
             if servers.stopping():
                 failure = failure or max(code, 0)

@@ -33,6 +33,7 @@ import structlog
 from application import commands as c
 from application.bus import CommandBus
 from application.errors import IllegalTransition, NotFound
+from application.metrics import NO_METRICS, DecisionMetrics
 from application.ports import Clock, MarketRules
 from application.store import TradingApplication
 from application.strategy_runtime.ports import BotLeases, CandleHistory, Decider, StrategyBook, StrategyBots
@@ -86,6 +87,7 @@ class StrategyRuntime:
         clock: Clock,
         stall_seconds: float = 180.0,
         concurrency: int = 8,
+        metrics: DecisionMetrics = NO_METRICS,
     ) -> None:
         self.bus = bus
         self.store = store
@@ -96,6 +98,7 @@ class StrategyRuntime:
         self.markets = markets
         self.clock = clock
         self.stall_seconds = stall_seconds
+        self.metrics = metrics
         self._pool = (
             ThreadPoolExecutor(concurrency, thread_name_prefix="strategy") if concurrency > 1 else None
         )
@@ -217,6 +220,7 @@ class StrategyRuntime:
         if not ack.changed:  # another runtime decided on this candle first
             return 0
         log.info("decided", bot_id=str(bot.id), candle_at=candle_at.isoformat(), intents=plain)
+        self.metrics.decided(bot.strategy, acted=bool(plain))
         for client_order_id, reasons in ack.denied:  # recorded on the bot with its reasons
             log.info("order denied", bot_id=str(bot.id), order=client_order_id, reasons=list(reasons))
         return 1

@@ -23,6 +23,7 @@ from application import commands as c
 from application.backtest.engine import Backtest
 from application.backtest.series import CandleSeries
 from application.execution import ExecutionManager, ExecutionSettings
+from application.metrics import NO_METRICS
 from application.store import TradingApplication
 from application.strategy_runtime import StrategyRuntime
 from domain.bot import Bot
@@ -149,6 +150,7 @@ def backtest_on(inputs: BacktestInputs) -> Iterator[BacktestRun]:
         container.clock.override(providers.Object(clock))
         container.prices.override(providers.Object(marks))
         container.read_engine.override(providers.Singleton(create_memory_read_engine))
+        container.metrics.override(providers.Object(NO_METRICS))  # a backtest's commands are not live
         if inputs.events is None:
             container.store.override(providers.Singleton(open_memory_store))
         install_tables(container)

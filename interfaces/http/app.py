@@ -16,10 +16,12 @@ from interfaces.http import (
     commands,
     feed,
     health,
+    metrics,
     notifications,
     performance,
     queries,
     strategies,
+    web,
 )
 from interfaces.http.admission import Admission
 from interfaces.http.bodies import BodyLimit
@@ -63,6 +65,19 @@ def create_app(container: Container) -> FastAPI:
         Admission, max_in_flight=api.max_commands_in_flight, queue_seconds=api.admission_wait_seconds
     )
     app.add_middleware(RequestContext)
-    for module in (auth, commands, queries, performance, strategies, backtests, notifications, feed, health):
+    modules = (
+        auth,
+        commands,
+        queries,
+        performance,
+        strategies,
+        backtests,
+        notifications,
+        feed,
+        health,
+        metrics,
+    )
+    for module in modules:
         app.include_router(module.router)
+    web.install(app)  # the dashboard at /, after the API's routes
     return app

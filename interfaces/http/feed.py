@@ -7,7 +7,11 @@ seam; without ``after`` the feed starts at the event store's head when the clien
 Messages are JSON: ``subscribed`` once, then ``event``s, ``price``s if asked for, a
 ``heartbeat`` when no event was sent for a while (its ``position`` is a safe place to resume
 from), and an ``error`` before the server ends a subscription (``slow_consumer``,
-``live_unavailable``, ``server_stopping``) naming the position to resume after."""
+``live_unavailable``, ``server_stopping``) naming the position to resume after.
+
+The credential comes in the handshake's headers (``X-API-Key`` or ``Authorization: Bearer``) or,
+for browsers, which cannot set those on a WebSocket, as a subprotocol (feed_auth.py), so it never
+appears in a URL or an access log."""
 
 from __future__ import annotations
 
@@ -24,10 +28,12 @@ from starlette.websockets import WebSocketState
 
 from application.access import Caller
 from domain.errors import InvalidInput
+from infrastructure.metrics import metrics
 from infrastructure.settings import Settings
 from interfaces.composition import Container
 from interfaces.http.deps import identify
 from interfaces.http.errors import RateLimited, error
+from interfaces.http.feed_auth import FeedCredential, offered_credential
 from interfaces.http.feed_hub import BATCH, WAIT_SECONDS, Beat, End, FeedHub, Subscription, render
 from interfaces.http.feed_prices import PriceFilter, PriceMessage, parse_price_filter
 
@@ -44,7 +50,8 @@ class SlowConsumer(Exception):
 @router.websocket("/v1/feed")
 async def feed(websocket: WebSocket) -> None:
     box = websocket.app.state.container
-    caller = await _admit(websocket, box)
+    credential = offered_credential(websocket)
+    caller = await _admit(websocket, box, credential)
     if caller is None:
         return
     after = await _after(websocket, box)
@@ -55,14 +62,16 @@ async def feed(websocket: WebSocket) -> None:
         return
     hub: FeedHub = websocket.app.state.feed_hub
     await hub.start()
-    await websocket.accept()
+    await websocket.accept(subprotocol=credential.subprotocol)
     connection = _Connection(websocket, hub, caller, prices, box.settings(), box.clock().now)
     # without ``after``: from now, the event store's head (the live model may not be there yet)
     cursor = await asyncio.to_thread(box.reader().head) if after is None else after
     serving = asyncio.create_task(connection.serve(cursor))
     watching = asyncio.create_task(_until_disconnected(websocket))
     try:
-        await asyncio.wait({serving, watching}, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait({serving, watching}, return_when=asyncio.FIRST_COMPLETED)
+        if serving not in done:  # the client went away (the server ending it counts why in ``_end``)
+            metrics().feed_disconnects.labels("client_closed").inc()
     finally:
         for task in (serving, watching):
             task.cancel()
@@ -70,12 +79,15 @@ async def feed(websocket: WebSocket) -> None:
         connection.close()
 
 
-async def _admit(websocket: WebSocket, box: Container) -> Caller | None:
-    """The caller, from ``X-API-Key`` or ``Authorization: Bearer`` on the handshake; otherwise the
-    handshake is refused with the same 401 or 429 the HTTP API gives."""
+async def _admit(websocket: WebSocket, box: Container, offered: FeedCredential) -> Caller | None:
+    """The caller, from ``X-API-Key`` or ``Authorization: Bearer`` on the handshake, or else from
+    the credential offered as a subprotocol; otherwise the handshake is refused with the same 401
+    or 429 the HTTP API gives."""
     api_key = websocket.headers.get("x-api-key") or None
     scheme, _, token = websocket.headers.get("authorization", "").partition(" ")
     bearer = token.strip() if scheme.lower() == "bearer" and token.strip() else None
+    if api_key is None and bearer is None:
+        api_key, bearer = offered.api_key, offered.bearer
     try:
         return await asyncio.to_thread(identify, box, bearer, api_key)
     except HTTPException as refused:
@@ -170,6 +182,7 @@ class _Connection:
         except SlowConsumer:
             await self._end(End("slow_consumer", f"a message took more than {self.send_timeout}s to send"))
         except WebSocketDisconnect:
+            metrics().feed_disconnects.labels("client_closed").inc()
             return
         except Exception as failed:  # the live model or the event store out of reach
             log.warning("live feed subscription failed", error=str(failed), user_id=self.caller.user_id)
@@ -212,6 +225,7 @@ class _Connection:
         """Tells the client why and where to resume, then closes. A slow consumer's socket may be
         full: it hears this once it has read what is already on its way, within a grace period."""
         self.close()
+        metrics().feed_disconnects.labels(why.code).inc()
         grace = self.send_timeout * (GRACE_SENDS if why.code == "slow_consumer" else 1)
         message = {"type": "error", "code": why.code, "message": why.message, "resume_after": self.sent}
         with contextlib.suppress(Exception):

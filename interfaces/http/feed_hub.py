@@ -19,6 +19,7 @@ import orjson
 import structlog
 
 from application.access import Caller
+from infrastructure.metrics import metrics
 from interfaces.http.feed_prices import NO_PRICES, PriceFilter, PriceMessage, PriceWatch
 from projections.engine.feed import FeedSource
 
@@ -179,6 +180,7 @@ class FeedHub:
             quiet_since=asyncio.get_running_loop().time(),
         )
         self.subscribers.add(subscription)
+        metrics().feed_subscribers.inc()
         self._by_owner.setdefault(caller.only_owner, set()).add(subscription)
         if prices:
             self._with_prices.add(subscription)
@@ -199,7 +201,9 @@ class FeedHub:
                 subscription.offer(message)
 
     def unsubscribe(self, subscription: Subscription) -> None:
-        self.subscribers.discard(subscription)
+        if subscription in self.subscribers:
+            self.subscribers.discard(subscription)
+            metrics().feed_subscribers.dec()
         self._with_prices.discard(subscription)
         owner = subscription.caller.only_owner
         same_owner = self._by_owner.get(owner)

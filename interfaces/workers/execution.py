@@ -16,6 +16,7 @@ from infrastructure.adapters import PAPER_MARKETS
 from infrastructure.ccxt_accounts import CcxtAccounts
 from infrastructure.exchange_accounts import ExchangeAccounts
 from infrastructure.execution_state import SqlExecutionState
+from infrastructure.metered_gateways import MeteredGateways
 from infrastructure.paper_gateway import PaperJournal
 from interfaces.composition import Container
 from interfaces.workers.supervisor import Ownership, Supervisor
@@ -111,7 +112,7 @@ def build_execution_worker(container: Container, locks: Ownership | None = None)
     manager = ExecutionManager(
         bus=container.bus(),
         store=container.store(),
-        gateways=accounts,
+        gateways=MeteredGateways(accounts, container.metrics()),
         state=SqlExecutionState(engine),
         events=container.reader(),
         clock=clock,

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from application.strategy_runtime import StrategyRuntime
 from application.strategy_runtime.ports import BotLeases
 from infrastructure.candles import CandleStore, candles_channel
+from infrastructure.metrics import Metrics
 from infrastructure.read_store.wakeup import open_wakeup
 from infrastructure.strategy_leases import AdvisoryLeases, AllLeases
 from interfaces.composition import Container
@@ -37,16 +38,20 @@ class StrategiesJob:
 
     name = "strategies"
 
-    def __init__(self, runtime: StrategyRuntime, wakeup: Wakeup, poll_seconds: float) -> None:
+    def __init__(
+        self, runtime: StrategyRuntime, wakeup: Wakeup, poll_seconds: float, metrics: Metrics
+    ) -> None:
         self.runtime = runtime
         self.wakeup = wakeup
         self.poll_seconds = poll_seconds
+        self.metrics = metrics
 
     def begin(self) -> None:
         """Nothing to set up: leases are taken in the turns."""
 
     def turn(self) -> float:
         self.runtime.turn()
+        self.metrics.strategy_leases.set(len(self.runtime.held))
         if self.runtime.stalled:
             symbols = ", ".join(sorted(str(s) for s in self.runtime.stalled))
             raise Degraded(f"market data stalled: no new candle of {symbols}", self.poll_seconds)
@@ -60,6 +65,7 @@ class StrategiesJob:
 
     def end(self) -> None:
         self.runtime.release()
+        self.metrics.strategy_leases.set(0)
 
     def close(self) -> None:
         self.wakeup.close()
@@ -79,9 +85,10 @@ def strategies_job(container: Container) -> StrategiesJob:
         leases=leases,
         markets=container.markets(),
         clock=container.clock(),
+        metrics=container.metrics(),
     )
     wakeup = open_wakeup(container.store(), candles_channel(settings.store.postgres_schema))
-    return StrategiesJob(runtime, wakeup, poll_seconds=1.0)
+    return StrategiesJob(runtime, wakeup, poll_seconds=1.0, metrics=container.metrics())
 
 
 def build_strategies_worker(

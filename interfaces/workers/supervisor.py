@@ -7,7 +7,8 @@ holder among the processes, the others standing by), lets the job set up once it
 of reach (PostgreSQL restarting, Redis down) or any other fault is logged, the worker reports itself
 unhealthy, waits (from half a second, doubling up to ``max_backoff``, 5 s) and tries again. A job
 keeps its place in what it works through (a tracking position that moves only with the work
-done), so a retried turn neither skips nor repeats anything.
+done), so a retried turn neither skips nor repeats anything. Its health, whether it does the
+work (holds the lock) and its failed turns are metrics too (``tbot_worker_*``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Generic, Literal, Protocol, TypeVar
 
 import structlog
 
+from infrastructure.metrics import metrics
 from infrastructure.outages import is_outage, one_line
 
 log = structlog.get_logger("tbot.workers")
@@ -187,6 +189,7 @@ class Supervisor(Generic[J]):
 
     def _failed(self, error: Exception, pause: float) -> None:
         self._failures += 1
+        metrics().worker_failed_turns.labels(self.name).inc()
         self._report("unhealthy", one_line(error))
         if is_outage(error):
             log.warning("worker cannot reach a store; retrying", error=one_line(error), pause=pause)
@@ -207,3 +210,6 @@ class Supervisor(Generic[J]):
     def _report(self, state: State, error: str | None = None) -> None:
         if self._health.state != state or self._health.error != error:
             self._health = Health(self.name, state, datetime.now(UTC), error)
+        measured = metrics()
+        measured.worker_healthy.labels(self.name).set(1 if self._health.healthy else 0)
+        measured.worker_active.labels(self.name).set(1 if self._owned else 0)

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from infrastructure.settings import Settings
 from tests.integration.cli_support import assert_user_error, sqlite_env, start, tbot
@@ -78,6 +79,15 @@ def _post(url: str, key: str, body: dict[str, str]) -> int:
     return status
 
 
+def _assert_metrics_of_the_whole_system(port: int) -> None:
+    """The API's /metrics of `tbot run` shows its workers' metrics too (one process)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as response:
+        text = response.read().decode()
+    names = {sample.name for family in text_string_to_metric_families(text) for sample in family.samples}
+    assert {"tbot_commands_total", "tbot_projection_lag_events", "tbot_exchange_orders_total"} <= names
+    assert 'tbot_worker_active{worker="execution"} 1.0' in text
+
+
 def _run_then_stop(env: dict[str, str], stop_with: signal.Signals) -> tuple[int, str]:
     """`tbot run`, some orders through its API, a second of execution filling them, then the
     signal: the exit code and stderr."""
@@ -99,6 +109,7 @@ def _run_then_stop(env: dict[str, str], stop_with: signal.Signals) -> tuple[int,
         statuses = {_post(url, key.group(1), {**order, "side": side}) for side in ("buy", "sell") * 5}
         assert 201 in statuses, statuses
         time.sleep(1.0)  # execution fills them meanwhile
+        _assert_metrics_of_the_whole_system(port)
         process.send_signal(stop_with)
         _, stderr = process.communicate(timeout=60)
     finally:

@@ -7,7 +7,7 @@
 #       (outage tests: the same server stopped and started again on its port, its data kept)
 # Both listen on 127.0.0.1 only, on free ports, with data in a throw-away directory.
 # Installs what the suite needs from Debian's packages when it is missing: redis-server, and chromium
-# for the browser test of the docs pages.
+# for the browser tests of the docs pages and the dashboard.
 set -euo pipefail
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -58,7 +58,7 @@ load_env() {
 
 start() {
     ensure_command redis-server redis-server
-    ensure_command chromium chromium  # the docs pages' browser test
+    ensure_command chromium chromium  # the browser tests: the docs pages, the dashboard (Playwright)
     [ -x "$PG_BIN/initdb" ] || { echo "services: PostgreSQL binaries not found in $PG_BIN" >&2; exit 1; }
     local dir; dir=$(mktemp -d /tmp/tbot-services.XXXXXX)
     chmod 755 "$dir"

@@ -12,8 +12,10 @@ from decimal import Decimal
 from uuid import UUID
 
 import pytest
+from prometheus_client import CollectorRegistry
 
 from application import commands as c
+from application.metrics import NO_METRICS
 from application.strategy_runtime import STRATEGY_ACTOR, StrategyRuntime
 from application.strategy_runtime.ports import Decider
 from domain.bot import Bot
@@ -23,6 +25,7 @@ from domain.order import Order
 from domain.strategy import BotView, Close, Intent, Place, Timeframe
 from domain.values import OrderType, Side, Symbol
 from infrastructure.candles import CandleStore
+from infrastructure.metrics import Metrics
 from infrastructure.read_database import create_read_engine
 from infrastructure.settings import Settings
 from infrastructure.strategy_leases import AllLeases
@@ -72,7 +75,7 @@ class Setup:
     bots: Bots
     clock: ManualClock
 
-    def runtime(self) -> StrategyRuntime:
+    def runtime(self, metrics: Metrics | None = None) -> StrategyRuntime:
         return StrategyRuntime(
             bus=self.world.bus,
             store=self.world.store,
@@ -82,6 +85,7 @@ class Setup:
             leases=AllLeases(),
             markets=_Markets(),
             clock=self.clock,
+            metrics=metrics or NO_METRICS,
         )
 
     def minutes(self, first: int, last: int, price: str = "50000") -> None:
@@ -205,6 +209,32 @@ def test_a_denied_order_is_recorded_with_the_decision(setup: Setup) -> None:
     denials = [e for e in setup.world.new_events(0) if isinstance(e, Bot.OrderDenied)]
     assert decision.intents[0]["quantity"] == "1000" and setup.placed(bot_id) == []
     assert [d.request.client_order_id for d in denials] == ["s-20261201T1203-0"]
+
+
+def test_decisions_are_counted_by_strategy_and_kind_and_denied_orders_by_reason(setup: Setup) -> None:
+    registry = CollectorRegistry()
+    metrics = Metrics(registry)
+    setup.world.bus.metrics = metrics
+    _bot(setup)
+    closed_at = START + timedelta(minutes=3)
+    setup.scripted.plan[closed_at] = [Place(BTC, Side.BUY, Decimal("1000"))]  # past every limit
+    runtime = setup.runtime(metrics)
+    setup.minutes(0, 3)
+    runtime.turn()
+    setup.minutes(4, 4)
+    runtime.turn()  # no action
+    runtime.turn()  # nothing new closed: no decision
+
+    def decisions(decision: str) -> float | None:
+        return registry.get_sample_value(
+            "tbot_strategy_decisions_total", {"strategy": "sma_cross", "decision": decision}
+        )
+
+    assert (decisions("act"), decisions("hold")) == (1, 1)
+    assert registry.get_sample_value("tbot_risk_denials_total", {"reason": "MAX_ORDER_NOTIONAL"}) == 1
+    assert (
+        registry.get_sample_value("tbot_commands_total", {"command": "RecordDecision", "outcome": "ok"}) == 2
+    )
 
 
 def test_a_paused_bot_gets_no_call_and_resumes_from_the_next_closed_candle(setup: Setup) -> None:

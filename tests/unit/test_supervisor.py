@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from prometheus_client import REGISTRY
 from psycopg import OperationalError
 
 from interfaces.workers.supervisor import Supervisor
@@ -173,3 +174,25 @@ def test_stop_interrupts_the_idle_and_lets_go_of_everything_once() -> None:
     assert not thread.is_alive()  # the minute's idle did not hold it
     assert (job.calls["end"], job.calls["close"], locks.released) == (1, 1, 1)
     assert supervisor.health.state == "stopped"
+
+
+def test_its_health_whether_it_holds_the_lock_and_its_failed_turns_are_metrics() -> None:
+    job, locks = Job(), Locks()
+    job.name = "metered-job"
+    locks.free = False
+    worker = {"worker": job.name}
+
+    def sample(name: str) -> float | None:
+        return REGISTRY.get_sample_value(name, worker)
+
+    supervisor = quick(job, locks)
+    with running(supervisor):
+        wait_for(lambda: supervisor.health.state == "standby", 5, "standing by")
+        assert (sample("tbot_worker_healthy"), sample("tbot_worker_active")) == (1, 0)
+        locks.free = True
+        wait_for(lambda: sample("tbot_worker_active") == 1, 5, "holding the lock")
+        job.fail_turns = [RuntimeError("a bug")]
+        wait_for(lambda: sample("tbot_worker_failed_turns_total") == 1, 5, "the failed turn counted")
+        wait_for(lambda: supervisor.health.state == "running", 5, "running again")
+        assert sample("tbot_worker_healthy") == 1
+    assert (sample("tbot_worker_healthy"), sample("tbot_worker_active")) == (0, 0)  # stopped
