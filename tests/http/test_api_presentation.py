@@ -25,6 +25,7 @@ from infrastructure.mark_prices import open_mark_price_store
 from infrastructure.read_database import create_read_engine
 from infrastructure.settings import Settings
 from tests.support.api import LIMITS, Api, api_on
+from tests.support.browser import CHROMIUM_ARGS
 from tests.support.settings import embedded_store
 from tests.support.world import World, world_on
 
@@ -86,14 +87,7 @@ def test_a_real_browser_renders_the_docs_pages_without_internet(
     renders the operations from /openapi.json: a page that needed a CDN would stay blank."""
     browser = [
         _chromium(),
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
+        *CHROMIUM_ARGS,
         f"--user-data-dir={tmp_path / 'profile'}",
         "--virtual-time-budget=15000",
         "--dump-dom",

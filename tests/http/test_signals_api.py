@@ -12,7 +12,7 @@ import pytest
 
 from infrastructure.settings import Settings
 from tests.support.api import LIMITS, Api, api_on
-from tests.support.fake_llm import FakeLlm
+from tests.support.fake_llm import FREE_TEXT, FREE_TEXT_READING, FakeLlm
 from tests.support.feed import FeedClient
 
 pytestmark = pytest.mark.postgres
@@ -96,9 +96,6 @@ def test_refusals_name_the_field_and_record_nothing(api: Api) -> None:
     assert bobs.status_code == 404, bobs.text
 
 
-FREE_TEXT = "Bitcoin looks ready to run, getting in around forty-nine nine and aiming much higher"
-
-
 def test_free_text_the_rules_cannot_read_is_read_by_the_configured_llm_and_traded(
     module_postgres_redis_settings: Settings,
 ) -> None:
@@ -106,19 +103,7 @@ def test_free_text_the_rules_cannot_read_is_read_by_the_configured_llm_and_trade
         env = {"TBOT_SIGNALS_LLM_URL": llm.url, "TBOT_SIGNALS_LLM_TIMEOUT_SECONDS": "5"}
         with api_on(module_postgres_redis_settings, {"carol": "trader"}, **env) as api:
             bot_id = signals_bot(api, "carol")
-            llm.answer(
-                {
-                    "action": "signal",
-                    "symbol": "BTC/USDT",
-                    "side": "long",
-                    "entry_kind": "limit",
-                    "entries": ["49900"],
-                    "stop_loss": "48000",
-                    "take_profits": [{"price": "52000", "fraction": None}],
-                    "leverage": None,
-                    "confidence": 0.95,
-                }
-            )
+            llm.answer(FREE_TEXT_READING)
             read = post(api, "carol", bot_id, text=FREE_TEXT, message_id="f1")
             assert read.status_code == 201, read.text
             assert (read.json()["status"], read.json()["reader"], len(read.json()["orders"])) == (

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from prometheus_client.samples import Sample
 from infrastructure.settings import Settings
 from tests.integration.cli_support import assert_user_error, sqlite_env, tbot_within
 from tests.integration.cli_support import tbot as cli
-from tests.support.api import LIMITS, PRICES, Api, api_on, free_port
+from tests.support.api import LIMITS, PRICES, answering_processes, api_on, free_port
 from tests.support.feed import FeedClient
 from tests.support.processes import start_tbot, stop, wait_for
 
@@ -34,15 +33,6 @@ def _samples(text: str) -> list[Sample]:
 def _value(samples: list[Sample], name: str, **labels: str) -> float:
     """The sum of the samples named ``name`` whose labels include ``labels``."""
     return sum(s.value for s in samples if s.name == name and labels.items() <= s.labels.items())
-
-
-def _answering(api: Api, count: int) -> set[int]:
-    seen: set[int] = set()
-    deadline = time.monotonic() + 60
-    while len(seen) < count and time.monotonic() < deadline:
-        with api.client() as fresh, contextlib.suppress(httpx.TransportError):
-            seen.add(fresh.get("/health/live").json()["process"])
-    return seen
 
 
 def _order(n: int, symbol: str) -> dict[str, str]:
@@ -67,7 +57,7 @@ def test_server_processes_metrics_add_up_and_a_worker_serves_its_own(
         "TBOT_METRICS_PORT": str(worker_port),  # the projection worker's; the API serves its own
     }
     with api_on(postgres_settings, {"alice": "trader"}, serve_args=("--workers", "2"), **env) as api:
-        servers = _answering(api, 2)
+        servers = answering_processes(api, 2)
         assert len(servers) == 2, servers
         bot_id = api.create_bot("alice", limits={**LIMITS, "max_open_orders": 1000})  # CreateBot, StartBot
         reasons: Counter[str] = Counter()

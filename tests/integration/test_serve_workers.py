@@ -4,15 +4,11 @@ a SIGTERM to the parent ends every one of them normally."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-import time
-
-import httpx
 
 from infrastructure.settings import Settings
-from tests.support.api import LIMITS, Api, api_on
+from tests.support.api import LIMITS, answering_processes, api_on
 from tests.support.processes import tbot
 
 ORDERS = 40
@@ -26,16 +22,6 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _answering(api: Api, count: int) -> set[int]:
-    """The processes seen answering, once ``count`` have (a new connection each time)."""
-    seen: set[int] = set()
-    deadline = time.monotonic() + 60
-    while len(seen) < count and time.monotonic() < deadline:
-        with api.client() as fresh, contextlib.suppress(httpx.TransportError):
-            seen.add(fresh.get("/health/live").json()["process"])
-    return seen
-
-
 def test_two_server_processes_share_the_port_and_stop_together(postgres_settings: Settings) -> None:
     seen: set[int] = set()
     env = {"TBOT_RATE_LIMIT_PER_SECOND": "10000"}
@@ -43,7 +29,7 @@ def test_two_server_processes_share_the_port_and_stop_together(postgres_settings
         with api_on(postgres_settings, {"alice": "trader"}, serve_args=("--workers", "2"), **env) as api:
             parent = api.server
             assert parent is not None
-            seen = _answering(api, 2)
+            seen = answering_processes(api, 2)
             assert len(seen) == 2 and parent.pid not in seen, seen
 
             bot_id = api.create_bot("alice", limits={**LIMITS, "max_open_orders": 1000})
@@ -68,7 +54,7 @@ def test_two_server_processes_share_the_port_and_stop_together(postgres_settings
 
             killed = min(seen)
             os.kill(killed, signal.SIGKILL)
-            answering = _answering(api, 2)  # the survivor, and the one started in its place
+            answering = answering_processes(api, 2)  # the survivor, and the one started in its place
             assert len(answering) == 2 and killed not in answering and answering != seen, answering
             assert parent.poll() is None
             seen |= answering

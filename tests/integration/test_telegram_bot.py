@@ -45,7 +45,7 @@ from interfaces.telegram.bot import NOT_LINKED, SignalDesk, TelegramBot
 from interfaces.telegram.owner import OwnerDesk
 from interfaces.workers.projections import drain_projections
 from projections.models.catalog import ALL_NAMES
-from tests.support.fake_llm import FakeLlm
+from tests.support.fake_llm import FREE_TEXT, FREE_TEXT_READING, FakeLlm
 from tests.support.fake_telegram import TOKEN, FakeTelegram
 from tests.support.world import BTC, ETH, LIMITS
 
@@ -53,7 +53,6 @@ pytestmark = pytest.mark.postgres
 
 ZONE = "BTC/USDT LONG\nEntry: 49800 - 50000\nSL: 48000\nTP1: 52000\nTP2: 55000"
 EDITED = "BTC/USDT LONG\nEntry: 49500 - 50000\nSL: 48000\nTP1: 52000"
-FREE_TEXT = "Bitcoin looks ready to run, getting in around forty-nine nine and aiming much higher"
 CHANNEL, GROUP, ALICE_CHAT, BOB_CHAT, AUDREY_CHAT, STRANGER = -1001, -2002, 42, 43, 44, 99
 T = TypeVar("T")
 
@@ -291,19 +290,7 @@ def test_a_free_text_post_is_read_by_the_configured_llm(desk: Desk, telegram: Fa
     """The Telegram bot reads as the API does: the rules first, the LLM for what they cannot read."""
     with FakeLlm() as llm:
         desk.signal_settings = SignalSettings(llm_url=llm.url, llm_timeout_seconds=5)
-        llm.answer(
-            {
-                "action": "signal",
-                "symbol": "BTC/USDT",
-                "side": "long",
-                "entry_kind": "limit",
-                "entries": ["49900"],
-                "stop_loss": "48000",
-                "take_profits": [{"price": "52000", "fraction": None}],
-                "leverage": None,
-                "confidence": 0.95,
-            }
-        )
+        llm.answer(FREE_TEXT_READING)
         with running(desk, telegram):
             telegram.queue_channel_post(CHANNEL, FREE_TEXT)
             command, ack = eventually(lambda: next(iter(desk.bus.signals()), None))

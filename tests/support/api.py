@@ -3,8 +3,10 @@ their API keys in its identity store, driven over HTTP with httpx."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -109,6 +111,16 @@ def api_on(
     finally:
         for process in processes:
             stop(process)
+
+
+def answering_processes(api: Api, count: int) -> set[int]:
+    """The server processes seen answering, once ``count`` have (a new connection each time)."""
+    seen: set[int] = set()
+    deadline = time.monotonic() + 60
+    while len(seen) < count and time.monotonic() < deadline:
+        with api.client() as fresh, contextlib.suppress(httpx.TransportError):
+            seen.add(fresh.get("/health/live").json()["process"])
+    return seen
 
 
 def answers(base_url: str) -> bool:

@@ -22,6 +22,21 @@ from typing import Any
 
 PATH = "/v1/chat/completions"
 
+FREE_TEXT = "Bitcoin looks ready to run, getting in around forty-nine nine and aiming much higher"
+"""A signal in words the rules cannot read."""
+FREE_TEXT_READING: dict[str, Any] = {
+    "action": "signal",
+    "symbol": "BTC/USDT",
+    "side": "long",
+    "entry_kind": "limit",
+    "entries": ["49900"],
+    "stop_loss": "48000",
+    "take_profits": [{"price": "52000", "fraction": None}],
+    "leverage": None,
+    "confidence": 0.95,
+}
+"""What a model reads in ``FREE_TEXT``: one limit entry at 49900, a stop at 48000, one target."""
+
 
 @dataclass(frozen=True)
 class Reply:
